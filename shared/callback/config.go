@@ -1,0 +1,95 @@
+package callback
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"wechatqr/shared/qr"
+	"wechatqr/shared/wechat"
+)
+
+// Defaults for Config.
+const (
+	DefaultTolerance = 300 * time.Second
+	DefaultMaxBody   = 64 << 10
+	// DefaultDeadline leaves room inside WeChat's 5 s for the Lambda runtime and the
+	// network: a push still unanswered then gets a 503 and WeChat's retry.
+	DefaultDeadline = 4 * time.Second
+)
+
+// Config is what the callback needs to know about the account.
+type Config struct {
+	AppID string
+	Token string
+	// Cipher decrypts compatible- and safe-mode pushes; nil means plaintext mode only.
+	Cipher *wechat.Cipher
+	// Tolerance is how far a push's timestamp may be from now. Zero or less turns the
+	// check off, which is for replaying recorded events locally only.
+	Tolerance time.Duration
+	// MaxBody is the largest body accepted; larger ones get 413 before any parsing.
+	MaxBody int64
+	// Deadline bounds the storage work for one push.
+	Deadline time.Duration
+	// Welcome answers a follow that came through no code; nil answers "success".
+	Welcome *qr.Reply
+	// Default answers a scan of a scene with no mapping; nil answers "success".
+	Default *qr.Reply
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// ConfigFromEnv reads the configuration from environment variables (design.md):
+// WECHAT_APP_ID, WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY, WECHAT_TIMESTAMP_TOLERANCE
+// (seconds; 0 turns the window off, for local replays only), WECHAT_MAX_BODY_BYTES,
+// WECHAT_WELCOME_REPLY and WECHAT_DEFAULT_REPLY (texts; empty answers "success").
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		AppID:     getenv("WECHAT_APP_ID"),
+		Token:     getenv("WECHAT_TOKEN"),
+		Tolerance: DefaultTolerance,
+		MaxBody:   DefaultMaxBody,
+		Deadline:  DefaultDeadline,
+	}
+	if cfg.AppID == "" {
+		return Config{}, errors.New("WECHAT_APP_ID is required")
+	}
+	if cfg.Token == "" {
+		return Config{}, errors.New("WECHAT_TOKEN is required: the Token from the account's server configuration")
+	}
+	if key := getenv("WECHAT_ENCODING_AES_KEY"); key != "" {
+		c, err := wechat.NewCipher(key, cfg.AppID)
+		if err != nil {
+			return Config{}, fmt.Errorf("WECHAT_ENCODING_AES_KEY: %w", err)
+		}
+		cfg.Cipher = c
+	}
+	if v := getenv("WECHAT_TIMESTAMP_TOLERANCE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return Config{}, fmt.Errorf("WECHAT_TIMESTAMP_TOLERANCE: %q is not a whole number of seconds (0 turns the check off)", v)
+		}
+		cfg.Tolerance = time.Duration(n) * time.Second
+	}
+	if v := getenv("WECHAT_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return Config{}, fmt.Errorf("WECHAT_MAX_BODY_BYTES: %q is not a positive number of bytes", v)
+		}
+		cfg.MaxBody = n
+	}
+	for _, r := range []struct {
+		name string
+		dst  **qr.Reply
+	}{{"WECHAT_WELCOME_REPLY", &cfg.Welcome}, {"WECHAT_DEFAULT_REPLY", &cfg.Default}} {
+		if v := getenv(r.name); v != "" {
+			reply := qr.TextReply(v)
+			if err := reply.Validate(); err != nil {
+				return Config{}, fmt.Errorf("%s: %w", r.name, err)
+			}
+			*r.dst = reply
+		}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,97 @@
+package callback_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
+	"wechatqr/local/cfn"
+	"wechatqr/local/dynamolocal"
+	"wechatqr/shared/dynamo"
+)
+
+// server is one DynamoDB Local for the package; each test gets its own tables.
+var server *dynamolocal.Server
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	var err error
+	server, err = startServer(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "callback tests need DynamoDB Local:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = server.Close()
+	os.Exit(code)
+}
+
+var tableSeq atomic.Int64
+
+// counter counts DynamoDB requests sent over the wire, retries included.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) reset() int64 { return c.n.Swap(0) }
+
+func (c *counter) middleware(stack *middleware.Stack) error {
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("countRoundTrips",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			c.n.Add(1)
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After)
+}
+
+// tables creates the template's tables under fresh names on srv and returns a
+// store over them, the raw client, and the round-trip counter of the store's client.
+func tables(t *testing.T, srv *dynamolocal.Server) (*dynamo.Store, *dynamodb.Client, dynamo.Tables, *counter) {
+	t.Helper()
+	ctx := context.Background()
+	client, err := srv.Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := cfn.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := fmt.Sprintf("t%d-", tableSeq.Add(1))
+	if err := cfn.CreateTables(ctx, client, tpl.Tables(), func(id string) string { return prefix + id }); err != nil {
+		t.Fatal(err)
+	}
+	names := dynamo.Tables{Scenes: prefix + "ScenesTable", Events: prefix + "EventsTable"}
+	var c counter
+	counted := dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, c.middleware)
+	})
+	store, err := dynamo.New(counted, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, client, names, &c
+}
+
+// itemCount is how many items the tables hold, read consistently.
+func itemCount(t *testing.T, client *dynamodb.Client, names dynamo.Tables) int {
+	t.Helper()
+	n := 0
+	for _, table := range []string{names.Scenes, names.Events} {
+		out, err := client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += int(out.Count)
+	}
+	return n
+}
+
+func startServer(ctx context.Context) (*dynamolocal.Server, error) {
+	return dynamolocal.Start(ctx, dynamolocal.Options{})
+}

@@ -1,0 +1,148 @@
+// Package qr holds the domain of parametric QR codes: scenes, the replies they give,
+// the pushes WeChat sends when they are scanned, and the claims that make each push
+// count once. It imports nothing but the standard library; storage lives elsewhere.
+package qr
+
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Reply types a scene can answer with.
+const (
+	ReplyText  = "text"
+	ReplyNews  = "news"
+	ReplyImage = "image"
+)
+
+// Limits on replies. WeChat cuts a text reply at 2048 bytes; since 2018 it shows
+// only one article of a news reply (wechat-protocol.md §6), so we store only one.
+const (
+	MaxTextBytes    = 2048
+	MaxArticles     = 1
+	MaxMediaIDBytes = 128
+	MaxURLBytes     = 1024
+	MaxTitleBytes   = 64
+	MaxDescBytes    = 256
+)
+
+// Reply is what scanning a scene answers. Exactly one of Content, Articles or MediaID
+// is set, according to Type.
+type Reply struct {
+	Type     string    `json:"type" dynamodbav:"type"`
+	Content  string    `json:"content,omitempty" dynamodbav:"content,omitempty"`
+	Articles []Article `json:"articles,omitempty" dynamodbav:"articles,omitempty"`
+	MediaID  string    `json:"media_id,omitempty" dynamodbav:"media_id,omitempty"`
+}
+
+// Article is one item of a news reply.
+type Article struct {
+	Title       string `json:"title" dynamodbav:"title"`
+	Description string `json:"description,omitempty" dynamodbav:"description,omitempty"`
+	PicURL      string `json:"pic_url,omitempty" dynamodbav:"pic_url,omitempty"`
+	URL         string `json:"url,omitempty" dynamodbav:"url,omitempty"`
+}
+
+// TextReply is a convenience for the common case.
+func TextReply(content string) *Reply { return &Reply{Type: ReplyText, Content: content} }
+
+// Validate reports the first way r breaks the platform's rules, naming the field.
+func (r *Reply) Validate() error {
+	switch r.Type {
+	case ReplyText:
+		if r.Content == "" {
+			return Errorf(EInvalid, "reply.content: a text reply needs 1 to %d bytes of content", MaxTextBytes)
+		}
+		if len(r.Content) > MaxTextBytes {
+			return Errorf(EInvalid, "reply.content: %d bytes is over WeChat's limit of %d", len(r.Content), MaxTextBytes)
+		}
+		if !utf8.ValidString(r.Content) {
+			return Errorf(EInvalid, "reply.content: not valid UTF-8")
+		}
+		if len(r.Articles) > 0 || r.MediaID != "" {
+			return Errorf(EInvalid, "reply: a text reply takes only content")
+		}
+	case ReplyNews:
+		if len(r.Articles) != MaxArticles {
+			return Errorf(EInvalid, "reply.articles: a news reply carries exactly %d article (WeChat shows no more since 2018-10-12)", MaxArticles)
+		}
+		for i, a := range r.Articles {
+			if err := a.validate(i); err != nil {
+				return err
+			}
+		}
+		if r.Content != "" || r.MediaID != "" {
+			return Errorf(EInvalid, "reply: a news reply takes only articles")
+		}
+	case ReplyImage:
+		if r.MediaID == "" || len(r.MediaID) > MaxMediaIDBytes {
+			return Errorf(EInvalid, "reply.media_id: an image reply needs the media_id (1 to %d bytes) of an uploaded image", MaxMediaIDBytes)
+		}
+		if r.Content != "" || len(r.Articles) > 0 {
+			return Errorf(EInvalid, "reply: an image reply takes only media_id")
+		}
+	case "":
+		return Errorf(EInvalid, "reply.type: required, one of text, news, image")
+	default:
+		return Errorf(EInvalid, "reply.type: %q is not one of text, news, image", r.Type)
+	}
+	return nil
+}
+
+func (a Article) validate(i int) error {
+	field := func(name string) string { return fmt.Sprintf("reply.articles[%d].%s", i, name) }
+	switch {
+	case a.Title == "" || len(a.Title) > MaxTitleBytes:
+		return Errorf(EInvalid, "%s: required, 1 to %d bytes", field("title"), MaxTitleBytes)
+	case len(a.Description) > MaxDescBytes:
+		return Errorf(EInvalid, "%s: at most %d bytes", field("description"), MaxDescBytes)
+	case len(a.PicURL) > MaxURLBytes || len(a.URL) > MaxURLBytes:
+		return Errorf(EInvalid, "%s: URLs are at most %d bytes", field("url"), MaxURLBytes)
+	}
+	return nil
+}
+
+// Code is a scene's mapping: the code WeChat created for it and the reply it gives.
+type Code struct {
+	Scene      string
+	ActionName string
+	Ticket     string
+	URL        string
+	Permanent  bool
+	Reply      *Reply
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero for permanent codes
+}
+
+// Events a push can carry that this product acts on.
+const (
+	EventSubscribe   = "subscribe"
+	EventScan        = "SCAN"
+	EventUnsubscribe = "unsubscribe"
+)
+
+// Scan is one first delivery of a push worth recording: a scene scanned (through
+// subscribe or SCAN) or a follower leaving (unsubscribe, with no scene).
+type Scan struct {
+	Scene  string // empty for unsubscribe
+	OpenID string
+	Event  string
+	At     time.Time // the push's CreateTime
+}
+
+// Claim marks a push as handled. The first delivery writes it together with the
+// push's counts; every later delivery of the same push finds it and answers Reply,
+// so retries get the same bytes and count nothing.
+type Claim struct {
+	Key   string
+	Reply []byte // the plaintext reply body, "success" when there is nothing to say
+	At    time.Time
+}
+
+// Stats are a scene's counters.
+type Stats struct {
+	Scans      int64     `json:"scans"`
+	Subscribes int64     `json:"subscribes"`
+	LastScanAt time.Time `json:"last_scan_at,omitzero"`
+}
