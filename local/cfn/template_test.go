@@ -134,6 +134,21 @@ func TestTestdataFunctions(t *testing.T) {
 	}
 }
 
+func TestTestdataResources(t *testing.T) {
+	got := load(t, "testdata/template.yaml").Resources()
+	want := []Resource{
+		{"PublicApi", "AWS::Serverless::HttpApi"},
+		{"AdminApi", "AWS::Serverless::HttpApi"},
+		{"OrdersTable", "AWS::DynamoDB::Table"},
+		{"SessionsTable", "AWS::DynamoDB::Table"},
+		{"ApiFunction", "AWS::Serverless::Function"},
+		{"WorkerFunction", "AWS::Serverless::Function"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Resources():\n got %v\nwant %v", got, want)
+	}
+}
+
 func TestTestdataParameters(t *testing.T) {
 	got := load(t, "testdata/template.yaml").Parameters()
 	want := []Parameter{
@@ -164,7 +179,7 @@ func TestResolve(t *testing.T) {
 	}
 	lookup := func(n string) (string, bool) { v, ok := names[n]; return v, ok }
 	tests := []struct {
-		env, want string
+		env, want  string
 		unresolved bool
 	}{
 		{env: "STAGE", want: "fixed"},
@@ -217,12 +232,14 @@ func TestRepoTemplate(t *testing.T) {
 	if len(tables) == 0 {
 		t.Fatal("no AWS::DynamoDB::Table in template.yaml")
 	}
-	known := map[string]bool{"AWS::Region": true, "AWS::URLSuffix": true, "AWS::AccountId": true, "AWS::StackName": true, "AWS::Partition": true}
+	known := map[string]bool{}
 	for _, p := range tpl.Parameters() {
 		known[p.Name] = true
 	}
+	for _, r := range tpl.Resources() {
+		known[r.LogicalID] = true
+	}
 	for _, tb := range tables {
-		known[tb.LogicalID] = true
 		if tb.BillingMode != "PAY_PER_REQUEST" {
 			t.Errorf("%s: BillingMode %q, the design wants on-demand tables", tb.LogicalID, tb.BillingMode)
 		}
@@ -235,8 +252,8 @@ func TestRepoTemplate(t *testing.T) {
 			t.Errorf("%s: CodeUri %q, Runtime %q, Timeout %v: want all set (here or in Globals)", fn.LogicalID, fn.CodeURI, fn.Runtime, fn.Timeout)
 		}
 		for name, v := range fn.Environment {
-			if ref, ok := v.Ref(); ok && !known[ref] {
-				t.Errorf("%s: %s is %s, which is neither a parameter nor a table", fn.LogicalID, name, v)
+			if ref, ok := v.Ref(); ok && !known[ref] && !strings.HasPrefix(ref, "AWS::") {
+				t.Errorf("%s: %s is %s, which is neither a parameter nor a resource", fn.LogicalID, name, v)
 			}
 		}
 	}

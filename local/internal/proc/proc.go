@@ -64,17 +64,34 @@ func (p *Process) PID() int { return p.cmd.Process.Pid }
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
-// Err is how the process ended (nil for exit status 0); call it once Done is closed.
+// Err waits for the process to exit and says how it ended (nil for exit status 0).
 func (p *Process) Err() error {
 	<-p.done
 	return p.waitErr
 }
 
 // Output is everything the process printed so far, stdout and stderr interleaved as they came.
+// It is all kept: the servers print a few lines per request, and a session is a test or an
+// afternoon of `make run`.
 func (p *Process) Output() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.out.String()
+}
+
+// Len is the length of Output so far: an offset for Contains.
+func (p *Process) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Len()
+}
+
+// Contains reports whether the output from offset on contains substr.
+func (p *Process) Contains(offset int, substr string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.out.Bytes()
+	return offset <= len(b) && bytes.Contains(b[offset:], []byte(substr))
 }
 
 // Tail is the last n lines of Output, for error messages.

@@ -1,0 +1,64 @@
+// Package moto runs moto_server, the AWS API emulator from Python's moto, on a
+// loopback port, for the tests of what the functions read from Secrets Manager.
+package moto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"time"
+
+	"wechatqr/local/internal/proc"
+)
+
+// ErrNotFound means moto_server is not on PATH.
+var ErrNotFound = errors.New("moto_server not found on PATH: install it with `pip install 'moto[server]'`")
+
+// Server is a running moto_server.
+type Server struct {
+	proc     *proc.Process
+	endpoint string
+}
+
+var listening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
+
+// Start starts moto_server on a free loopback port and returns once it listens.
+func Start(ctx context.Context) (*Server, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, fmt.Errorf("moto: %w", ErrNotFound)
+	}
+	// Port 0: the server picks a free port and prints it, so no race for one.
+	p, err := proc.Start(exec.Command(bin, "-H", "127.0.0.1", "-p", "0"), nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("moto: %w", err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if m := listening.FindStringSubmatch(p.Output()); m != nil {
+			return &Server{proc: p, endpoint: m[1]}, nil
+		}
+		select {
+		case <-p.Done():
+			return nil, fmt.Errorf("moto: moto_server exited before listening: %s", p.Tail(5))
+		case <-ctx.Done():
+			_ = p.Close()
+			return nil, fmt.Errorf("moto: moto_server did not listen in time: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Endpoint is the server's base URL, for AWS_ENDPOINT_URL_<SERVICE>.
+func (s *Server) Endpoint() string { return s.endpoint }
+
+// Close stops the server.
+func (s *Server) Close() error { return s.proc.Close() }

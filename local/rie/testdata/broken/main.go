@@ -1,0 +1,6 @@
+// Command broken does not compile: the rie tests check that Build reports the compiler's words.
+package main
+
+func main() {
+	undefinedOnPurpose()
+}

@@ -1,0 +1,88 @@
+package secrets_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"wechatqr/local/moto"
+	"wechatqr/shared/secrets"
+)
+
+func TestEnvReadsTheSecretFromSecretsManager(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := moto.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	client := secretsmanager.New(secretsmanager.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.Endpoint()),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	put := func(name, value string) {
+		t.Helper()
+		if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("good", `{"app_secret":"APPSECRET0123456789abcdef01234567","token":"wechatqr","encoding_aes_key":"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}`)
+	put("plaintext-mode", `{"app_secret":"S","token":"T","encoding_aes_key":""}`)
+	put("not-json", `app_secret=hunter2`)
+	put("empty-object", `{}`)
+	put("number", `{"token": 42}`)
+
+	base := map[string]string{"WECHAT_TOKEN": "from-env", "WECHAT_ENCODING_AES_KEY": "env-key", "OTHER": "kept"}
+	tests := []struct {
+		name    string
+		id      string
+		want    map[string]string
+		wantErr string
+	}{
+		{"no secret id: the environment as is", "", map[string]string{"WECHAT_TOKEN": "from-env", "OTHER": "kept"}, ""},
+		{"the secret wins over the environment", "good", map[string]string{
+			"WECHAT_APP_SECRET": "APPSECRET0123456789abcdef01234567", "WECHAT_TOKEN": "wechatqr",
+			"WECHAT_ENCODING_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "OTHER": "kept",
+		}, ""},
+		{"an empty key in the secret means plaintext mode", "plaintext-mode", map[string]string{"WECHAT_ENCODING_AES_KEY": ""}, ""},
+		{"absent secret", "no-such-secret", nil, `reading WECHAT_SECRET_ID "no-such-secret"`},
+		{"not JSON", "not-json", nil, "is not a JSON object"},
+		{"none of the keys", "empty-object", nil, "has none of the keys"},
+		{"a key that is not a string", "number", nil, `key "token" must be a string`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := func(k string) string {
+				if k == "WECHAT_SECRET_ID" {
+					return tt.id
+				}
+				return base[k]
+			}
+			getenv, err := secrets.Env(ctx, env, client)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Errorf("the error quotes the secret: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.want {
+				if got := getenv(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
