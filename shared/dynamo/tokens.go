@@ -1,0 +1,123 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"wechatqr/shared/token"
+)
+
+// Tokens stores one account's access token in the tokens table (partition key
+// "pk" only): one item, pk=token#<appid>, with the token, its expiry, a version
+// for compare-and-swap, and the lease on fetching the next one.
+type Tokens struct {
+	db    API
+	table string
+	key   map[string]types.AttributeValue
+}
+
+var _ token.Store = (*Tokens)(nil)
+
+// NewTokens returns the token store of appID in table.
+func NewTokens(db API, table, appID string) (*Tokens, error) {
+	if table == "" || appID == "" {
+		return nil, errors.New("dynamo: the tokens table name (TOKENS_TABLE) and the AppID are required")
+	}
+	return &Tokens{db: db, table: table, key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "token#" + appID},
+	}}, nil
+}
+
+type tokenItem struct {
+	PK        string `dynamodbav:"pk"`
+	Token     string `dynamodbav:"token"`
+	ExpiresAt int64  `dynamodbav:"expires_at"`
+	Version   int64  `dynamodbav:"version"`
+}
+
+// Load reads the record, strongly consistent: a stale read would hand out a token
+// that was just replaced.
+func (t *Tokens) Load(ctx context.Context) (token.Record, error) {
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &t.table, Key: t.key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return token.Record{}, unavailable("load token", err)
+	}
+	var it tokenItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return token.Record{}, fmt.Errorf("dynamo: unmarshal token: %w", err)
+	}
+	if it.Token == "" {
+		return token.Record{Version: it.Version}, nil
+	}
+	return token.Record{Token: it.Token, ExpiresAt: time.Unix(it.ExpiresAt, 0), Version: it.Version}, nil
+}
+
+// Save replaces the item (dropping any lease) if its version is still prev.
+func (t *Tokens) Save(ctx context.Context, rec token.Record, prev int64) error {
+	item, err := attributevalue.MarshalMap(tokenItem{
+		PK: "", Token: rec.Token, ExpiresAt: rec.ExpiresAt.Unix(), Version: rec.Version,
+	})
+	if err != nil {
+		return fmt.Errorf("dynamo: marshal token: %w", err)
+	}
+	item["pk"] = t.key["pk"]
+	cond := "attribute_not_exists(#v) OR #v = :prev"
+	if prev != 0 {
+		cond = "#v = :prev"
+	}
+	_, err = t.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 &t.table,
+		Item:                      item,
+		ConditionExpression:       &cond,
+		ExpressionAttributeNames:  map[string]string{"#v": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":prev": number(prev)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return token.ErrConflict
+	case err != nil:
+		return unavailable("save token", err)
+	}
+	return nil
+}
+
+// Lease sets the lease to holder if there is none or it has run out, and the
+// version is still the one the caller read.
+func (t *Tokens) Lease(ctx context.Context, holder string, version int64, now, until time.Time) (bool, error) {
+	_, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           &t.table,
+		Key:                 t.key,
+		UpdateExpression:    aws.String("SET #h = :h, #u = :u"),
+		ConditionExpression: aws.String("(attribute_not_exists(#u) OR #u < :now) AND (attribute_not_exists(#v) OR #v = :v)"),
+		ExpressionAttributeNames: map[string]string{
+			"#h": "lease_holder", "#u": "lease_until", "#v": "version",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":h":   &types.AttributeValueMemberS{Value: holder},
+			":u":   number(until.UnixMilli()),
+			":now": number(now.UnixMilli()),
+			":v":   number(version),
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return false, nil
+	case err != nil:
+		return false, unavailable("lease token", err)
+	}
+	return true, nil
+}
+
+func number(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}

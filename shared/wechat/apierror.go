@@ -1,0 +1,117 @@
+package wechat
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// Errcodes the API client and the emulator use (§7, §8). WeChat answers
+// every failure with HTTP 200 and {"errcode":N,"errmsg":"…"}; match on the
+// code only, since errmsg carries suffixes such as " rid: …" and " hint: […]".
+const (
+	CodeSystemBusy            = -1    // system error: WeChat busy, retry with backoff
+	CodeInvalidCredential     = 40001 // wrong AppSecret, or a superseded or expired token
+	CodeInvalidGrantType      = 40002 // grant_type is not client_credential
+	CodeInvalidAppID          = 40013
+	CodeInvalidAccessToken    = 40014 // malformed, unknown or another account's token
+	CodeInvalidCharset        = 40033 // \uXXXX escapes in the body (§9)
+	CodeInvalidActionInfo     = 40053 // qrcode/create: bad action_name or action_info
+	CodeInvalidAppSecret      = 40125
+	CodeIPNotWhitelisted      = 40164 // caller IP not in the API whitelist
+	CodeAppSecretFrozen       = 40243
+	CodeAccessTokenMissing    = 41001
+	CodeAppIDMissing          = 41002
+	CodeAppSecretMissing      = 41004
+	CodeAccessTokenExpired    = 42001
+	CodeRequirePOST           = 43002
+	CodeDailyQuota            = 45009 // reach max api daily quota limit
+	CodeMinuteQuota           = 45011 // per-minute limit
+	CodeQRCodeCountLimit      = 45029 // 100,000 permanent codes per account
+	CodeDataFormat            = 47001 // body is not parseable JSON
+	CodeUnauthorized          = 48001 // the account lacks this API
+	CodeClientIPNotRegistered = 61004 // IP whitelist, as named for some token APIs (§11.1)
+)
+
+// APIError is an errcode answer from WeChat: HTTP 200 with a non-zero
+// errcode. Match it with errors.As, or with the Is… helpers.
+type APIError struct {
+	Code    int    // errcode
+	Message string // errmsg, as WeChat wrote it (safe to show: it holds no credentials)
+}
+
+func (e *APIError) Error() string {
+	return "wechat: errcode " + strconv.Itoa(e.Code) + ": " + e.Message
+}
+
+// HTTPError is an answer that is not a WeChat API answer at all: a status
+// other than 2xx (WeChat itself answers errors with 200, so this comes from
+// a proxy, a load balancer or an outage).
+type HTTPError struct {
+	Method     string
+	Path       string // the endpoint's path, without the query (which may hold credentials)
+	StatusCode int
+	// Body is the start of the response body (at most 512 bytes), for
+	// logs, with the client's secret and the access token blanked out.
+	Body []byte
+}
+
+func (e *HTTPError) Error() string {
+	return "wechat: " + e.Method + " " + e.Path + ": HTTP " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
+}
+
+// ErrInvalidResponse: a 2xx answer whose body is not the JSON the endpoint
+// documents (not JSON, too large, or missing its fields). Returned wrapped
+// with detail.
+var ErrInvalidResponse = errors.New("wechat: invalid response")
+
+// ErrInvalidRequest: the client refused to send a request that WeChat would
+// reject or misread (a QRCodeRequest out of range, a missing credential).
+// Returned wrapped with detail, before any network traffic.
+var ErrInvalidRequest = errors.New("wechat: invalid request")
+
+// ErrCode returns the errcode of an *APIError in err's chain, and whether
+// there was one.
+func ErrCode(err error) (int, bool) {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Code, true
+	}
+	return 0, false
+}
+
+func hasCode(err error, codes ...int) bool {
+	c, ok := ErrCode(err)
+	if !ok {
+		return false
+	}
+	for _, want := range codes {
+		if c == want {
+			return true
+		}
+	}
+	return false
+}
+
+// IsTokenError reports whether WeChat rejected the access token (invalid,
+// superseded, expired or missing): fetch a fresh one and try again once.
+func IsTokenError(err error) bool {
+	return hasCode(err, CodeInvalidCredential, CodeInvalidAccessToken, CodeAccessTokenExpired, CodeAccessTokenMissing)
+}
+
+// IsQuotaError reports whether a call limit was reached: the daily quota
+// (45009), the per-minute limit (45011) or the account's cap on permanent
+// QR codes (45029). Retrying soon does not help.
+func IsQuotaError(err error) bool {
+	return hasCode(err, CodeDailyQuota, CodeMinuteQuota, CodeQRCodeCountLimit)
+}
+
+// IsBusy reports whether WeChat answered "system error" (-1), the one
+// errcode worth retrying as is.
+func IsBusy(err error) bool { return hasCode(err, CodeSystemBusy) }
+
+// IsIPNotWhitelisted reports whether the caller's IP is not in the
+// account's API whitelist. Both codes are seen for it (§11.1).
+func IsIPNotWhitelisted(err error) bool {
+	return hasCode(err, CodeIPNotWhitelisted, CodeClientIPNotRegistered)
+}
