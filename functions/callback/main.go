@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"wechatqr/functions/internal/apigw"
+	"wechatqr/functions/apigw"
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/callback"
 	"wechatqr/shared/dynamo"

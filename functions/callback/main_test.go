@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +15,9 @@ import (
 	"wechatqr/local/cfn"
 	"wechatqr/local/dynamolocal"
 	"wechatqr/local/rie"
+	"wechatqr/local/stack"
 	"wechatqr/shared/dynamo"
 	"wechatqr/shared/qr"
-	"wechatqr/shared/wechat"
 	"wechatqr/shared/wechat/wechattest"
 )
 
@@ -131,34 +129,16 @@ func invoke(t *testing.T, fn *rie.Function, payload []byte) events.APIGatewayV2H
 	return res
 }
 
-// resign gives a committed event a fresh timestamp and the signatures that go with
-// it: signature over Token, timestamp and nonce; msg_signature also over Encrypt.
+// resign gives a committed event a fresh timestamp and its signatures.
 func resign(t *testing.T, raw []byte, at time.Time) []byte {
 	t.Helper()
 	var e events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(raw, &e); err != nil {
 		t.Fatal(err)
 	}
-	q, err := url.ParseQuery(e.RawQueryString)
-	if err != nil {
+	if err := stack.Resign(&e, token, at); err != nil {
 		t.Fatal(err)
 	}
-	ts := strconv.FormatInt(at.Unix(), 10)
-	q.Set("timestamp", ts)
-	q.Set("signature", wechat.Sign(token, ts, q.Get("nonce")))
-	if q.Get("msg_signature") != "" {
-		body := []byte(e.Body)
-		if e.IsBase64Encoded {
-			body, _ = base64.StdEncoding.DecodeString(e.Body)
-		}
-		m, err := wechat.ParseMessage(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q.Set("msg_signature", wechat.Sign(token, ts, q.Get("nonce"), m.Encrypt))
-	}
-	e.RawQueryString = encodeOrdered(q)
-	e.QueryStringParameters = nil
 	out, err := json.Marshal(e)
 	if err != nil {
 		t.Fatal(err)

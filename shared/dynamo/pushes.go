@@ -36,15 +36,19 @@ type claimItem struct {
 
 type codeItem struct {
 	key
-	Scene      string    `dynamodbav:"scene"`
-	ActionName string    `dynamodbav:"action_name"`
-	Ticket     string    `dynamodbav:"ticket"`
-	URL        string    `dynamodbav:"url"`
-	Permanent  bool      `dynamodbav:"permanent"`
-	Reply      *qr.Reply `dynamodbav:"reply,omitempty"`
-	CreatedAt  int64     `dynamodbav:"created_at"`
-	ExpiresAt  int64     `dynamodbav:"expires_at,omitempty"`
-	ExpireAt   int64     `dynamodbav:"expire_at,omitempty"` // TTL, temporary codes only
+	Scene         string    `dynamodbav:"scene"`
+	ActionName    string    `dynamodbav:"action_name"`
+	Ticket        string    `dynamodbav:"ticket"`
+	URL           string    `dynamodbav:"url"`
+	Permanent     bool      `dynamodbav:"permanent"`
+	Reply         *qr.Reply `dynamodbav:"reply,omitempty"`
+	CreatedAt     int64     `dynamodbav:"created_at"`
+	CreatedAtNano int64     `dynamodbav:"created_at_ns,omitempty"`
+	ExpireSeconds int64     `dynamodbav:"expire_seconds,omitempty"`
+	ExpiresAt     int64     `dynamodbav:"expires_at,omitempty"`
+	ExpireAt      int64     `dynamodbav:"expire_at,omitempty"` // TTL, temporary codes only
+	ListPK        string    `dynamodbav:"list_pk,omitempty"`   // the ByCreated index
+	ListSK        string    `dynamodbav:"list_sk,omitempty"`
 }
 
 type scanItem struct {
@@ -71,13 +75,17 @@ func scanKey(s qr.Scan) key {
 
 func (c codeItem) code() *qr.Code {
 	code := &qr.Code{
-		Scene:      c.Scene,
-		ActionName: c.ActionName,
-		Ticket:     c.Ticket,
-		URL:        c.URL,
-		Permanent:  c.Permanent,
-		Reply:      c.Reply,
-		CreatedAt:  time.Unix(c.CreatedAt, 0).UTC(),
+		Scene:         c.Scene,
+		ActionName:    c.ActionName,
+		Ticket:        c.Ticket,
+		URL:           c.URL,
+		Permanent:     c.Permanent,
+		Reply:         c.Reply,
+		CreatedAt:     time.Unix(c.CreatedAt, 0).UTC(),
+		ExpireSeconds: c.ExpireSeconds,
+	}
+	if c.CreatedAtNano != 0 {
+		code.CreatedAt = time.Unix(0, c.CreatedAtNano).UTC()
 	}
 	if c.ExpiresAt != 0 {
 		code.ExpiresAt = time.Unix(c.ExpiresAt, 0).UTC()
@@ -85,23 +93,10 @@ func (c codeItem) code() *qr.Code {
 	return code
 }
 
-// PutCode stores a scene's mapping, replacing any earlier one.
+// PutCode stores a scene's mapping unconditionally, replacing any earlier one.
+// The API creates codes with CreateCode; this is for seeding and tests.
 func (s *Store) PutCode(ctx context.Context, c *qr.Code) error {
-	item := codeItem{
-		key:        codeKey(c.Scene),
-		Scene:      c.Scene,
-		ActionName: c.ActionName,
-		Ticket:     c.Ticket,
-		URL:        c.URL,
-		Permanent:  c.Permanent,
-		Reply:      c.Reply,
-		CreatedAt:  c.CreatedAt.Unix(),
-	}
-	if !c.ExpiresAt.IsZero() {
-		item.ExpiresAt = c.ExpiresAt.Unix()
-		item.ExpireAt = item.ExpiresAt
-	}
-	av, err := attributevalue.MarshalMap(item)
+	av, err := attributevalue.MarshalMap(newCodeItem(c))
 	if err != nil {
 		return fmt.Errorf("dynamo: marshal code: %w", err)
 	}

@@ -105,15 +105,29 @@ func (a Article) validate(i int) error {
 
 // Code is a scene's mapping: the code WeChat created for it and the reply it gives.
 type Code struct {
-	Scene      string
-	ActionName string
-	Ticket     string
-	URL        string
-	Permanent  bool
-	Reply      *Reply
-	CreatedAt  time.Time
-	ExpiresAt  time.Time // zero for permanent codes
+	Scene         string
+	ActionName    string
+	Ticket        string
+	URL           string
+	Permanent     bool
+	Reply         *Reply
+	CreatedAt     time.Time
+	ExpireSeconds int64     // the lifetime WeChat gave a temporary code; 0 for permanent ones
+	ExpiresAt     time.Time // zero for permanent codes
 }
+
+// Expired reports whether a temporary code has run out at now. DynamoDB deletes
+// expired items only eventually, so readers must check.
+func (c *Code) Expired(now time.Time) bool {
+	return !c.Permanent && !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt)
+}
+
+// LoginPrefix starts every log-in session's scene, so the callback tells them
+// from codes; POST /qrcodes refuses scenes that start with it.
+const LoginPrefix = "login:"
+
+// MaxPermanentCodes is how many permanent codes WeChat lets one account hold.
+const MaxPermanentCodes = 100000
 
 // Events a push can carry that this product acts on.
 const (

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"wechatqr/local/stack"
+)
+
+func run(ctx context.Context, addr, data string, verbose bool) error {
+	start := time.Now()
+	// Take the port first: a newcomer's most likely error, reported before the
+	// slow start rather than after it.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%s is in use (another `make run`?): stop it, or pick another port with `make run ADDR=127.0.0.1:3001`", addr)
+		}
+		return err
+	}
+	defer ln.Close()
+	logs := io.Discard
+	if verbose {
+		logs = os.Stderr
+	}
+	fmt.Println("starting DynamoDB Local, the WeChat emulator and the functions…")
+	s, err := stack.Start(ctx, stack.Options{DataDir: data, Logs: logs})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	base := "http://" + ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("/", s.Front())
+	mux.Handle(stack.ControlPath, s.Control(base+"/wechat"))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shut)
+	}()
+
+	fmt.Printf(`
+wechat-qr is running at %s  (ready in %.1fs)
+
+  routes:
+    %s
+
+  WeChat emulator:  %s  (AppID %s, Token %s)
+  DynamoDB Local:   %s
+
+  try, in another terminal:
+    curl -s -X POST %s/qrcodes -d '{"scene":"riddle-1","permanent":true,"reply":{"type":"text","content":"Answer: a map"}}'
+    curl -s -o riddle-1.png '%s/qrcodes/riddle-1/image?size=300'
+    make scan SCENE=riddle-1 OPENID=user-1
+    make scan SCENE=riddle-1 OPENID=user-2 MODE=safe
+    curl -s %s/qrcodes/riddle-1
+
+  Ctrl-C stops everything.
+`, base, time.Since(start).Seconds(), strings.Join(s.Routes(), "\n    "),
+		s.PlatformURL(), s.Platform.Config().AppID, s.Platform.Config().Token, s.DB.Endpoint(), base, base, base)
+
+	// The template's schedule runs the token refresh every minute; so does this.
+	refresh := func() {
+		payload, _ := os.ReadFile("events/tokenrefresh.json")
+		if len(payload) == 0 {
+			payload = []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
+		}
+		if _, err := s.Invoke(ctx, "TokenRefreshFunction", payload); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "scheduled token refresh failed:", err)
+		}
+	}
+	refresh()
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Println("\nstopping…")
+			return nil
+		case <-tick.C:
+			refresh()
+		}
+	}
+}
+
+func scan(ctx context.Context, addr, scene, openid, mode string) error {
+	if scene == "" || openid == "" {
+		return errors.New("scan needs SCENE and OPENID, e.g. `make scan SCENE=riddle-1 OPENID=user-1`")
+	}
+	if _, err := stack.ParseMode(mode); err != nil {
+		return err
+	}
+	q := url.Values{"scene": {scene}, "openid": {openid}, "mode": {mode}}
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+stack.ControlPath+"scan?"+q.Encode(), nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("no local stack at %s: start it with `make run` first (%v)", addr, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", strings.TrimSpace(string(body)))
+	}
+	var r stack.ScanResult
+	if err := json.Unmarshal(body, &r); err != nil {
+		return err
+	}
+	fmt.Printf("WeChat pushed %s (%s mode) for %q by %s; the callback answered %d:\n%s\n", r.Event, r.Mode, scene, openid, r.Status, r.Reply)
+	return nil
+}

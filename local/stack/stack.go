@@ -1,0 +1,278 @@
+// Package stack runs the whole product on loopback, the way template.yaml deploys
+// it: DynamoDB Local with the template's tables, the WeChat platform emulator, and
+// every function as its built bootstrap under aws-lambda-rie with the environment
+// the template gives it. `make run` serves it through Front; the end-to-end tests
+// start it on free ports. No logic of the product lives here: only wiring.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"wechatqr/local/cfn"
+	"wechatqr/local/dynamolocal"
+	"wechatqr/local/repo"
+	"wechatqr/local/rie"
+	"wechatqr/shared/wechat/wechattest"
+)
+
+// Options say what to run. The zero value runs every function of the repository's
+// template.yaml over an in-memory database and an emulated account with the
+// protocol file's test credentials.
+type Options struct {
+	// Template is the SAM template; empty means <module root>/template.yaml.
+	Template string
+	// Functions are the logical ids to run; nil means all of them.
+	Functions []string
+	// TablePrefix is put before each table's logical id to name it ("local-").
+	TablePrefix string
+	// DataDir keeps DynamoDB's data across runs; empty keeps it in memory.
+	DataDir string
+	// DB reuses a running DynamoDB Local instead of starting one (not closed by Close).
+	DB *dynamolocal.Server
+	// Platform configures the emulated account.
+	Platform wechattest.PlatformConfig
+	// Env is added to every function's environment, over the template's.
+	Env map[string]string
+	// BuildDir receives the bootstraps; empty means a fresh temporary folder.
+	BuildDir string
+	// Logs gets everything the servers and functions print; nil discards it.
+	Logs io.Writer
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	DB        *dynamolocal.Server
+	Dynamo    *dynamodb.Client
+	Platform  *wechattest.Platform
+	Template  *cfn.Template
+	Tables    map[string]string // logical id → table name
+	functions map[string]*function
+
+	ownDB      bool
+	platformLn net.Listener
+	platformHS *http.Server
+	closeOnce  sync.Once
+}
+
+type function struct {
+	def *cfn.Function
+	fn  *rie.Function
+	env map[string]string
+}
+
+// Start brings the stack up; on failure it stops what it started.
+func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+	root, err := repo.Root()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Template == "" {
+		opts.Template = filepath.Join(root, "template.yaml")
+	}
+	if opts.TablePrefix == "" {
+		opts.TablePrefix = "local-"
+	}
+	if opts.Logs == nil {
+		opts.Logs = io.Discard
+	}
+	tpl, err := cfn.Load(opts.Template)
+	if err != nil {
+		return nil, err
+	}
+	s = &Stack{Template: tpl, Tables: map[string]string{}, functions: map[string]*function{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+
+	if err := s.startPlatform(opts.Platform); err != nil {
+		return s, err
+	}
+	if s.DB = opts.DB; s.DB == nil {
+		s.ownDB = true
+		if s.DB, err = dynamolocal.Start(ctx, dynamolocal.Options{DataDir: opts.DataDir, Stdout: opts.Logs, Stderr: opts.Logs}); err != nil {
+			return s, err
+		}
+	}
+	if s.Dynamo, err = s.DB.Client(ctx); err != nil {
+		return s, err
+	}
+	for _, t := range tpl.Tables() {
+		s.Tables[t.LogicalID] = opts.TablePrefix + t.LogicalID
+	}
+	if err := cfn.CreateTables(ctx, s.Dynamo, tpl.Tables(), func(id string) string { return s.Tables[id] }); err != nil {
+		return s, fmt.Errorf("stack: creating the template's tables: %w", err)
+	}
+
+	buildDir := opts.BuildDir
+	if buildDir == "" {
+		buildDir = filepath.Join(root, "build", "local")
+	}
+	var wanted []cfn.Function
+	for _, f := range tpl.Functions() {
+		if opts.Functions == nil || slices.Contains(opts.Functions, f.LogicalID) {
+			wanted = append(wanted, f)
+		}
+	}
+	if len(wanted) == 0 {
+		return s, errors.New("stack: no function of the template matches Options.Functions")
+	}
+	// Build in parallel: each build is a separate go invocation sharing the cache.
+	bootstraps := make([]string, len(wanted))
+	errs := make([]error, len(wanted))
+	var wg sync.WaitGroup
+	for i, f := range wanted {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bootstraps[i], errs[i] = rie.Build(ctx, "./"+strings.Trim(f.CodeURI, "/"), filepath.Join(buildDir, f.LogicalID))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return s, err
+	}
+	for i, f := range wanted {
+		env, err := s.environment(f, opts.Env)
+		if err != nil {
+			return s, err
+		}
+		list := make([]string, 0, len(env))
+		for k, v := range env {
+			list = append(list, k+"="+v)
+		}
+		slices.Sort(list)
+		fn, err := rie.Start(ctx, rie.Options{Bootstrap: bootstraps[i], Env: list, Name: f.LogicalID, Timeout: f.Timeout, Output: opts.Logs})
+		if err != nil {
+			return s, fmt.Errorf("stack: starting %s: %w", f.LogicalID, err)
+		}
+		s.functions[f.LogicalID] = &function{def: &wanted[i], fn: fn, env: env}
+	}
+	return s, nil
+}
+
+// startPlatform serves the WeChat emulator on a free loopback port.
+func (s *Stack) startPlatform(cfg wechattest.PlatformConfig) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("stack: a port for the WeChat emulator: %w", err)
+	}
+	s.platformLn = ln
+	s.Platform = wechattest.NewPlatform(cfg)
+	s.Platform.SetBaseURL("http://" + ln.Addr().String())
+	s.platformHS = &http.Server{Handler: s.Platform, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.platformHS.Serve(ln) }()
+	return nil
+}
+
+// PlatformURL is the emulator's base URL (WECHAT_API_BASE_URL of the functions).
+func (s *Stack) PlatformURL() string { return "http://" + s.platformLn.Addr().String() }
+
+// environment resolves a function's template variables locally: a !Ref to a
+// table is its local name, a !Ref to a parameter its default (the AppID is the
+// emulated account's), and the Secrets Manager secret gives way to the plain
+// variables design.md allows locally.
+func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string]string, error) {
+	cfg := s.Platform.Config()
+	params := map[string]string{"AWS::Region": rie.Region, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com"}
+	for _, p := range s.Template.Parameters() {
+		if p.HasDefault {
+			params[p.Name] = p.Default
+		}
+	}
+	params["WeChatAppId"] = cfg.AppID
+	lookup := func(name string) (string, bool) {
+		if t, ok := s.Tables[name]; ok {
+			return t, true
+		}
+		if v, ok := params[name]; ok {
+			return v, true
+		}
+		for _, r := range s.Template.Resources() {
+			if r.LogicalID == name && r.Type == "AWS::SecretsManager::Secret" {
+				return "", true // no secret locally: the variables below stand in
+			}
+		}
+		return "", false
+	}
+	env := map[string]string{}
+	for k, v := range f.Environment {
+		val, err := v.Resolve(lookup)
+		if err != nil {
+			return nil, fmt.Errorf("stack: %s's %s: %w", f.LogicalID, k, err)
+		}
+		if val != "" {
+			env[k] = val
+		}
+	}
+	env["WECHAT_APP_SECRET"] = cfg.AppSecret
+	env["WECHAT_TOKEN"] = cfg.Token
+	env["WECHAT_ENCODING_AES_KEY"] = cfg.EncodingAESKey
+	env["WECHAT_API_BASE_URL"] = s.PlatformURL()
+	env["WECHAT_SHOWQRCODE_URL"] = s.PlatformURL() + wechattest.PathShowQRCode
+	env["AWS_ENDPOINT_URL_DYNAMODB"] = s.DB.Endpoint()
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env, nil
+}
+
+// Invoke runs one invocation of the function with payload and returns its answer.
+func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) ([]byte, error) {
+	f, ok := s.functions[logicalID]
+	if !ok {
+		return nil, fmt.Errorf("stack: no running function %q", logicalID)
+	}
+	return f.fn.Invoke(ctx, payload)
+}
+
+// Function returns a running function by logical id.
+func (s *Stack) Function(logicalID string) (*rie.Function, bool) {
+	f, ok := s.functions[logicalID]
+	if !ok {
+		return nil, false
+	}
+	return f.fn, true
+}
+
+// Env returns the environment a function was started with.
+func (s *Stack) Env(logicalID string) map[string]string {
+	if f, ok := s.functions[logicalID]; ok {
+		return f.env
+	}
+	return nil
+}
+
+// Close stops every process the stack started. It is safe to call twice.
+func (s *Stack) Close() {
+	s.closeOnce.Do(func() {
+		for _, f := range s.functions {
+			_ = f.fn.Close()
+		}
+		if s.platformHS != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = s.platformHS.Shutdown(ctx)
+			cancel()
+		}
+		if s.Platform != nil {
+			s.Platform.Close()
+		}
+		if s.ownDB && s.DB != nil {
+			_ = s.DB.Close()
+		}
+	})
+}

@@ -1,0 +1,195 @@
+package stack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	_ "image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"wechatqr/local/stack"
+	"wechatqr/shared/wechat/wechattest"
+)
+
+func startStack(t *testing.T) (*stack.Stack, *httptest.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := stack.Start(ctx, stack.Options{BuildDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	front := httptest.NewServer(s.Front())
+	t.Cleanup(front.Close)
+	return s, front
+}
+
+func call(t *testing.T, method, url, body string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %d %q: %v", method, url, res.StatusCode, b, err)
+		}
+	} else {
+		res.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return res
+}
+
+// TestReadmeWalkthrough does what README's quick start tells a newcomer to do,
+// through the front over HTTP: create a riddle code, fetch its PNG, have the
+// emulator scan it in plaintext and safe mode, read the reply and the counters.
+func TestReadmeWalkthrough(t *testing.T) {
+	s, front := startStack(t)
+
+	var code struct {
+		Scene, Ticket, URL string
+		ImageURL           string `json:"image_url"`
+	}
+	res := call(t, "POST", front.URL+"/qrcodes", `{"scene":"riddle-1","permanent":true,"reply":{"type":"text","content":"Answer: a map"}}`, &code)
+	if res.StatusCode != 201 || code.Ticket == "" {
+		t.Fatalf("create: %d %+v", res.StatusCode, code)
+	}
+
+	res = call(t, "GET", front.URL+"/qrcodes/riddle-1/image?size=300", "", nil)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("image: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if img, _, err := image.Decode(res.Body); err != nil || img.Bounds().Dx() != 300 {
+		t.Errorf("image is not a 300 px PNG: %v", err)
+	}
+	// The emulator's showqrcode serves the same code by ticket.
+	if res := call(t, "GET", code.ImageURL, "", nil); res.StatusCode != 200 {
+		t.Errorf("showqrcode at %s: %d", code.ImageURL, res.StatusCode)
+	}
+
+	ctx := context.Background()
+	for i, mode := range []wechattest.Mode{wechattest.Plaintext, wechattest.Safe} {
+		openid := []string{"walkthrough-user-1", "walkthrough-user-2"}[i]
+		push, err := s.Platform.ScanScene(ctx, front.URL+"/wechat", openid, "riddle-1", mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if push.Status() != 200 || !bytes.Contains(push.Reply(), []byte("<Content><![CDATA[Answer: a map]]></Content>")) {
+			t.Errorf("%v scan: %d %q", mode, push.Status(), push.Reply())
+		}
+	}
+	var got struct {
+		Stats struct{ Scans, Subscribes int64 }
+	}
+	call(t, "GET", front.URL+"/qrcodes/riddle-1", "", &got)
+	if got.Stats.Scans != 2 || got.Stats.Subscribes != 2 {
+		t.Errorf("counters = %+v, want 2 scans, 2 subscribes", got.Stats)
+	}
+
+	if res := call(t, "GET", front.URL+"/nowhere", "", nil); res.StatusCode != 404 {
+		t.Errorf("unknown route: %d, want 404", res.StatusCode)
+	}
+
+	var pids []int
+	for _, id := range []string{"CallbackFunction", "QRCodeFunction", "TokenRefreshFunction"} {
+		fn, ok := s.Function(id)
+		if !ok {
+			t.Fatalf("%s is not running", id)
+		}
+		pids = append(pids, fn.PID())
+	}
+	pids = append(pids, s.DB.PID())
+	s.Close()
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("process %d outlived Close", pid)
+		}
+	}
+}
+
+// alive reports a process that exists and is not a zombie.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	return err == nil && !bytes.Contains(stat, []byte(") Z "))
+}
+
+// TestEveryEventFileAnswers invokes every file of events/ against the stack the
+// way `make invoke` does: WeChat's pushes re-signed with the local Token and now.
+func TestEveryEventFileAnswers(t *testing.T) {
+	s, _ := startStack(t)
+	byRoute := map[string]string{}
+	for _, f := range s.Template.Functions() {
+		for _, r := range f.Routes {
+			byRoute[r.Method+" "+r.Path] = f.LogicalID
+		}
+	}
+	files, err := filepath.Glob("../../events/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatal("no events", err)
+	}
+	// Create the code first, so that the reads find it.
+	for i, f := range files {
+		if strings.HasSuffix(f, "qrcode-create.json") {
+			files[0], files[i] = files[i], files[0]
+		}
+	}
+	for _, file := range files {
+		name := filepath.Base(file)
+		if name == "env.json" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, payload := "", raw
+			var e events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &e); err == nil && e.RouteKey != "" {
+				id = byRoute[e.RouteKey]
+				if err := stack.Resign(&e, s.Env("CallbackFunction")["WECHAT_TOKEN"], time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				payload, _ = json.Marshal(e)
+			} else {
+				id = "TokenRefreshFunction" // the scheduled event
+			}
+			if id == "" {
+				t.Fatalf("no function serves %s", e.RouteKey)
+			}
+			out, err := s.Invoke(context.Background(), id, payload)
+			if err != nil {
+				t.Fatalf("%s: %v", id, err)
+			}
+			var res events.APIGatewayV2HTTPResponse
+			if json.Unmarshal(out, &res) == nil && res.StatusCode >= 400 {
+				t.Errorf("%s answered %d: %s", id, res.StatusCode, res.Body)
+			}
+		})
+	}
+}

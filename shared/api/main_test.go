@@ -1,0 +1,176 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"wechatqr/local/cfn"
+	"wechatqr/local/dynamolocal"
+	"wechatqr/shared/api"
+	"wechatqr/shared/callback"
+	"wechatqr/shared/dynamo"
+	"wechatqr/shared/token"
+	"wechatqr/shared/wechat"
+	"wechatqr/shared/wechat/wechattest"
+)
+
+var server *dynamolocal.Server
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	var err error
+	server, err = dynamolocal.Start(ctx, dynamolocal.Options{})
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "api tests need DynamoDB Local:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = server.Close()
+	os.Exit(code)
+}
+
+var seq atomic.Int64
+
+// stack is the API, the callback and WeChat's emulator over fresh tables: the
+// path a user's request takes, with only the network replaced by loopback.
+type stack struct {
+	api      http.Handler
+	platform *wechattest.Platform
+	callback string // the callback's URL, for the emulator's pushes
+	store    *dynamo.Store
+	client   *dynamodb.Client
+	tables   dynamo.Tables
+}
+
+func newStack(t *testing.T, cfg api.Config) *stack {
+	t.Helper()
+	ctx := context.Background()
+	platform, wx := wechattest.NewServer(wechattest.PlatformConfig{})
+	t.Cleanup(wx.Close)
+
+	client, err := server.Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := cfn.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := fmt.Sprintf("api%d-", seq.Add(1))
+	if err := cfn.CreateTables(ctx, client, tpl.Tables(), func(id string) string { return prefix + id }); err != nil {
+		t.Fatal(err)
+	}
+	tables := dynamo.Tables{Scenes: prefix + "ScenesTable", Events: prefix + "EventsTable"}
+	store, err := dynamo.New(client, tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := dynamo.NewTokens(client, prefix+"TokensTable", wechattest.DefaultAppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, err := wechat.NewClient(wx.URL, wechattest.DefaultAppID, wechattest.DefaultAppSecret, wechat.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := token.NewIssuer(wc, token.KindStable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := token.NewSource(tokens, issuer, token.Options{})
+	if cfg.ShowQRCodeURL == nil {
+		cfg.ShowQRCodeURL = platform.ShowQRCodeURL
+	}
+	h, err := api.New(cfg, store, wc, source, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cipher, err := wechat.NewCipher(wechattest.DefaultEncodingAESKey, wechattest.DefaultAppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := callback.New(callback.Config{
+		AppID: wechattest.DefaultAppID, Token: wechattest.DefaultToken, Cipher: cipher, Tolerance: callback.DefaultTolerance,
+	}, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cbs := httptest.NewServer(cb)
+	t.Cleanup(cbs.Close)
+	return &stack{api: h, platform: platform, callback: cbs.URL + "/wechat", store: store, client: client, tables: tables}
+}
+
+// do sends one request to the API and decodes a JSON answer into out (if not nil).
+func (s *stack) do(t *testing.T, method, target, body string, out any) *httptest.ResponseRecorder {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, target, r)
+	w := httptest.NewRecorder()
+	s.api.ServeHTTP(w, req)
+	if out != nil {
+		if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
+			t.Fatalf("%s %s: %d %q is not JSON: %v", method, target, w.Code, w.Body, err)
+		}
+	}
+	return w
+}
+
+// items counts what the scenes table holds.
+func (s *stack) items(t *testing.T) int {
+	t.Helper()
+	out, err := s.client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.tables.Scenes), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(out.Count)
+}
+
+type codeJSON struct {
+	Scene         string          `json:"scene"`
+	ActionName    string          `json:"action_name"`
+	Permanent     bool            `json:"permanent"`
+	Ticket        string          `json:"ticket"`
+	URL           string          `json:"url"`
+	ImageURL      string          `json:"image_url"`
+	ExpireSeconds int64           `json:"expire_seconds"`
+	ExpiresAt     *string         `json:"expires_at"`
+	Reply         json.RawMessage `json:"reply"`
+	Stats         *struct {
+		Scans      int64 `json:"scans"`
+		Subscribes int64 `json:"subscribes"`
+	} `json:"stats"`
+}
+
+type errorJSON struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	ErrCode *int   `json:"errcode"`
+}
+
+func compact(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
