@@ -15,7 +15,7 @@ MODE      ?= plaintext
 DEPLOY_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 DEPLOY_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME  ?= 60s
-FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt
+FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate
 
 .PHONY: help deps tools test vet lint run scan invoke build sam-build deploy bench fuzz clean
 

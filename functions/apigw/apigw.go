@@ -58,7 +58,9 @@ func Request(ctx context.Context, e events.APIGatewayV2HTTPRequest) (*http.Reque
 	if path == "" {
 		path = "/"
 	}
-	u, err := url.Parse(path)
+	// ParseRequestURI, as net/http's server reads a request line: "//x/y" is a
+	// path, not a host and "/y"; '#' is part of the path, not a fragment.
+	u, err := url.ParseRequestURI(path)
 	if err != nil || u.Path == "" || u.Path[0] != '/' || u.RawQuery != "" {
 		return nil, fmt.Errorf("apigw: rawPath %q is not an absolute path", path)
 	}
@@ -81,10 +83,13 @@ func Request(ctx context.Context, e events.APIGatewayV2HTTPRequest) (*http.Reque
 		}
 	}
 	ctx = context.WithValue(ctx, contextKey{}, e.RequestContext)
-	r, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	// Build on "/" and set the URL after: formatting u and parsing it again
+	// would read "//x/y" as a host and cut the query at a '#'.
+	r, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("apigw: %w", err)
 	}
+	r.URL = u
 	// API Gateway lower-cases header names and joins repeated values with commas.
 	for k, v := range e.Headers {
 		r.Header.Set(k, v)

@@ -5,12 +5,10 @@ import (
 	"context"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"wechatqr/functions/apigw"
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/callback"
-	"wechatqr/shared/dynamo"
 )
 
 func main() {
@@ -30,10 +28,7 @@ func build(env *boot.Env) (*callback.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := dynamo.New(dynamodb.NewFromConfig(env.AWS), dynamo.Tables{
-		Scenes: env.Getenv("SCENES_TABLE"),
-		Events: env.Getenv("EVENTS_TABLE"),
-	})
+	store, err := env.Store()
 	if err != nil {
 		return nil, err
 	}

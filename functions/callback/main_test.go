@@ -45,7 +45,7 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	tables := dynamo.Tables{Scenes: "e2e-ScenesTable", Events: "e2e-EventsTable"}
-	store, err := dynamo.New(client, tables)
+	store, err := dynamo.New(client, tables, dynamo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,12 +104,12 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 		})
 	}
 	// subscribe-scene, scan and scan-safe each counted once despite their retries.
-	st, err := store.SceneStats(ctx, riddle)
+	st, err := store.SceneStats(ctx, riddle, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Scans != 3 || st.Subscribes != 1 {
-		t.Errorf("stats = %+v, want 3 scans and 1 subscribe", st)
+	if st.Totals.Scans != 3 || st.Totals.Subscribes != 1 || st.Totals.UniqueUsers != 1 {
+		t.Errorf("stats = %+v, want 3 scans, 1 subscribe, 1 unique user", st.Totals)
 	}
 	if logs := fn.Logs(); strings.Contains(logs, aesKey) || strings.Contains(logs, `"token"`) || !strings.Contains(logs, `"outcome":"duplicate"`) {
 		t.Errorf("function logs leak a secret or miss the retry's outcome:\n%s", logs)

@@ -7,12 +7,10 @@ import (
 	"net/url"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"wechatqr/functions/apigw"
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/api"
-	"wechatqr/shared/dynamo"
 )
 
 func main() {
@@ -32,10 +30,7 @@ func build(env *boot.Env) (*api.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := dynamo.New(dynamodb.NewFromConfig(env.AWS), dynamo.Tables{
-		Scenes: env.Getenv("SCENES_TABLE"),
-		Events: env.Getenv("EVENTS_TABLE"),
-	})
+	store, err := env.Store()
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,12 @@ type Store interface {
 	PermanentCount(ctx context.Context) (int64, error)
 	SetReply(ctx context.Context, scene string, reply *qr.Reply) (*qr.Code, error)
 	ListCodes(ctx context.Context, cursor string, limit int) ([]*qr.Code, string, error)
-	SceneStats(ctx context.Context, scene string) (qr.Stats, error)
+	// SceneStats returns a scene's totals and its days in [from, to] (none when from is "").
+	SceneStats(ctx context.Context, scene, from, to string) (qr.Stats, error)
+	// Scenes lists every scene with statistics.
+	Scenes(ctx context.Context) ([]string, error)
+	CreateSession(ctx context.Context, s *qr.Session) error
+	Session(ctx context.Context, id string) (*qr.Session, error)
 }
 
 // WeChat creates codes.
@@ -94,6 +99,9 @@ func New(cfg Config, store Store, wx WeChat, tokens Tokens, log *slog.Logger) (*
 	h.mux.HandleFunc("PUT /qrcodes/{scene}/reply", h.setReply)
 	h.mux.HandleFunc("GET /qrcodes/{scene}/image", h.image)
 	h.mux.HandleFunc("GET /qrcodes/{scene}/stats", h.stats)
+	h.mux.HandleFunc("GET /stats/sources", h.sources)
+	h.mux.HandleFunc("POST /logins", h.createLogin)
+	h.mux.HandleFunc("GET /logins/{id}", h.getLogin)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, qr.Errorf(qr.ENotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
@@ -104,18 +112,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // codeJSON is a code as the API shows it.
 type codeJSON struct {
-	Scene         string    `json:"scene"`
-	ActionName    string    `json:"action_name"`
-	Permanent     bool      `json:"permanent"`
-	Ticket        string    `json:"ticket"`
-	URL           string    `json:"url"`
-	ImageURL      string    `json:"image_url"`
-	ExpireSeconds int64     `json:"expire_seconds"`
-	ExpiresAt     *string   `json:"expires_at"`
-	Expired       bool      `json:"expired"`
-	CreatedAt     string    `json:"created_at"`
-	Reply         *qr.Reply `json:"reply"`
-	Stats         *qr.Stats `json:"stats,omitempty"`
+	Scene         string     `json:"scene"`
+	ActionName    string     `json:"action_name"`
+	Permanent     bool       `json:"permanent"`
+	Ticket        string     `json:"ticket"`
+	URL           string     `json:"url"`
+	ImageURL      string     `json:"image_url"`
+	ExpireSeconds int64      `json:"expire_seconds"`
+	ExpiresAt     *string    `json:"expires_at"`
+	Expired       bool       `json:"expired"`
+	CreatedAt     string     `json:"created_at"`
+	Reply         *qr.Reply  `json:"reply"`
+	Stats         *qr.Counts `json:"stats,omitempty"`
 }
 
 func (h *Handler) view(c *qr.Code) codeJSON {
@@ -139,27 +147,14 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	st, err := h.store.SceneStats(r.Context(), scene)
+	st, err := h.store.SceneStats(r.Context(), scene, "", "")
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	v := h.view(c)
-	v.Stats = &st
+	v.Stats = &st.Totals
 	writeJSON(w, http.StatusOK, v)
-}
-
-func (h *Handler) stats(w http.ResponseWriter, r *http.Request) {
-	scene := r.PathValue("scene")
-	st, err := h.store.SceneStats(r.Context(), scene)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Scene string `json:"scene"`
-		qr.Stats
-	}{scene, st})
 }
 
 func (h *Handler) setReply(w http.ResponseWriter, r *http.Request) {
@@ -252,4 +247,3 @@ func parseInt(s string) (int64, error) {
 	}
 	return n, nil
 }
-

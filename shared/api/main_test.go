@@ -76,7 +76,7 @@ func newStack(t *testing.T, cfg api.Config) *stack {
 		t.Fatal(err)
 	}
 	tables := dynamo.Tables{Scenes: prefix + "ScenesTable", Events: prefix + "EventsTable"}
-	store, err := dynamo.New(client, tables)
+	store, err := dynamo.New(client, tables, dynamo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"wechatqr/shared/qr"
@@ -21,12 +22,16 @@ import (
 
 // Store is what the callback needs from storage.
 type Store interface {
-	// Lookup returns, in one round trip, the mapping of scene (nil when unknown or
-	// scene is empty) and the claim of an earlier delivery of the push (nil if none).
-	Lookup(ctx context.Context, pushKey, scene string) (*qr.Code, *qr.Claim, error)
-	// Record claims the push and records its scan in one atomic step. If another
-	// delivery claimed it first it writes nothing and returns that claim, first=false.
+	// Lookup reads, in one round trip, what handling a push needs: an earlier
+	// delivery's claim, the scene's mapping and statistics hints, the follower's source.
+	Lookup(ctx context.Context, q qr.Lookup) (qr.PushState, error)
+	// Record claims the push and counts it in one atomic step. If another delivery
+	// claimed it first it writes nothing and returns that claim, first=false.
 	Record(ctx context.Context, c qr.Claim, scan *qr.Scan) (winner *qr.Claim, first bool, err error)
+	// BindSession binds a pending log-in session to openid together with the claim
+	// (LoginBound), or writes nothing and says why not (LoginUsed, LoginExpired),
+	// or returns an earlier delivery's claim.
+	BindSession(ctx context.Context, c qr.Claim, id, openid string, at time.Time) (outcome string, prior *qr.Claim, err error)
 }
 
 // success is WeChat's "nothing to say": it shows nothing and does not retry.
@@ -53,6 +58,15 @@ func New(cfg Config, store Store, log *slog.Logger) (*Handler, error) {
 	}
 	if cfg.Deadline <= 0 {
 		cfg.Deadline = DefaultDeadline
+	}
+	if cfg.Login.Bound == nil {
+		cfg.Login.Bound = DefaultLoginReplies.Bound
+	}
+	if cfg.Login.Used == nil {
+		cfg.Login.Used = DefaultLoginReplies.Used
+	}
+	if cfg.Login.Expired == nil {
+		cfg.Login.Expired = DefaultLoginReplies.Expired
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -232,50 +246,70 @@ func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message) (pushResult
 		return res, nil
 	}
 	if scene, ok := msg.Scene(); ok {
+		if id, login := strings.CutPrefix(scene, qr.LoginPrefix); login {
+			res.scene = qr.LoginPrefix + "…" // the id is a credential: keep it out of logs
+			return h.login(ctx, msg, id, res)
+		}
 		res.scene = scene
 		return h.scan(ctx, msg, scene, res)
 	}
 	switch msg.Event {
 	case qr.EventSubscribe:
-		// A follow through search or a shared card: no code, nothing to count.
-		res.outcome = "welcome"
+		// A follow through search or a shared card: nothing to count, but it is who
+		// brought this follower now, so the store forgets any older source.
+		var welcome []byte
 		if h.cfg.Welcome != nil {
-			res.reply = h.render(msg, h.cfg.Welcome)
+			welcome = h.render(msg, h.cfg.Welcome)
 		}
-		return res, nil
+		return h.record(ctx, msg, "", res, welcome)
 	case qr.EventUnsubscribe:
-		return h.claim(ctx, msg, "", res, success)
+		return h.record(ctx, msg, "", res, nil)
 	}
 	return res, nil
 }
 
 // scan answers a scene's scan once per push: the first delivery renders the reply
-// and records it with the scan; every retry answers the recorded bytes.
+// and records it with the counts; every retry answers the recorded bytes.
 func (h *Handler) scan(ctx context.Context, msg *wechat.Message, scene string, res pushResult) (pushResult, error) {
-	code, prior, err := h.store.Lookup(ctx, msg.DedupeKey(), scene)
+	var reply *qr.Reply
+	return h.recordWith(ctx, msg, scene, res, func(st qr.PushState) []byte {
+		reply = h.cfg.Default
+		if st.Code != nil && st.Code.Reply != nil {
+			reply = st.Code.Reply
+		}
+		if reply == nil {
+			return nil
+		}
+		return h.render(msg, reply)
+	})
+}
+
+func (h *Handler) record(ctx context.Context, msg *wechat.Message, scene string, res pushResult, body []byte) (pushResult, error) {
+	return h.recordWith(ctx, msg, scene, res, func(qr.PushState) []byte { return body })
+}
+
+// recordWith looks the push up, answers a retry from its claim, and otherwise
+// records the push with the reply that body renders from what the lookup found.
+func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene string, res pushResult, body func(qr.PushState) []byte) (pushResult, error) {
+	key := msg.DedupeKey()
+	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, Scene: scene, OpenID: msg.FromUserName, Event: msg.Event})
 	if err != nil {
 		return res, err
 	}
-	if prior != nil {
-		res.reply, res.outcome = prior.Reply, "duplicate"
+	if st.Claim != nil {
+		res.reply, res.outcome = st.Claim.Reply, "duplicate"
 		return res, nil
 	}
-	reply := h.cfg.Default
-	if code != nil && code.Reply != nil {
-		reply = code.Reply
+	reply := body(st)
+	if reply == nil {
+		reply = success
 	}
-	body := success
-	if reply != nil {
-		body = h.render(msg, reply)
-	}
-	return h.claim(ctx, msg, scene, res, body)
-}
-
-func (h *Handler) claim(ctx context.Context, msg *wechat.Message, scene string, res pushResult, body []byte) (pushResult, error) {
 	at := time.Unix(msg.CreateTime, 0).UTC()
-	winner, first, err := h.store.Record(ctx,
-		qr.Claim{Key: msg.DedupeKey(), Reply: body, At: at},
-		&qr.Scan{Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at})
+	scan := &qr.Scan{
+		Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at,
+		Unique: !st.Seen, UniqueToday: !st.SeenToday, Register: !st.Registered, Source: st.Source,
+	}
+	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, Reply: reply, At: at}, scan)
 	if err != nil {
 		return res, err
 	}
@@ -284,6 +318,42 @@ func (h *Handler) claim(ctx context.Context, msg *wechat.Message, scene string, 
 		res.outcome = "duplicate"
 	}
 	return res, nil
+}
+
+// login binds a scan-to-log-in session to its first scanner. Sessions count in no
+// statistics; the push is still claimed, so WeChat's retries get the same answer.
+func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res pushResult) (pushResult, error) {
+	key := msg.DedupeKey()
+	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, OpenID: msg.FromUserName, Event: msg.Event})
+	if err != nil {
+		return res, err
+	}
+	if st.Claim != nil {
+		res.reply, res.outcome = st.Claim.Reply, "duplicate"
+		return res, nil
+	}
+	at := time.Unix(msg.CreateTime, 0).UTC()
+	bound := h.render(msg, h.cfg.Login.Bound)
+	outcome, prior, err := h.store.BindSession(ctx, qr.Claim{Key: key, Reply: bound, At: at}, id, msg.FromUserName, at)
+	switch {
+	case err != nil:
+		return res, err
+	case prior != nil:
+		res.reply, res.outcome = prior.Reply, "duplicate"
+		return res, nil
+	case outcome == qr.LoginBound:
+		res.reply, res.outcome = bound, "login bound"
+		return res, nil
+	}
+	reply := h.cfg.Login.Expired
+	if outcome == qr.LoginUsed {
+		reply = h.cfg.Login.Used
+	}
+	res, err = h.record(ctx, msg, "", res, h.render(msg, reply))
+	if res.outcome == "recorded" {
+		res.outcome = "login " + outcome
+	}
+	return res, err
 }
 
 // render builds the passive reply XML: To and From swapped, CreateTime now.

@@ -36,11 +36,13 @@ var now = time.Unix(1732500000, 0)
 
 type fixture struct {
 	h      *callback.Handler
+	db     dynamo.API
 	store  *dynamo.Store
 	names  dynamo.Tables
 	trips  *counter
 	logs   *syncBuffer
 	itemsF func() int
+	events func() (claims, records int)
 }
 
 func newFixture(t *testing.T, mutate ...func(*callback.Config)) *fixture {
@@ -64,8 +66,9 @@ func newFixture(t *testing.T, mutate ...func(*callback.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{h: h, store: store, names: names, trips: trips, logs: logs}
+	f := &fixture{h: h, db: client, store: store, names: names, trips: trips, logs: logs}
 	f.itemsF = func() int { return itemCount(t, client, names) }
+	f.events = func() (int, int) { return eventCount(t, client, names) }
 	return f
 }
 
@@ -225,14 +228,14 @@ func TestOtherPushesAnswerSuccessOrWelcome(t *testing.T) {
 		inner   []byte
 		welcome *qr.Reply
 		want    string // body, or the welcome text
-		items   int    // items written
+		items   int    // items written (a claim and a record for follows and unfollows)
 	}{
-		{"plain subscribe without a welcome", signer.SubscribeXML(openID, "", now.Unix(), ""), nil, "success", 0},
-		{"plain subscribe with a welcome", signer.SubscribeXML(openID, "", now.Unix(), ""), qr.TextReply("Welcome!"), "Welcome!", 0},
+		{"plain subscribe without a welcome", signer.SubscribeXML(openID, "", now.Unix(), ""), nil, "success", 2},
+		{"plain subscribe with a welcome", signer.SubscribeXML(openID, "", now.Unix(), ""), qr.TextReply("Welcome!"), "Welcome!", 2},
 		{"text message", signer.TextXML(openID, "hello", now.Unix(), 1234567890123456), nil, "success", 0},
 		{"unsubscribe is recorded", signer.UnsubscribeXML(openID, now.Unix()), nil, "success", 2},
 		{"menu click", []byte(`<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[u]]></FromUserName><CreateTime>1732500000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[CLICK]]></Event><EventKey><![CDATA[menu]]></EventKey></xml>`), nil, "success", 0},
-		{"subscribe with an empty qrscene_", []byte(`<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[u]]></FromUserName><CreateTime>1732500000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[qrscene_]]></EventKey></xml>`), nil, "success", 0},
+		{"subscribe with an empty qrscene_", []byte(`<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[u]]></FromUserName><CreateTime>1732500000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[qrscene_]]></EventKey></xml>`), nil, "success", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,16 +364,15 @@ func TestRetriesAreAnsweredTheSameAndCountedOnce(t *testing.T) {
 					t.Errorf("reply %d = %q, want the same answer as %q", i, replies[i], replies[0])
 				}
 			}
-			st, err := f.store.SceneStats(context.Background(), "riddle-1")
+			st, err := f.store.SceneStats(context.Background(), "riddle-1", "", "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Scans != 1 || st.Subscribes != 1 {
-				t.Errorf("stats = %+v, want 1 scan and 1 subscribe", st)
+			if st.Totals != (qr.Counts{Scans: 1, Subscribes: 1, UniqueUsers: 1}) {
+				t.Errorf("stats = %+v, want 1 scan, 1 subscribe, 1 unique user", st.Totals)
 			}
-			// The mapping, its stats, one claim, one scan record.
-			if n := f.itemsF(); n != 4 {
-				t.Errorf("%d items, want 4", n)
+			if claims, records := f.events(); claims != 1 || records != 1 {
+				t.Errorf("%d claims and %d scan records, want 1 and 1", claims, records)
 			}
 		})
 	}
@@ -400,9 +402,9 @@ func TestDifferentEventsInOneSecondCountSeparately(t *testing.T) {
 	f.push(t, signer.ScanXML(openID, "riddle-1", now.Unix(), "T"), wechattest.Plaintext)
 	f.push(t, signer.ScanXML("another-user", "riddle-1", now.Unix(), "T"), wechattest.Plaintext)
 	f.push(t, signer.SubscribeXML("third-user", "riddle-1", now.Unix(), "T"), wechattest.Plaintext)
-	st, _ := f.store.SceneStats(context.Background(), "riddle-1")
-	if st.Scans != 3 || st.Subscribes != 1 {
-		t.Errorf("stats = %+v, want 3 scans, 1 subscribe", st)
+	st, _ := f.store.SceneStats(context.Background(), "riddle-1", "", "")
+	if st.Totals.Scans != 3 || st.Totals.Subscribes != 1 || st.Totals.UniqueUsers != 3 {
+		t.Errorf("stats = %+v, want 3 scans, 1 subscribe, 3 unique users", st.Totals)
 	}
 }
 

@@ -36,8 +36,22 @@ type Config struct {
 	Welcome *qr.Reply
 	// Default answers a scan of a scene with no mapping; nil answers "success".
 	Default *qr.Reply
+	// Login answers the scans of log-in codes; zero fields take DefaultLoginReplies.
+	Login LoginReplies
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// LoginReplies are what a log-in code's scanner reads.
+type LoginReplies struct {
+	Bound, Used, Expired *qr.Reply
+}
+
+// DefaultLoginReplies are the log-in replies unless configured.
+var DefaultLoginReplies = LoginReplies{
+	Bound:   qr.TextReply("You are logged in. Go back to the website."),
+	Used:    qr.TextReply("This log-in code has already been used. Reload the page for a new one."),
+	Expired: qr.TextReply("This log-in code has expired. Reload the page for a new one."),
 }
 
 // ConfigFromEnv reads the configuration from environment variables (design.md):
@@ -82,7 +96,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	for _, r := range []struct {
 		name string
 		dst  **qr.Reply
-	}{{"WECHAT_WELCOME_REPLY", &cfg.Welcome}, {"WECHAT_DEFAULT_REPLY", &cfg.Default}} {
+	}{
+		{"WECHAT_WELCOME_REPLY", &cfg.Welcome}, {"WECHAT_DEFAULT_REPLY", &cfg.Default},
+		{"WECHAT_LOGIN_REPLY_BOUND", &cfg.Login.Bound}, {"WECHAT_LOGIN_REPLY_USED", &cfg.Login.Used},
+		{"WECHAT_LOGIN_REPLY_EXPIRED", &cfg.Login.Expired},
+	} {
 		if v := getenv(r.name); v != "" {
 			reply := qr.TextReply(v)
 			if err := reply.Validate(); err != nil {

@@ -4,17 +4,21 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"wechatqr/local/cfn"
 	"wechatqr/local/dynamolocal"
+	"wechatqr/shared/callback"
 	"wechatqr/shared/dynamo"
+	"wechatqr/shared/inmem"
 )
 
 // server is one DynamoDB Local for the package; each test gets its own tables.
@@ -71,7 +75,7 @@ func tables(t *testing.T, srv *dynamolocal.Server) (*dynamo.Store, *dynamodb.Cli
 	counted := dynamodb.New(client.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, c.middleware)
 	})
-	store, err := dynamo.New(counted, names)
+	store, err := dynamo.New(counted, names, dynamo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,3 +99,28 @@ func itemCount(t *testing.T, client *dynamodb.Client, names dynamo.Tables) int {
 func startServer(ctx context.Context) (*dynamolocal.Server, error) {
 	return dynamolocal.Start(ctx, dynamolocal.Options{})
 }
+
+// eventCount counts the claims and the scan records in the events table.
+func eventCount(t *testing.T, client *dynamodb.Client, names dynamo.Tables) (claims, records int) {
+	t.Helper()
+	out, err := client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(names.Events), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range out.Items {
+		sk := it["sk"].(*types.AttributeValueMemberS).Value
+		switch {
+		case sk == "claim":
+			claims++
+		case strings.HasPrefix(sk, "scan#"):
+			records++
+		}
+	}
+	return claims, records
+}
+
+// Both stores serve the callback.
+var (
+	_ callback.Store = (*dynamo.Store)(nil)
+	_ callback.Store = (*inmem.Store)(nil)
+)

@@ -4,11 +4,19 @@
 // Two tables, both declared in template.yaml with a string partition key "pk", a
 // string sort key "sk" and TTL on "expire_at":
 //
-//	scenes  pk=scene#<key>   sk=code    the mapping: ticket, url, reply, expiry (TTL for temporary codes)
-//	        pk=scene#<key>   sk=stats   the scene's counters, kept apart so they outlive the code
-//	events  pk=push#<key>    sk=claim   one claim per push WeChat delivered (TTL: a day)
-//	        pk=scene#<key>   sk=scan#…  one record per first delivery of a scan
-//	        pk=user#<openid> sk=unsubscribe#…
+//	scenes  pk=scene#<scene>            sk=code      the mapping: ticket, url, reply, expiry (TTL for temporary codes)
+//	        pk=scene#<scene>            sk=registry  the scene has statistics (listed by the ByCreated index)
+//	        pk=stats#<scene>#<shard>    sk=total     a shard of the scene's counters, apart so they outlive the code
+//	        pk=stats#<scene>#<shard>    sk=day#<d>   a shard of one day's counters (days in UTC+8)
+//	        pk=seen#<scene>#<openid>    sk=all|day#<d>  the user scanned the scene (ever, that day)
+//	        pk=login#<id>               sk=session   a scan-to-log-in session (TTL)
+//	        pk=account#quota            sk=permanent the account's permanent-code count
+//	events  pk=push#<key>               sk=claim     one claim per push WeChat delivered (TTL: a day)
+//	        pk=user#<openid>            sk=scan#…    one record per first delivery of a push
+//	        pk=user#<openid>            sk=source    the scene whose subscribe brought the follower
+//
+// Counters are sharded in their partition key: a hot scene's writes spread over
+// Options.Shards partitions instead of one (see README, "Scaling").
 package dynamo
 
 import (
@@ -30,6 +38,7 @@ type API interface {
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)
@@ -40,10 +49,27 @@ type Tables struct {
 	Events string
 }
 
-// Store implements the callback's persistence on DynamoDB.
+// Options tune a Store.
+type Options struct {
+	// Shards is how many partitions each scene's counters spread over (writes are
+	// charged to one by the push's hash; reads sum them all). Raise it for hotter
+	// scenes; never lower it, or the counts of the dropped shards stop being read.
+	Shards int
+}
+
+// DefaultShards gives a scene about 10 × 500 = 5,000 counted scans a second:
+// a partition takes 1,000 write units a second and a transactional write costs 2.
+const DefaultShards = 10
+
+// MaxShards bounds Options.Shards; reading a scene's totals is one BatchGetItem
+// of Shards keys, which takes at most 100.
+const MaxShards = 100
+
+// Store implements the callback's and the API's persistence on DynamoDB.
 type Store struct {
 	db       API
 	tables   Tables
+	shards   int
 	claimTTL time.Duration
 }
 
@@ -51,12 +77,18 @@ type Store struct {
 // leaves ample room and costs nothing, since TTL deletion is free.
 const ClaimTTL = 24 * time.Hour
 
-// New returns a Store over db. It checks only that the table names are set.
-func New(db API, tables Tables) (*Store, error) {
+// New returns a Store over db. It checks only its arguments.
+func New(db API, tables Tables, opts Options) (*Store, error) {
 	if tables.Scenes == "" || tables.Events == "" {
 		return nil, errors.New("dynamo: the scenes and events table names are required (SCENES_TABLE, EVENTS_TABLE)")
 	}
-	return &Store{db: db, tables: tables, claimTTL: ClaimTTL}, nil
+	if opts.Shards == 0 {
+		opts.Shards = DefaultShards
+	}
+	if opts.Shards < 1 || opts.Shards > MaxShards {
+		return nil, fmt.Errorf("dynamo: %d counter shards; 1 to %d", opts.Shards, MaxShards)
+	}
+	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: ClaimTTL}, nil
 }
 
 // Key prefixes and sort keys of the item kinds above.
@@ -65,8 +97,11 @@ const (
 	prefixPush  = "push#"
 	prefixUser  = "user#"
 	skCode      = "code"
-	skStats     = "stats"
+	skRegistry  = "registry"
 	skClaim     = "claim"
+	skSource    = "source"
+	skScan      = "scan"
+	listScenes  = "scene" // the ByCreated index's partition of scenes with statistics
 )
 
 // unavailable wraps a DynamoDB failure so the caller can answer "try again":

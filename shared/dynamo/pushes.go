@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,18 +60,31 @@ type scanItem struct {
 	At     int64  `dynamodbav:"at"`
 }
 
-func codeKey(scene string) key  { return key{prefixScene + scene, skCode} }
-func statsKey(scene string) key { return key{prefixScene + scene, skStats} }
-func claimKey(push string) key  { return key{prefixPush + push, skClaim} }
+type sourceItem struct {
+	key
+	Scene string `dynamodbav:"scene"`
+	At    int64  `dynamodbav:"at"`
+}
 
-// scanKey orders a scene's records by time; the openid and event make two scans in
-// one second distinct, exactly as the push's dedupe key does.
-func scanKey(s qr.Scan) key {
-	at := fmt.Sprintf("%010d", s.At.Unix())
-	if s.Scene == "" {
-		return key{prefixUser + s.OpenID, s.Event + "#" + at}
+func codeKey(scene string) key     { return key{prefixScene + scene, skCode} }
+func registryKey(scene string) key { return key{prefixScene + scene, skRegistry} }
+func claimKey(push string) key     { return key{prefixPush + push, skClaim} }
+func sourceKey(openid string) key  { return key{prefixUser + openid, skSource} }
+
+// seenKey marks that openid scanned scene, all time (day "") or on one day. Its
+// partition is the pair, so a hot scene's new users spread over partitions.
+func seenKey(scene, openid, day string) key {
+	sk := "all"
+	if day != "" {
+		sk = "day#" + day
 	}
-	return key{prefixScene + s.Scene, "scan#" + at + "#" + s.OpenID + "#" + s.Event}
+	return key{"seen#" + scene + "#" + openid, sk}
+}
+
+// scanKey files a record under its user, which spreads a hot scene's records
+// over partitions; the time, event and scene make it unique like the push key.
+func scanKey(s qr.Scan) key {
+	return key{prefixUser + s.OpenID, fmt.Sprintf("%s#%010d#%s#%s", skScan, s.At.Unix(), s.Event, s.Scene)}
 }
 
 func (c codeItem) code() *qr.Code {
@@ -106,80 +120,133 @@ func (s *Store) PutCode(ctx context.Context, c *qr.Code) error {
 	return nil
 }
 
-// Lookup reads, in one round trip, the mapping of scene (nil when there is none or
-// scene is empty) and the claim of an earlier delivery of the push (nil when this is
-// the first delivery).
-func (s *Store) Lookup(ctx context.Context, pushKey, scene string) (*qr.Code, *qr.Claim, error) {
-	claimK := claimKey(pushKey)
+// Lookup reads, in one round trip (a BatchGetItem), what handling a push needs:
+// the claim of an earlier delivery (strongly consistent: a retry must see it) and,
+// for a scan, the scene's mapping, whether it has statistics yet and whether the
+// user scanned it before; for unsubscribe, the scene that brought the follower.
+func (s *Store) Lookup(ctx context.Context, q qr.Lookup) (qr.PushState, error) {
+	events := []map[string]types.AttributeValue{claimKey(q.PushKey).av()}
+	var scenes []map[string]types.AttributeValue
+	switch {
+	case q.Event == qr.EventUnsubscribe:
+		events = append(events, sourceKey(q.OpenID).av())
+	case q.Scene != "":
+		day := ""
+		scenes = append(scenes, codeKey(q.Scene).av(), registryKey(q.Scene).av(), seenKey(q.Scene, q.OpenID, day).av())
+		if at, ok := pushTime(q); ok {
+			scenes = append(scenes, seenKey(q.Scene, q.OpenID, qr.DayOf(at)).av())
+		}
+	}
 	req := map[string]types.KeysAndAttributes{
-		s.tables.Events: {Keys: []map[string]types.AttributeValue{claimK.av()}, ConsistentRead: aws.Bool(true)},
+		s.tables.Events: {Keys: events, ConsistentRead: aws.Bool(true)},
 	}
-	if scene != "" {
-		// Strongly consistent too: an operator who just changed a reply expects the
-		// next scan to show it.
-		req[s.tables.Scenes] = types.KeysAndAttributes{Keys: []map[string]types.AttributeValue{codeKey(scene).av()}, ConsistentRead: aws.Bool(true)}
+	if len(scenes) > 0 {
+		// Eventually consistent: twice the read ceiling of a hot scene's partition at
+		// half the cost. A reply changed a moment ago may show a second later; the
+		// markers are only hints, checked again by the transaction's conditions.
+		req[s.tables.Scenes] = types.KeysAndAttributes{Keys: scenes}
 	}
-	var (
-		code  *qr.Code
-		claim *qr.Claim
-	)
+	var st qr.PushState
 	// BatchGetItem may leave keys unprocessed under throttling; retry those a few
 	// times, then give up so WeChat's own retry takes over.
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt == 4 {
-			return nil, nil, unavailable("lookup", errors.New("keys left unprocessed after retries"))
+			return st, unavailable("lookup", errors.New("keys left unprocessed after retries"))
 		}
 		if attempt > 0 {
 			if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
-				return nil, nil, unavailable("lookup", err)
+				return st, unavailable("lookup", err)
 			}
 		}
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 		if err != nil {
-			return nil, nil, unavailable("lookup", err)
+			return st, unavailable("lookup", err)
 		}
-		for table, items := range out.Responses {
+		for _, items := range out.Responses {
 			for _, av := range items {
-				switch table {
-				case s.tables.Events:
-					var it claimItem
-					if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-						return nil, nil, fmt.Errorf("dynamo: unmarshal claim: %w", err)
-					}
-					claim = it.claim(pushKey)
-				case s.tables.Scenes:
-					var it codeItem
-					if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-						return nil, nil, fmt.Errorf("dynamo: unmarshal code: %w", err)
-					}
-					code = it.code()
+				if err := s.absorb(&st, q, av); err != nil {
+					return st, err
 				}
 			}
 		}
 		req = out.UnprocessedKeys
 	}
-	return code, claim, nil
+	return st, nil
+}
+
+// pushTime recovers the push's CreateTime from its key, for the day marker.
+func pushTime(q qr.Lookup) (time.Time, bool) {
+	// Event keys are event:<FromUserName>|<CreateTime>|<Event>|<EventKey>.
+	parts := strings.SplitN(strings.TrimPrefix(q.PushKey, "event:"), "|", 4)
+	if len(parts) != 4 {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0), true
+}
+
+// absorb files one item of a Lookup into st by its key.
+func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.AttributeValue) error {
+	var k key
+	if err := attributevalue.UnmarshalMap(av, &k); err != nil {
+		return fmt.Errorf("dynamo: unmarshal key: %w", err)
+	}
+	switch {
+	case k.SK == skClaim:
+		var it claimItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return fmt.Errorf("dynamo: unmarshal claim: %w", err)
+		}
+		st.Claim = it.claim(q.PushKey)
+	case k.SK == skCode:
+		var it codeItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return fmt.Errorf("dynamo: unmarshal code: %w", err)
+		}
+		st.Code = it.code()
+	case k.SK == skRegistry:
+		st.Registered = true
+	case k.SK == skSource:
+		var it sourceItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return fmt.Errorf("dynamo: unmarshal source: %w", err)
+		}
+		st.Source = it.Scene
+	case k.SK == "all":
+		st.Seen = true
+	case strings.HasPrefix(k.SK, "day#"):
+		st.SeenToday = true
+	}
+	return nil
 }
 
 func (c claimItem) claim(pushKey string) *qr.Claim {
 	return &qr.Claim{Key: pushKey, Reply: c.Reply, At: time.Unix(c.At, 0).UTC()}
 }
 
-// Record claims a push and counts its scan in one transaction, so there is never a
-// claim without its count nor a count without its claim. When another delivery of
+// Record claims a push and counts it in one transaction, so there is never a
+// claim without its counts nor a count without its claim. When another delivery of
 // the same push claimed it first, Record writes nothing and returns that claim with
 // first == false; its Reply is what the caller must answer.
+//
+// scan may be nil (a push that only needs its claim). Its Unique, UniqueToday and
+// Register are hints from the lookup: the transaction writes their markers with
+// conditions, and when a concurrent push got there first, Record retries without
+// them, so a user counts once however their scans interleave.
 func (s *Store) Record(ctx context.Context, c qr.Claim, scan *qr.Scan) (winner *qr.Claim, first bool, err error) {
-	items, err := s.recordItems(c, scan)
-	if err != nil {
-		return nil, false, err
+	var sc qr.Scan
+	if scan != nil {
+		sc = *scan
 	}
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
-	// A transaction racing another on the same items may be cancelled with
-	// TransactionConflict instead of a failed condition; once the other commits, a
-	// retry sees its claim.
 	for attempt := 0; ; attempt++ {
-		_, err = s.db.TransactWriteItems(ctx, in)
+		items, parts, err := s.recordItems(c, scan, sc)
+		if err != nil {
+			return nil, false, err
+		}
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			return &c, true, nil
 		}
@@ -188,18 +255,35 @@ func (s *Store) Record(ctx context.Context, c qr.Claim, scan *qr.Scan) (winner *
 			return nil, false, unavailable("record", err)
 		}
 		reasons := tce.CancellationReasons
-		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+		failed := func(p int) bool {
+			return p >= 0 && p < len(reasons) && aws.ToString(reasons[p].Code) == "ConditionalCheckFailed"
+		}
+		if failed(0) {
 			var it claimItem
-			if err := attributevalue.UnmarshalMap(reasons[0].Item, &it); err != nil || reasons[0].Item == nil {
-				return nil, false, unavailable("record", fmt.Errorf("claim taken but not returned: %v", err))
+			if reasons[0].Item == nil || attributevalue.UnmarshalMap(reasons[0].Item, &it) != nil {
+				return nil, false, unavailable("record", errors.New("the claim is taken but was not returned"))
 			}
 			return it.claim(c.Key), false, nil
 		}
-		if attempt == 3 || !conflicted(reasons) {
+		retry := false
+		if failed(parts.unique) {
+			sc.Unique, retry = false, true
+		}
+		if failed(parts.uniqueToday) {
+			sc.UniqueToday, retry = false, true
+		}
+		if failed(parts.register) {
+			sc.Register, retry = false, true
+		}
+		// A transaction racing another on the same items may be cancelled with
+		// TransactionConflict; once the other commits, a retry goes through.
+		if attempt == 5 || (!retry && !conflicted(reasons)) {
 			return nil, false, unavailable("record", err)
 		}
-		if err := sleep(ctx, time.Duration(10<<attempt)*time.Millisecond); err != nil {
-			return nil, false, unavailable("record", err)
+		if !retry {
+			if err := sleep(ctx, time.Duration(10<<attempt)*time.Millisecond); err != nil {
+				return nil, false, unavailable("record", err)
+			}
 		}
 	}
 }
@@ -213,80 +297,117 @@ func conflicted(reasons []types.CancellationReason) bool {
 	return false
 }
 
-func (s *Store) recordItems(c qr.Claim, scan *qr.Scan) ([]types.TransactWriteItem, error) {
-	claim, err := attributevalue.MarshalMap(claimItem{
-		key:      claimKey(c.Key),
-		Reply:    c.Reply,
-		At:       c.At.Unix(),
-		ExpireAt: c.At.Add(s.claimTTL).Unix(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dynamo: marshal claim: %w", err)
-	}
-	items := []types.TransactWriteItem{{Put: &types.Put{
-		TableName:                           &s.tables.Events,
-		Item:                                claim,
-		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}}}
-	if scan == nil {
-		return items, nil
-	}
-	record, err := attributevalue.MarshalMap(scanItem{
-		key:    scanKey(*scan),
-		Scene:  scan.Scene,
-		OpenID: scan.OpenID,
-		Event:  scan.Event,
-		At:     scan.At.Unix(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dynamo: marshal scan: %w", err)
-	}
-	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.tables.Events, Item: record}})
-	if scan.Scene != "" {
-		subscribes := "0"
-		if scan.Event == qr.EventSubscribe {
-			subscribes = "1"
+// recordParts are the positions of the conditional markers in a transaction.
+type recordParts struct{ unique, uniqueToday, register int }
+
+func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.TransactWriteItem, recordParts, error) {
+	parts := recordParts{-1, -1, -1}
+	var items []types.TransactWriteItem
+	var failure error
+	put := func(table string, v any, condition string) int {
+		av, err := attributevalue.MarshalMap(v)
+		if err != nil {
+			failure = fmt.Errorf("dynamo: marshal: %w", err)
+			return -1
 		}
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName:        &s.tables.Scenes,
-			Key:              statsKey(scan.Scene).av(),
-			UpdateExpression: aws.String("SET #scene = :scene, #last = :at ADD #scans :one, #subscribes :sub"),
-			ExpressionAttributeNames: map[string]string{
-				"#scene": "scene", "#last": "last_scan_at", "#scans": "scans", "#subscribes": "subscribes",
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":scene": &types.AttributeValueMemberS{Value: scan.Scene},
-				":at":    &types.AttributeValueMemberN{Value: strconv.FormatInt(scan.At.Unix(), 10)},
-				":one":   &types.AttributeValueMemberN{Value: "1"},
-				":sub":   &types.AttributeValueMemberN{Value: subscribes},
-			},
-		}})
+		p := &types.Put{TableName: &table, Item: av}
+		if condition != "" {
+			p.ConditionExpression = &condition
+		}
+		items = append(items, types.TransactWriteItem{Put: p})
+		return len(items) - 1
 	}
-	return items, nil
+	// The claim comes first: Record reads its cancellation reason at index 0.
+	put(s.tables.Events, claimItem{key: claimKey(c.Key), Reply: c.Reply, At: c.At.Unix(), ExpireAt: c.At.Add(s.claimTTL).Unix()}, "attribute_not_exists(pk)")
+	if failure != nil {
+		return nil, parts, failure
+	}
+	items[0].Put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	if scan == nil {
+		return items, parts, nil
+	}
+	put(s.tables.Events, scanItem{key: scanKey(sc), Scene: sc.Scene, OpenID: sc.OpenID, Event: sc.Event, At: sc.At.Unix()}, "")
+	deleteSource := func() {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.tables.Events, Key: sourceKey(sc.OpenID).av()}})
+	}
+	day := qr.DayOf(sc.At)
+	var delta, dayDelta qr.Counts
+	charged := sc.Scene
+	switch {
+	case sc.Event == qr.EventUnsubscribe:
+		// Charged to the scene that brought the follower, which is then forgotten:
+		// if they come back through no code, their next leaving is charged to nothing.
+		charged, delta.Unsubscribes = sc.Source, 1
+		deleteSource()
+	case sc.Scene == "":
+		deleteSource() // a follow through no code: whatever brought them before did not
+	default:
+		delta.Scans = 1
+		if sc.Event == qr.EventSubscribe {
+			delta.Subscribes = 1
+			put(s.tables.Events, sourceItem{key: sourceKey(sc.OpenID), Scene: sc.Scene, At: sc.At.Unix()}, "")
+		}
+		dayDelta = delta
+		const fresh = "attribute_not_exists(pk)"
+		if sc.Unique {
+			delta.UniqueUsers = 1
+			parts.unique = put(s.tables.Scenes, seenKey(sc.Scene, sc.OpenID, ""), fresh)
+		}
+		if sc.UniqueToday {
+			dayDelta.UniqueUsers = 1
+			// Day markers matter only on their day; TTL drops them after a week.
+			parts.uniqueToday = put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, day), ExpireAt: sc.At.Add(7 * 24 * time.Hour).Unix()}, fresh)
+		}
+		if sc.Register {
+			parts.register = put(s.tables.Scenes, registryItem{key: registryKey(sc.Scene), Scene: sc.Scene, FirstSeen: sc.At.Unix(), ListPK: listScenes, ListSK: sc.Scene}, fresh)
+		}
+	}
+	if sc.Event == qr.EventUnsubscribe {
+		dayDelta = delta
+	}
+	if failure != nil {
+		return nil, parts, failure
+	}
+	if charged != "" {
+		shard := s.shard(c.Key)
+		items = append(items,
+			s.addCounts(statsKey(charged, shard, ""), charged, delta, sc.At),
+			s.addCounts(statsKey(charged, shard, day), charged, dayDelta, sc.At))
+	}
+	return items, parts, nil
 }
 
-// SceneStats reads a scene's counters; a scene never scanned has zero counts.
-func (s *Store) SceneStats(ctx context.Context, scene string) (qr.Stats, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.tables.Scenes, Key: statsKey(scene).av(), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return qr.Stats{}, unavailable("stats", err)
-	}
-	var it struct {
-		Scans      int64 `dynamodbav:"scans"`
-		Subscribes int64 `dynamodbav:"subscribes"`
-		LastScanAt int64 `dynamodbav:"last_scan_at"`
-	}
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return qr.Stats{}, fmt.Errorf("dynamo: unmarshal stats: %w", err)
-	}
-	st := qr.Stats{Scans: it.Scans, Subscribes: it.Subscribes}
-	if it.LastScanAt != 0 {
-		st.LastScanAt = time.Unix(it.LastScanAt, 0).UTC()
-	}
-	return st, nil
+type markerItem struct {
+	key
+	ExpireAt int64 `dynamodbav:"expire_at,omitempty"`
+}
+
+type registryItem struct {
+	key
+	Scene     string `dynamodbav:"scene"`
+	FirstSeen int64  `dynamodbav:"first_seen"`
+	ListPK    string `dynamodbav:"list_pk"` // the ByCreated index, partition "scene"
+	ListSK    string `dynamodbav:"list_sk"`
+}
+
+// addCounts adds delta to one counter item: a shard's totals or one of its days.
+func (s *Store) addCounts(k key, scene string, delta qr.Counts, at time.Time) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:        &s.tables.Scenes,
+		Key:              k.av(),
+		UpdateExpression: aws.String("SET #scene = :scene, #last = :at ADD #scans :scans, #subs :subs, #uniq :uniq, #unsubs :unsubs"),
+		ExpressionAttributeNames: map[string]string{
+			"#scene": "scene", "#last": "last_at", "#scans": "scans", "#subs": "subscribes", "#uniq": "unique_users", "#unsubs": "unsubscribes",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":scene":  &types.AttributeValueMemberS{Value: scene},
+			":at":     number(at.Unix()),
+			":scans":  number(delta.Scans),
+			":subs":   number(delta.Subscribes),
+			":uniq":   number(delta.UniqueUsers),
+			":unsubs": number(delta.Unsubscribes),
+		},
+	}}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -1,28 +1,41 @@
 // Package inmem is an in-memory store with the same semantics as package dynamo:
-// a claim and its counts are written together or not at all, and a second claim of
-// one push returns the first. It serves benchmarks that measure compute alone and
-// unit tests of the logic; it is never deployed.
+// a claim and its counts are written together or not at all, a second claim of
+// one push returns the first, users count once per scene and day, unsubscribes
+// are charged to the scene that brought the follower, and a log-in session binds
+// its first scanner. It serves benchmarks that measure compute alone and unit
+// tests of the logic; it is never deployed.
 package inmem
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"wechatqr/shared/qr"
 )
 
 // Store is safe for concurrent use.
 type Store struct {
-	mu     sync.Mutex
-	codes  map[string]*qr.Code
-	claims map[string]*qr.Claim
-	stats  map[string]qr.Stats
-	scans  []qr.Scan
+	mu       sync.Mutex
+	codes    map[string]*qr.Code
+	claims   map[string]*qr.Claim
+	totals   map[string]qr.Counts
+	days     map[string]map[string]qr.Counts // scene → day → counts
+	seen     map[string]bool                 // scene|openid and scene|openid|day
+	sources  map[string]string               // openid → scene
+	sessions map[string]*qr.Session
+	scans    []qr.Scan
 }
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{codes: map[string]*qr.Code{}, claims: map[string]*qr.Claim{}, stats: map[string]qr.Stats{}}
+	return &Store{
+		codes: map[string]*qr.Code{}, claims: map[string]*qr.Claim{}, totals: map[string]qr.Counts{},
+		days: map[string]map[string]qr.Counts{}, seen: map[string]bool{}, sources: map[string]string{},
+		sessions: map[string]*qr.Session{},
+	}
 }
 
 // PutCode stores a scene's mapping, replacing any earlier one.
@@ -34,14 +47,24 @@ func (s *Store) PutCode(_ context.Context, c *qr.Code) error {
 	return nil
 }
 
-// Lookup returns the scene's mapping and the push's earlier claim, if any.
-func (s *Store) Lookup(_ context.Context, pushKey, scene string) (*qr.Code, *qr.Claim, error) {
+// Lookup returns what handling the push needs.
+func (s *Store) Lookup(_ context.Context, q qr.Lookup) (qr.PushState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.codes[scene], s.claims[pushKey], nil
+	st := qr.PushState{Claim: s.claims[q.PushKey]}
+	if q.Event == qr.EventUnsubscribe {
+		st.Source = s.sources[q.OpenID]
+	}
+	if q.Scene != "" {
+		st.Code = s.codes[q.Scene]
+		_, st.Registered = s.totals[q.Scene]
+		st.Seen = s.seen[q.Scene+"|"+q.OpenID]
+	}
+	return st, nil
 }
 
-// Record claims the push and counts its scan, or returns the earlier claim.
+// Record claims the push and counts it, or returns the earlier claim. The hints
+// in scan are checked again here, as the DynamoDB store's conditions do.
 func (s *Store) Record(_ context.Context, c qr.Claim, scan *qr.Scan) (*qr.Claim, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,26 +72,89 @@ func (s *Store) Record(_ context.Context, c qr.Claim, scan *qr.Scan) (*qr.Claim,
 		return prior, false, nil
 	}
 	s.claims[c.Key] = &c
-	if scan != nil {
-		s.scans = append(s.scans, *scan)
-		if scan.Scene != "" {
-			st := s.stats[scan.Scene]
-			st.Scans++
-			if scan.Event == qr.EventSubscribe {
-				st.Subscribes++
-			}
-			st.LastScanAt = scan.At
-			s.stats[scan.Scene] = st
+	if scan == nil {
+		return &c, true, nil
+	}
+	s.scans = append(s.scans, *scan)
+	day := qr.DayOf(scan.At)
+	var delta, dayDelta qr.Counts
+	charged := scan.Scene
+	switch {
+	case scan.Event == qr.EventUnsubscribe:
+		charged = s.sources[scan.OpenID]
+		delete(s.sources, scan.OpenID)
+		delta.Unsubscribes, dayDelta.Unsubscribes = 1, 1
+	case scan.Scene == "":
+		delete(s.sources, scan.OpenID)
+	default:
+		delta.Scans = 1
+		if scan.Event == qr.EventSubscribe {
+			delta.Subscribes = 1
+			s.sources[scan.OpenID] = scan.Scene
 		}
+		dayDelta = delta
+		if k := scan.Scene + "|" + scan.OpenID; !s.seen[k] {
+			s.seen[k], delta.UniqueUsers = true, 1
+		}
+		if k := scan.Scene + "|" + scan.OpenID + "|" + day; !s.seen[k] {
+			s.seen[k], dayDelta.UniqueUsers = true, 1
+		}
+	}
+	if charged != "" {
+		t := s.totals[charged]
+		t.Add(delta)
+		s.totals[charged] = t
+		if s.days[charged] == nil {
+			s.days[charged] = map[string]qr.Counts{}
+		}
+		d := s.days[charged][day]
+		d.Add(dayDelta)
+		s.days[charged][day] = d
 	}
 	return &c, true, nil
 }
 
-// SceneStats returns a scene's counters.
-func (s *Store) SceneStats(_ context.Context, scene string) (qr.Stats, error) {
+// SceneStats returns a scene's totals and its days in [from, to] ("" for none).
+func (s *Store) SceneStats(_ context.Context, scene, from, to string) (qr.Stats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stats[scene], nil
+	st := qr.Stats{Scene: scene, Totals: s.totals[scene], Days: []qr.Day{}}
+	for day, c := range s.days[scene] {
+		if from != "" && day >= from && day <= to {
+			st.Days = append(st.Days, qr.Day{Date: day, Counts: c})
+		}
+	}
+	slices.SortFunc(st.Days, func(a, b qr.Day) int { return strings.Compare(a.Date, b.Date) })
+	return st, nil
+}
+
+// CreateSession stores a pending session.
+func (s *Store) CreateSession(_ context.Context, sess *qr.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := *sess
+	cp.Status = qr.SessionPending
+	s.sessions[sess.ID] = &cp
+	return nil
+}
+
+// BindSession binds a pending, unexpired session to openid with the claim.
+func (s *Store) BindSession(_ context.Context, c qr.Claim, id, openid string, at time.Time) (string, *qr.Claim, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prior, ok := s.claims[c.Key]; ok {
+		return "", prior, nil
+	}
+	sess, ok := s.sessions[id]
+	switch {
+	case !ok || !at.Before(sess.ExpiresAt):
+		return qr.LoginExpired, nil, nil
+	case sess.Status != qr.SessionPending:
+		return qr.LoginUsed, nil, nil
+	}
+	s.claims[c.Key] = &c
+	sess.Status, sess.OpenID, sess.ScannedAt = qr.SessionScanned, openid, at
+	return qr.LoginBound, nil, nil
 }
 
 // Scans returns a copy of every scan recorded.

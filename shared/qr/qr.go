@@ -137,12 +137,39 @@ const (
 )
 
 // Scan is one first delivery of a push worth recording: a scene scanned (through
-// subscribe or SCAN) or a follower leaving (unsubscribe, with no scene).
+// subscribe or SCAN), a follow through no code, or a follower leaving.
 type Scan struct {
-	Scene  string // empty for unsubscribe
+	Scene  string // empty for a plain follow and for unsubscribe
 	OpenID string
 	Event  string
 	At     time.Time // the push's CreateTime
+	// Unique and UniqueToday: as far as the lookup saw, OpenID never scanned Scene
+	// before, or not on this statistics day. The store checks them again
+	// atomically (a concurrent first scan may win).
+	Unique, UniqueToday bool
+	// Register: the scene is not yet in the list of scenes with statistics.
+	Register bool
+	// Source is, for unsubscribe, the scene whose subscribe brought the follower,
+	// which the unsubscribe is charged to; empty when they came through no code.
+	Source string
+}
+
+// Lookup names what handling one push needs to read.
+type Lookup struct {
+	PushKey string
+	Scene   string // empty when the push names no scene
+	OpenID  string
+	Event   string
+}
+
+// PushState is what a Lookup found, read in one round trip.
+type PushState struct {
+	Code       *Code  // the scene's mapping; nil when it has none
+	Claim      *Claim // an earlier delivery's claim; nil on the first delivery
+	Seen       bool   // OpenID scanned Scene before
+	SeenToday  bool   // OpenID scanned Scene on the push's statistics day
+	Registered bool   // Scene has statistics already
+	Source     string // for unsubscribe: the scene that brought the follower
 }
 
 // Claim marks a push as handled. The first delivery writes it together with the
@@ -154,9 +181,74 @@ type Claim struct {
 	At    time.Time
 }
 
-// Stats are a scene's counters.
-type Stats struct {
-	Scans      int64     `json:"scans"`
-	Subscribes int64     `json:"subscribes"`
-	LastScanAt time.Time `json:"last_scan_at,omitzero"`
+// Counts are a scene's counters over some period.
+type Counts struct {
+	Scans        int64 `json:"scans"`        // every SCAN and every subscribe through the scene
+	Subscribes   int64 `json:"subscribes"`   // new followers through the scene
+	UniqueUsers  int64 `json:"unique_users"` // distinct openids that scanned it (all time; per day in a day's bucket)
+	Unsubscribes int64 `json:"unsubscribes"` // followers it brought who later left
 }
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Scans += o.Scans
+	c.Subscribes += o.Subscribes
+	c.UniqueUsers += o.UniqueUsers
+	c.Unsubscribes += o.Unsubscribes
+}
+
+// Day is one day's counts, the day in China Standard Time (UTC+8), as WeChat's own
+// statistics count days.
+type Day struct {
+	Date string `json:"date"` // YYYY-MM-DD
+	Counts
+}
+
+// Stats are a scene's totals and, for a requested period, its days.
+type Stats struct {
+	Scene  string `json:"scene"`
+	Totals Counts `json:"totals"`
+	Days   []Day  `json:"days"`
+}
+
+// ChinaTime is the zone of WeChat's statistics days.
+var ChinaTime = time.FixedZone("UTC+8", 8*60*60)
+
+// DayOf is the statistics day of t.
+func DayOf(t time.Time) string { return t.In(ChinaTime).Format(time.DateOnly) }
+
+// Log-in session statuses.
+const (
+	SessionPending = "pending" // waiting for a scan
+	SessionScanned = "scanned" // bound to the first user who scanned it
+	SessionExpired = "expired" // its code ran out unscanned
+)
+
+// Session is a scan-to-log-in session: a one-time temporary code whose first
+// scanner it binds.
+type Session struct {
+	ID        string
+	Scene     string // LoginPrefix + ID
+	Ticket    string
+	URL       string
+	Status    string // pending or scanned as stored; see StatusAt
+	OpenID    string
+	ScannedAt time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// StatusAt is the session's status at now: a pending session past its expiry is expired.
+func (s *Session) StatusAt(now time.Time) string {
+	if s.Status == SessionPending && !now.Before(s.ExpiresAt) {
+		return SessionExpired
+	}
+	return s.Status
+}
+
+// What scanning a log-in code came to.
+const (
+	LoginBound   = "bound"   // this scan bound the session
+	LoginUsed    = "used"    // someone scanned it first
+	LoginExpired = "expired" // the session ran out (or never existed)
+)

@@ -1,0 +1,28 @@
+package boot
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"wechatqr/shared/dynamo"
+)
+
+// Store builds the scenes-and-events store from SCENES_TABLE, EVENTS_TABLE and
+// STATS_SHARDS (the counter shards; the callback writes and the API reads them,
+// so the template gives both the same value).
+func (e *Env) Store() (*dynamo.Store, error) {
+	var opts dynamo.Options
+	if v := e.Getenv("STATS_SHARDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("STATS_SHARDS: %q is not a whole number", v)
+		}
+		opts.Shards = n
+	}
+	return dynamo.New(dynamodb.NewFromConfig(e.AWS), dynamo.Tables{
+		Scenes: e.Getenv("SCENES_TABLE"),
+		Events: e.Getenv("EVENTS_TABLE"),
+	}, opts)
+}

@@ -1,0 +1,190 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"wechatqr/shared/qr"
+)
+
+// shard picks the counter shard of a push: a hash of its key, so every delivery
+// of one push lands on the same shard and pushes spread evenly.
+func (s *Store) shard(pushKey string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(pushKey))
+	return int(h.Sum32() % uint32(s.shards))
+}
+
+// statsKey is a shard's totals (day "") or one of its days.
+func statsKey(scene string, shard int, day string) key {
+	sk := "total"
+	if day != "" {
+		sk = "day#" + day
+	}
+	return key{"stats#" + scene + "#" + strconv.Itoa(shard), sk}
+}
+
+type countsItem struct {
+	key
+	Scans        int64 `dynamodbav:"scans"`
+	Subscribes   int64 `dynamodbav:"subscribes"`
+	UniqueUsers  int64 `dynamodbav:"unique_users"`
+	Unsubscribes int64 `dynamodbav:"unsubscribes"`
+}
+
+func (c countsItem) counts() qr.Counts {
+	return qr.Counts{Scans: c.Scans, Subscribes: c.Subscribes, UniqueUsers: c.UniqueUsers, Unsubscribes: c.Unsubscribes}
+}
+
+// SceneStats sums a scene's shards: its totals (one BatchGetItem) and, when from
+// and to are days (YYYY-MM-DD, inclusive), its days in that period (one Query per
+// shard, in parallel). A scene never scanned has zero counts.
+func (s *Store) SceneStats(ctx context.Context, scene, from, to string) (qr.Stats, error) {
+	st := qr.Stats{Scene: scene, Days: []qr.Day{}}
+	keys := make([]map[string]types.AttributeValue, 0, s.shards)
+	for i := range s.shards {
+		keys = append(keys, statsKey(scene, i, "").av())
+	}
+	items, err := s.batchGet(ctx, s.tables.Scenes, keys)
+	if err != nil {
+		return st, err
+	}
+	for _, av := range items {
+		var c countsItem
+		if err := attributevalue.UnmarshalMap(av, &c); err != nil {
+			return st, fmt.Errorf("dynamo: unmarshal counts: %w", err)
+		}
+		st.Totals.Add(c.counts())
+	}
+	if from == "" {
+		return st, nil
+	}
+	days := map[string]*qr.Counts{}
+	var mu sync.Mutex
+	errs := make([]error, s.shards)
+	var wg sync.WaitGroup
+	for i := range s.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.queryDays(ctx, statsKey(scene, i, "").PK, from, to, func(day string, c qr.Counts) {
+				mu.Lock()
+				defer mu.Unlock()
+				if days[day] == nil {
+					days[day] = &qr.Counts{}
+				}
+				days[day].Add(c)
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return st, err
+		}
+	}
+	for day, c := range days {
+		st.Days = append(st.Days, qr.Day{Date: day, Counts: *c})
+	}
+	slices.SortFunc(st.Days, func(a, b qr.Day) int { return strings.Compare(a.Date, b.Date) })
+	return st, nil
+}
+
+// queryDays reads one shard's day items in [from, to].
+func (s *Store) queryDays(ctx context.Context, pk, from, to string, add func(string, qr.Counts)) error {
+	in := &dynamodb.QueryInput{
+		TableName:                &s.tables.Scenes,
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :from AND :to"),
+		ExpressionAttributeNames: map[string]string{"#pk": "pk", "#sk": "sk"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":   &types.AttributeValueMemberS{Value: pk},
+			":from": &types.AttributeValueMemberS{Value: "day#" + from},
+			":to":   &types.AttributeValueMemberS{Value: "day#" + to},
+		},
+	}
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return unavailable("query days", err)
+		}
+		for _, av := range out.Items {
+			var c countsItem
+			if err := attributevalue.UnmarshalMap(av, &c); err != nil {
+				return fmt.Errorf("dynamo: unmarshal counts: %w", err)
+			}
+			add(strings.TrimPrefix(c.SK, "day#"), c.counts())
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// batchGet reads keys of one table, eventually consistent, in pages of 100 and
+// retrying unprocessed keys a few times.
+func (s *Store) batchGet(ctx context.Context, table string, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
+	for len(keys) > 0 {
+		n := min(len(keys), 100)
+		req := map[string]types.KeysAndAttributes{table: {Keys: keys[:n]}}
+		keys = keys[n:]
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt == 5 {
+				return nil, unavailable("batch get", fmt.Errorf("keys left unprocessed after retries"))
+			}
+			if attempt > 0 {
+				if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
+					return nil, unavailable("batch get", err)
+				}
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, unavailable("batch get", err)
+			}
+			items = append(items, out.Responses[table]...)
+			req = out.UnprocessedKeys
+		}
+	}
+	return items, nil
+}
+
+// Scenes lists every scene with statistics, in scene order, from the registry.
+func (s *Store) Scenes(ctx context.Context) ([]string, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.tables.Scenes,
+		IndexName:                 aws.String(indexByCreated),
+		KeyConditionExpression:    aws.String("#lp = :lp"),
+		ExpressionAttributeNames:  map[string]string{"#lp": "list_pk"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":lp": &types.AttributeValueMemberS{Value: listScenes}},
+	}
+	var scenes []string
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, unavailable("list scenes", err)
+		}
+		for _, av := range out.Items {
+			var it registryItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return nil, fmt.Errorf("dynamo: unmarshal registry: %w", err)
+			}
+			scenes = append(scenes, it.Scene)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return scenes, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
