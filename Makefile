@@ -70,8 +70,9 @@ sam-build: ## sam build with the deploy flags (SAM has no template knob for them
 deploy: sam-build ## build, then deploy with SAM (asks for parameters the first time)
 	sam deploy --guided
 
-bench: ## run the benchmarks
+bench: deps ## the benchmarks, then ours against silenceper/wechat (local/peerbench) as ratios
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
+	$(GO) run ./local/benchcmp -count 5
 
 fuzz: ## fuzz each target for FUZZTIME (default 60s)
 	@for t in $(FUZZ_TARGETS); do \
