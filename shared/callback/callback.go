@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -144,7 +145,7 @@ func (h *Handler) push(w http.ResponseWriter, r *http.Request) {
 	if q.Get("encrypt_type") == "aes" {
 		mode = "aes"
 	}
-	res, err := h.handlePush(r, q.Get("encrypt_type"), q.Get("msg_signature"))
+	res, err := h.handlePush(r, q)
 	if err != nil {
 		h.reject(w, r, "push", err, slog.String("mode", mode), slog.String("event", res.event), slog.String("scene", res.scene))
 		return
@@ -166,18 +167,22 @@ func (h *Handler) push(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
-	h.log.Info("push",
-		slog.String("event", res.event),
-		slog.String("scene", res.scene),
-		slog.String("outcome", res.outcome),
-		slog.String("mode", mode),
-		slog.Int("status", http.StatusOK),
-		slog.Duration("duration", h.now().Sub(start)),
-	)
+	if h.log.Enabled(r.Context(), slog.LevelInfo) { // no attributes built for nobody
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "push",
+			slog.String("event", res.event),
+			slog.String("scene", res.scene),
+			slog.String("outcome", res.outcome),
+			slog.String("mode", mode),
+			slog.Int("status", http.StatusOK),
+			slog.Duration("duration", h.now().Sub(start)),
+		)
+	}
 }
 
-func (h *Handler) handlePush(r *http.Request, encryptType, msgSignature string) (pushResult, error) {
-	q := r.URL.Query()
+// handlePush verifies, decrypts and parses the push, then dispatches it. q is the
+// request's query, parsed once by the caller.
+func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) {
+	encryptType, msgSignature := q.Get("encrypt_type"), q.Get("msg_signature")
 	if err := h.checkQuery(q); err != nil {
 		return pushResult{}, err
 	}
@@ -223,19 +228,38 @@ func (h *Handler) handlePush(r *http.Request, encryptType, msgSignature string) 
 }
 
 // readBody reads at most MaxBody bytes; anything longer is refused before parsing.
+// It reads into one buffer sized from Content-Length when that is given, as API
+// Gateway's events always give it.
 func (h *Handler) readBody(r *http.Request) ([]byte, error) {
-	tooLarge := reject(http.StatusRequestEntityTooLarge, "the body is over "+strconv.FormatInt(h.cfg.MaxBody, 10)+" bytes")
+	tooLarge := func() error {
+		return reject(http.StatusRequestEntityTooLarge, "the body is over "+strconv.FormatInt(h.cfg.MaxBody, 10)+" bytes")
+	}
 	if r.ContentLength > h.cfg.MaxBody {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBody+1))
-	if err != nil {
-		return nil, reject(http.StatusBadRequest, "the body could not be read")
+	size := 512
+	if r.ContentLength > 0 {
+		size = int(r.ContentLength) + 1 // +1 so that EOF is seen without growing
 	}
-	if int64(len(body)) > h.cfg.MaxBody {
-		return nil, tooLarge
+	buf := make([]byte, 0, size)
+	limited := io.LimitReader(r.Body, h.cfg.MaxBody+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := limited.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, reject(http.StatusBadRequest, "the body could not be read")
+		}
 	}
-	return body, nil
+	if int64(len(buf)) > h.cfg.MaxBody {
+		return nil, tooLarge()
+	}
+	return buf, nil
 }
 
 // dispatch decides what a verified push means and what it answers.
