@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	_ "image/png"
 	"io"
@@ -18,6 +19,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"wechatqr/local/stack"
 	"wechatqr/shared/wechat/wechattest"
@@ -191,5 +195,58 @@ func TestEveryEventFileAnswers(t *testing.T) {
 				t.Errorf("%s answered %d: %s", id, res.StatusCode, res.Body)
 			}
 		})
+	}
+}
+
+// TestConcurrentScansThroughTheStackCountExactly sends 200 scans of one scene by
+// distinct users at once through the front, as a poster in a busy place draws
+// them: every counter exact, one scan record each.
+func TestConcurrentScansThroughTheStackCountExactly(t *testing.T) {
+	s, front := startStack(t)
+	var code struct{ Ticket string }
+	if res := call(t, "POST", front.URL+"/qrcodes", `{"scene":"hot-poster","permanent":true,"reply":{"type":"text","content":"Hi"}}`, &code); res.StatusCode != 201 {
+		t.Fatal(res.StatusCode)
+	}
+	const n = 200
+	ctx := context.Background()
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			push, err := s.Platform.Scan(ctx, front.URL+"/wechat", "crowd-"+strconv.Itoa(i), code.Ticket, wechattest.Plaintext)
+			if err == nil && push.Status() != 200 {
+				err = fmt.Errorf("status %d", push.Status())
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	var st struct {
+		Totals struct {
+			Scans, Subscribes int64
+			Unique            int64 `json:"unique_users"`
+		}
+	}
+	call(t, "GET", front.URL+"/qrcodes/hot-poster/stats", "", &st)
+	if st.Totals.Scans != n || st.Totals.Subscribes != n || st.Totals.Unique != n {
+		t.Errorf("totals = %+v, want %d of each", st.Totals, n)
+	}
+	out, err := s.Dynamo.Scan(ctx, &dynamodb.ScanInput{
+		TableName:                 aws.String(s.Tables["EventsTable"]),
+		FilterExpression:          aws.String("begins_with(sk, :scan)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":scan": &types.AttributeValueMemberS{Value: "scan#"}},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Count != n {
+		t.Errorf("%d scan records, want %d", out.Count, n)
 	}
 }
