@@ -57,8 +57,9 @@ type Options struct {
 	Shards int
 }
 
-// DefaultShards gives a scene about 10 × 500 = 5,000 counted scans a second:
-// a partition takes 1,000 write units a second and a transactional write costs 2.
+// DefaultShards gives a scene about 10 × 250 = 2,500 counted scans a second: a
+// partition takes 1,000 write units a second, and a scan updates two items of its
+// shard (totals and day) at 2 units each inside a transaction.
 const DefaultShards = 10
 
 // MaxShards bounds Options.Shards; reading a scene's totals is one BatchGetItem
