@@ -72,6 +72,18 @@ type Store struct {
 	tables   Tables
 	shards   int
 	claimTTL time.Duration
+	now      func() time.Time
+}
+
+// expireAt is when an item written now for something that happened at at may go:
+// ttl after the later of the two. Counting from the write keeps a claim for a push
+// whose CreateTime is old (a replayed or delayed push) long enough to see its
+// retries; DynamoDB deletes expired items within minutes, locally within seconds.
+func (s *Store) expireAt(at time.Time, ttl time.Duration) int64 {
+	if now := s.now(); now.After(at) {
+		at = now
+	}
+	return at.Add(ttl).Unix()
 }
 
 // ClaimTTL is how long a push claim is kept. WeChat retries within about 15 s; a day
@@ -89,7 +101,7 @@ func New(db API, tables Tables, opts Options) (*Store, error) {
 	if opts.Shards < 1 || opts.Shards > MaxShards {
 		return nil, fmt.Errorf("dynamo: %d counter shards; 1 to %d", opts.Shards, MaxShards)
 	}
-	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: ClaimTTL}, nil
+	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: ClaimTTL, now: time.Now}, nil
 }
 
 // Key prefixes and sort keys of the item kinds above.

@@ -318,7 +318,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 		return len(items) - 1
 	}
 	// The claim comes first: Record reads its cancellation reason at index 0.
-	put(s.tables.Events, claimItem{key: claimKey(c.Key), Reply: c.Reply, At: c.At.Unix(), ExpireAt: c.At.Add(s.claimTTL).Unix()}, "attribute_not_exists(pk)")
+	put(s.tables.Events, claimItem{key: claimKey(c.Key), Reply: c.Reply, At: c.At.Unix(), ExpireAt: s.expireAt(c.At, s.claimTTL)}, "attribute_not_exists(pk)")
 	if failure != nil {
 		return nil, parts, failure
 	}
@@ -356,7 +356,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 		if sc.UniqueToday {
 			dayDelta.UniqueUsers = 1
 			// Day markers matter only on their day; TTL drops them after a week.
-			parts.uniqueToday = put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, day), ExpireAt: sc.At.Add(7 * 24 * time.Hour).Unix()}, fresh)
+			parts.uniqueToday = put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, day), ExpireAt: s.expireAt(sc.At, 7*24*time.Hour)}, fresh)
 		}
 		if sc.Register {
 			parts.register = put(s.tables.Scenes, registryItem{key: registryKey(sc.Scene), Scene: sc.Scene, FirstSeen: sc.At.Unix(), ListPK: listScenes, ListSK: sc.Scene}, fresh)

@@ -52,10 +52,15 @@ func invoke(ctx context.Context, fn, file string) error {
 	}
 	out, err := s.Invoke(ctx, id, payload)
 	fn2, _ := s.Function(id)
-	if reports := fn2.Reports(); len(reports) > 0 {
-		r := reports[len(reports)-1]
-		defer fmt.Printf("REPORT Duration: %v Init Duration: %v\n", r.Duration, r.InitDuration)
-	}
+	// The emulator's REPORT says "Init Duration" of its own step only (well under a
+	// millisecond); its INIT REPORT line carries the function's real init time.
+	defer func() {
+		for _, line := range strings.Split(fn2.Logs(), "\n") {
+			if strings.Contains(line, "INIT REPORT") || strings.HasPrefix(strings.TrimSpace(line), "REPORT") {
+				fmt.Println(strings.TrimSpace(line))
+			}
+		}
+	}()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, strings.TrimSpace(fn2.Logs()))
 		return err

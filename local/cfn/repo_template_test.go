@@ -1,0 +1,581 @@
+package cfn_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"wechatqr/local/cfn"
+	"wechatqr/shared/token"
+)
+
+// These tests hold the repository's template.yaml to what README.md and design.md promise of a
+// deploy: the management API behind IAM, the webhook reachable by WeChat, least-privilege
+// policies, tables that keep their data, the refresh schedule, and the build settings SAM needs.
+// They read the template as it is on disk, whoever last edited it, so each failure names the
+// resource to fix. cfn's API covers tables, functions and routes; everything it does not expose
+// (policies, Metadata, SSE, schedules) is read from the raw YAML below.
+
+const templatePath = "../../template.yaml"
+
+func loadRepoTemplate(t *testing.T) *cfn.Template {
+	t.Helper()
+	tpl, err := cfn.Load(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// rawTemplate is template.yaml as a YAML tree. yaml.v3 keeps CloudFormation's short-form tags
+// (!Ref, !GetAtt, !Sub) on the nodes instead of failing on them; ref and getAtt read both forms.
+type rawTemplate struct{ root *yaml.Node }
+
+func loadRaw(t *testing.T) rawTemplate {
+	t.Helper()
+	b, err := os.ReadFile(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		t.Fatal("template.yaml: not a YAML mapping")
+	}
+	return rawTemplate{doc.Content[0]}
+}
+
+// get follows mapping keys from n; nil when one is missing or n is not a mapping there.
+func get(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n == nil {
+			return nil
+		}
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	if n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+type entry struct {
+	key   string
+	value *yaml.Node
+}
+
+// entries lists a mapping's entries in order.
+func entries(n *yaml.Node) []entry {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []entry
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, entry{n.Content[i].Value, n.Content[i+1]})
+	}
+	return out
+}
+
+// items lists a value that IAM (and CloudFormation) lets be one item or a list of them.
+func items(n *yaml.Node) []*yaml.Node {
+	switch {
+	case n == nil:
+		return nil
+	case n.Kind == yaml.SequenceNode:
+		return n.Content
+	}
+	return []*yaml.Node{n}
+}
+
+// scalar is a plain scalar's value; "" for anything else, including a tagged !Ref.
+func scalar(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || (strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!")) {
+		return ""
+	}
+	return n.Value
+}
+
+// ref returns what a !Ref (or {Ref: X}) names.
+func ref(n *yaml.Node) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!Ref" {
+		return n.Value, true
+	}
+	if r := get(n, "Ref"); r != nil && len(n.Content) == 2 {
+		return r.Value, true
+	}
+	return "", false
+}
+
+// describe writes a node back as YAML on one line, for failure messages.
+func describe(n *yaml.Node) string {
+	if n == nil {
+		return "(absent)"
+	}
+	if n.Kind == yaml.ScalarNode {
+		if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+			return n.Tag + " " + n.Value
+		}
+		return strconv.Quote(n.Value)
+	}
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// resource is one entry of Resources.
+type resource struct {
+	id, typ string
+	node    *yaml.Node
+}
+
+func (r rawTemplate) resources(typ string) []resource {
+	var out []resource
+	for _, e := range entries(get(r.root, "Resources")) {
+		if t := scalar(get(e.value, "Type")); typ == "" || t == typ {
+			out = append(out, resource{e.key, t, e.value})
+		}
+	}
+	return out
+}
+
+// statement is one IAM policy statement and where it sits.
+type statement struct {
+	owner string // the resource whose policy holds it
+	sid   string
+	node  *yaml.Node
+}
+
+func (s statement) String() string {
+	if s.sid != "" {
+		return s.owner + " statement " + s.sid
+	}
+	return s.owner + " statement " + describe(s.node)
+}
+
+func (s statement) actions() []string {
+	var out []string
+	for _, a := range items(get(s.node, "Action")) {
+		out = append(out, a.Value)
+	}
+	return out
+}
+
+func (s statement) allows() bool { return scalar(get(s.node, "Effect")) == "Allow" }
+
+// statements finds every policy statement under a resource, wherever SAM or IAM lets one sit
+// (a function's Policies, a role's Policies[].PolicyDocument, a managed policy's document):
+// any mapping entry named Statement.
+func statements(owner string, n *yaml.Node) []statement {
+	var out []statement
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n == nil {
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			for _, e := range entries(n) {
+				if e.key == "Statement" {
+					for _, st := range items(e.value) {
+						out = append(out, statement{owner: owner, sid: scalar(get(st, "Sid")), node: st})
+					}
+					continue
+				}
+				walk(e.value)
+			}
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func (r rawTemplate) statements() []statement {
+	var out []statement
+	for _, res := range r.resources("") {
+		out = append(out, statements(res.id, res.node)...)
+	}
+	return out
+}
+
+// underPrefix reports whether path is prefix or lies below it, segment-wise: /qrcodes/{scene}
+// is under /qrcodes, /qrcodesx is not.
+func underPrefix(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
+}
+
+func TestRepoTemplateManagementRoutesRequireIAM(t *testing.T) {
+	tpl := loadRepoTemplate(t)
+	// The management API creates codes on the account's behalf and shows its statistics:
+	// deployed, every route of it must need a SigV4 signature (README: "IAM-authorized").
+	prefixes := []string{"/qrcodes", "/stats", "/logins"}
+	found := map[string]int{}
+	for _, fn := range tpl.Functions() {
+		for _, r := range fn.Routes {
+			for _, p := range prefixes {
+				if !underPrefix(r.Path, p) {
+					continue
+				}
+				found[p]++
+				if !r.IAM {
+					t.Errorf("%s: route %s %s (event %s) is not AWS_IAM: anyone on the internet could call it", fn.LogicalID, r.Method, r.Path, r.Event)
+				}
+			}
+		}
+	}
+	// Without this the check above would pass on a template that lost its API altogether.
+	if found["/qrcodes"] == 0 {
+		t.Error("no HttpApi route under /qrcodes: the QR management API README documents is not deployed")
+	}
+}
+
+func TestRepoTemplateWebhookIsPublic(t *testing.T) {
+	tpl := loadRepoTemplate(t)
+	raw := loadRaw(t)
+	// WeChat signs its requests with the Token, not SigV4 or a JWT: any authorizer on /wechat
+	// turns every push into a 401/403 from API Gateway before the callback sees it.
+	defaultAuth := map[string]string{} // HttpApi logical id → its DefaultAuthorizer
+	for _, api := range raw.resources("AWS::Serverless::HttpApi") {
+		defaultAuth[api.id] = scalar(get(api.node, "Properties", "Auth", "DefaultAuthorizer"))
+	}
+	globalDefault := scalar(get(raw.root, "Globals", "HttpApi", "Auth", "DefaultAuthorizer"))
+
+	methods := map[string]bool{}
+	for _, fn := range raw.resources("AWS::Serverless::Function") {
+		for _, ev := range entries(get(fn.node, "Properties", "Events")) {
+			if scalar(get(ev.value, "Type")) != "HttpApi" {
+				continue
+			}
+			props := get(ev.value, "Properties")
+			path := scalar(get(props, "Path"))
+			if !underPrefix(path, "/wechat") {
+				continue
+			}
+			method := strings.ToUpper(scalar(get(props, "Method")))
+			methods[method] = true
+			auth := scalar(get(props, "Auth", "Authorizer"))
+			if auth == "" {
+				auth = globalDefault
+				if api, ok := ref(get(props, "ApiId")); ok && defaultAuth[api] != "" {
+					auth = defaultAuth[api]
+				}
+			}
+			if auth != "" && auth != "NONE" {
+				t.Errorf("%s: route %s %s (event %s) has authorizer %q; WeChat cannot sign for it", fn.id, method, path, ev.key, auth)
+			}
+		}
+	}
+	for _, m := range []string{"GET", "POST"} {
+		if !methods[m] {
+			t.Errorf("no %s /wechat route: WeChat needs GET for the URL check and POST for pushes", m)
+		}
+	}
+	// cfn's own reading of the routes must agree (it is what the local front serves).
+	for _, fn := range tpl.Functions() {
+		for _, r := range fn.Routes {
+			if underPrefix(r.Path, "/wechat") && r.IAM {
+				t.Errorf("%s: cfn reads route %s %s as AWS_IAM", fn.LogicalID, r.Method, r.Path)
+			}
+		}
+	}
+}
+
+// broadManagedPolicy matches AWS managed policies that grant far more than a function here
+// needs (AmazonDynamoDBFullAccess, SecretsManagerReadWrite, AdministratorAccess, ...).
+var broadManagedPolicy = regexp.MustCompile(`FullAccess|ReadWrite|AdministratorAccess|PowerUserAccess`)
+
+func TestRepoTemplateNoWildcardGrants(t *testing.T) {
+	raw := loadRaw(t)
+	sts := raw.statements()
+	if len(sts) == 0 {
+		t.Fatal("no IAM statement in template.yaml: the functions could not reach their tables")
+	}
+	for _, st := range sts {
+		if !st.allows() {
+			continue
+		}
+		if get(st.node, "NotAction") != nil || get(st.node, "NotResource") != nil {
+			t.Errorf("%s: an Allow with NotAction/NotResource grants everything it does not name", st)
+		}
+		touchesData := false
+		for _, a := range st.actions() {
+			svc, _, _ := strings.Cut(strings.ToLower(a), ":")
+			switch {
+			case a == "*" || strings.EqualFold(a, "dynamodb:*"):
+				t.Errorf("%s: Action %q: grant the operations the function uses, by name", st, a)
+			case svc == "dynamodb" || svc == "secretsmanager":
+				touchesData = true
+			}
+			if svc == "secretsmanager" && strings.Contains(a, "*") {
+				t.Errorf("%s: Action %q: a function reads its secret, it needs secretsmanager:GetSecretValue only", st, a)
+			}
+		}
+		if !touchesData {
+			continue
+		}
+		for _, res := range items(get(st.node, "Resource")) {
+			v := scalar(res)
+			if v == "*" || strings.HasSuffix(v, ":table/*") || strings.HasSuffix(v, ":secret:*") {
+				t.Errorf("%s: Resource %q for %v: name the table (!GetAtt Table.Arn) or the secret (!Ref)", st, v, st.actions())
+			}
+		}
+		if get(st.node, "Resource") == nil {
+			t.Errorf("%s: no Resource", st)
+		}
+	}
+	for _, fn := range raw.resources("AWS::Serverless::Function") {
+		for _, p := range items(get(fn.node, "Properties", "Policies")) {
+			if v := scalar(p); v != "" && broadManagedPolicy.MatchString(v) {
+				t.Errorf("%s: managed policy %q grants far more than the function uses", fn.id, v)
+			}
+		}
+	}
+}
+
+func TestRepoTemplateTablesKeepTheirData(t *testing.T) {
+	tpl := loadRepoTemplate(t)
+	raw := loadRaw(t)
+	tables := tpl.Tables()
+	if len(tables) == 0 {
+		t.Fatal("no AWS::DynamoDB::Table in template.yaml")
+	}
+	for _, tb := range tables {
+		props := get(get(raw.root, "Resources", tb.LogicalID), "Properties")
+		checks := []struct {
+			name string
+			ok   bool
+			why  string
+		}{
+			{"BillingMode PAY_PER_REQUEST", tb.BillingMode == "PAY_PER_REQUEST", "BillingMode is " + strconv.Quote(tb.BillingMode) + "; the design wants on-demand tables (no capacity to plan, no throttling at a poster launch)"},
+			{"TTL enabled", tb.TTLEnabled && tb.TTLAttribute != "", "TimeToLiveSpecification is not enabled: claims and temporary codes would pile up for ever"},
+			{"point-in-time recovery", tb.PointInTimeRecovery, "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled is not true"},
+			{"SSE enabled", scalar(get(props, "SSESpecification", "SSEEnabled")) == "true", "SSESpecification.SSEEnabled is " + describe(get(props, "SSESpecification", "SSEEnabled")) + ", want true"},
+		}
+		for _, c := range checks {
+			if !c.ok {
+				t.Errorf("%s: %s: %s", tb.LogicalID, c.name, c.why)
+			}
+		}
+	}
+}
+
+// rateExpr reads rate(N unit).
+var rateExpr = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
+
+func TestRepoTemplateTokenRefreshIsScheduled(t *testing.T) {
+	raw := loadRaw(t)
+	var refresher *resource
+	for _, fn := range raw.resources("AWS::Serverless::Function") {
+		if strings.Trim(scalar(get(fn.node, "Properties", "CodeUri")), "/") == "functions/tokenrefresh" {
+			refresher = &fn
+		}
+	}
+	if refresher == nil {
+		t.Fatal("no function with CodeUri functions/tokenrefresh/: nothing keeps the shared access token fresh")
+	}
+	var schedules int
+	for _, ev := range entries(get(refresher.node, "Properties", "Events")) {
+		typ := scalar(get(ev.value, "Type"))
+		if typ != "Schedule" && typ != "ScheduleV2" {
+			continue
+		}
+		schedules++
+		props := get(ev.value, "Properties")
+		if v := scalar(get(props, "Enabled")); v == "false" {
+			t.Errorf("%s: event %s is disabled", refresher.id, ev.key)
+		}
+		if v := scalar(get(props, "State")); v == "DISABLED" {
+			t.Errorf("%s: event %s is DISABLED", refresher.id, ev.key)
+		}
+		expr := scalar(get(props, "ScheduleExpression"))
+		m := rateExpr.FindStringSubmatch(expr)
+		if m == nil {
+			if !strings.HasPrefix(expr, "cron(") {
+				t.Errorf("%s: event %s: ScheduleExpression %q is neither rate(...) nor cron(...)", refresher.id, ev.key, expr)
+			}
+			continue
+		}
+		// A refresh replaces the token only in its last token.DefaultMargin: a schedule
+		// slower than that can miss the window, and then every function falls back to
+		// fetching under a lease.
+		n, _ := strconv.Atoi(m[1])
+		unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(m[2], "s")]
+		if every := time.Duration(n) * unit; every >= token.DefaultMargin {
+			t.Errorf("%s: event %s runs every %v, not within the refresh margin of %v", refresher.id, ev.key, every, token.DefaultMargin)
+		}
+	}
+	if schedules == 0 {
+		t.Errorf("%s: no Schedule or ScheduleV2 event: the token would be fetched only when it has run out", refresher.id)
+	}
+}
+
+func TestRepoTemplateFunctionsBuildForProvidedAL2023OnArm64(t *testing.T) {
+	tpl := loadRepoTemplate(t)
+	raw := loadRaw(t)
+	fns := tpl.Functions()
+	if len(fns) == 0 {
+		t.Fatal("no AWS::Serverless::Function in template.yaml")
+	}
+	for _, fn := range fns {
+		// BuildMethod cannot sit in Globals: without it on each function, sam build falls
+		// back to the makefile builder and fails for want of a build-<LogicalId> target.
+		buildMethod := scalar(get(raw.root, "Resources", fn.LogicalID, "Metadata", "BuildMethod"))
+		checks := []struct {
+			name      string
+			got, want string
+		}{
+			{"Runtime", fn.Runtime, "provided.al2023"},
+			{"Handler", fn.Handler, "bootstrap"},
+			{"Architectures", strings.Join(fn.Architectures, ","), "arm64"},
+			{"Metadata.BuildMethod", buildMethod, "go1.x"},
+		}
+		for _, c := range checks {
+			if c.got != c.want {
+				t.Errorf("%s: %s is %q, want %q", fn.LogicalID, c.name, c.got, c.want)
+			}
+		}
+	}
+}
+
+func TestRepoTemplateSecretReadOnlyFromItsOwnSecret(t *testing.T) {
+	tpl := loadRepoTemplate(t)
+	raw := loadRaw(t)
+	for _, fn := range tpl.Functions() {
+		secret, reads := "", false
+		if v, ok := fn.Environment["WECHAT_SECRET_ID"]; ok {
+			secret, reads = v.Ref()
+			if !reads {
+				t.Errorf("%s: WECHAT_SECRET_ID is %s, want !Ref to the stack's secret", fn.LogicalID, v)
+				continue
+			}
+		}
+		var grants int
+		for _, st := range statements(fn.LogicalID, get(raw.root, "Resources", fn.LogicalID, "Properties", "Policies")) {
+			if !st.allows() {
+				continue
+			}
+			for _, a := range st.actions() {
+				if !strings.HasPrefix(strings.ToLower(a), "secretsmanager:") {
+					continue
+				}
+				switch {
+				case !reads:
+					t.Errorf("%s: %s grants %s, but the function reads no secret (no WECHAT_SECRET_ID)", fn.LogicalID, st, a)
+				case a != "secretsmanager:GetSecretValue":
+					t.Errorf("%s: %s grants %s; reading the secret needs secretsmanager:GetSecretValue only", fn.LogicalID, st, a)
+				default:
+					grants++
+					res := items(get(st.node, "Resource"))
+					target, ok := "", len(res) == 1
+					if ok {
+						target, ok = ref(res[0])
+					}
+					if !ok || target != secret {
+						t.Errorf("%s: %s: secretsmanager:GetSecretValue on %s, want exactly !Ref %s", fn.LogicalID, st, describe(get(st.node, "Resource")), secret)
+					}
+				}
+			}
+		}
+		if reads && grants == 0 {
+			t.Errorf("%s: reads WECHAT_SECRET_ID but no statement grants secretsmanager:GetSecretValue on !Ref %s: its cold start would fail", fn.LogicalID, secret)
+		}
+		if reads {
+			if typ := scalar(get(raw.root, "Resources", secret, "Type")); typ != "AWS::SecretsManager::Secret" {
+				t.Errorf("%s: WECHAT_SECRET_ID refers to %s, a %q, want an AWS::SecretsManager::Secret", fn.LogicalID, secret, typ)
+			}
+		}
+	}
+}
+
+// TestRepoTemplatePassesCfnLint runs the linter design.md requires the template to pass. These
+// machines have it; a machine without it must not pass this test silently.
+func TestRepoTemplatePassesCfnLint(t *testing.T) {
+	bin, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		t.Fatalf("cfn-lint is not on PATH (%v): install it with `pip install cfn-lint` (design.md: the template passes cfn-lint), then rerun", err)
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "template.yaml")
+	cmd.Dir = "../.."
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		// cfn-lint's exit status is a bit set: 2 errors, 4 warnings, 8 informational.
+		t.Errorf("cfn-lint template.yaml exited %d:\n%s", exit.ExitCode(), out.String())
+	case err != nil:
+		t.Fatalf("running cfn-lint: %v\n%s", err, out.String())
+	}
+}
+
+// TestRepoTemplateChecksCanFail feeds the checks' readers a template with every fault they look
+// for, so that a reader that silently finds nothing (a renamed key, a tag it cannot see) shows up
+// here rather than as a green run over a bad template.
+func TestRepoTemplateChecksCanFail(t *testing.T) {
+	const bad = `
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Sid: Everything
+              Effect: Allow
+              Action: dynamodb:*
+              Resource: "*"
+            - Sid: Secret
+              Effect: Allow
+              Action: [secretsmanager:GetSecretValue]
+              Resource: !Ref Other
+`
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(bad), &doc); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawTemplate{doc.Content[0]}
+	sts := raw.statements()
+	if len(sts) != 2 {
+		t.Fatalf("found %d statements, want 2", len(sts))
+	}
+	if got := sts[0].actions(); !slices.Equal(got, []string{"dynamodb:*"}) || !sts[0].allows() || scalar(get(sts[0].node, "Resource")) != "*" {
+		t.Errorf("statement 0 read as %v allow=%v resource=%s", got, sts[0].allows(), describe(get(sts[0].node, "Resource")))
+	}
+	if r, ok := ref(get(sts[1].node, "Resource")); !ok || r != "Other" {
+		t.Errorf("!Ref read as %q, %v", r, ok)
+	}
+	if !underPrefix("/qrcodes/{scene}/stats", "/qrcodes") || underPrefix("/qrcodesx", "/qrcodes") {
+		t.Error("underPrefix matches the wrong paths")
+	}
+}
