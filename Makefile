@@ -17,7 +17,7 @@ DEPLOY_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME  ?= 60s
 FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate
 
-.PHONY: help deps tools test vet lint run scan invoke build sam-build deploy bench fuzz clean
+.PHONY: help deps tools test vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,7 +47,8 @@ lint: ## cfn-lint the template
 test: deps tools vet lint ## everything CI runs: vet, cfn-lint, all tests (DynamoDB Local, RIE), short fuzzing
 	$(GO) test -count=1 ./...
 	@for t in $(FUZZ_TARGETS); do \
-	  $(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=5s >/dev/null || exit 1; \
+	  out=$$($(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=5s 2>&1) || { echo "$$out"; exit 1; }; \
+	  if echo "$$out" | grep -q 'no fuzz tests'; then echo "$$t: no such fuzz target"; exit 1; fi; \
 	  echo "fuzzed $${t##*:} for 5s: no failure"; done
 
 run: deps tools ## the whole stack offline on ADDR (127.0.0.1:3000); PERSIST=1 keeps the data in local/data
@@ -73,6 +74,12 @@ deploy: sam-build ## build, then deploy with SAM (asks for parameters the first 
 bench: deps ## the benchmarks, then ours against silenceper/wechat (local/peerbench) as ratios
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
 	$(GO) run ./local/benchcmp -count 5
+
+coldstart: deps tools ## median init time of each function under aws-lambda-rie (N=10 starts), and bootstrap sizes as deployed
+	$(GO) run ./local/coldstart -n $(or $(N),10)
+
+load: deps tools ## scans per second through the local stack, one scene then 50, with the counters checked
+	$(GO) run ./local/loadtest
 
 fuzz: ## fuzz each target for FUZZTIME (default 60s)
 	@for t in $(FUZZ_TARGETS); do \
