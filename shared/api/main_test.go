@@ -4,22 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"wechatqr/local/cfn"
-	"wechatqr/local/dynamolocal"
+	"wechatqr/local/dynamolocal/dynamotest"
 	"wechatqr/shared/api"
 	"wechatqr/shared/callback"
 	"wechatqr/shared/dynamo"
@@ -28,23 +25,7 @@ import (
 	"wechatqr/shared/wechat/wechattest"
 )
 
-var server *dynamolocal.Server
-
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	var err error
-	server, err = dynamolocal.Start(ctx, dynamolocal.Options{})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "api tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = server.Close()
-	os.Exit(code)
-}
-
-var seq atomic.Int64
+func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
 // stack is the API, the callback and WeChat's emulator over fresh tables: the
 // path a user's request takes, with only the network replaced by loopback.
@@ -59,28 +40,16 @@ type stack struct {
 
 func newStack(t *testing.T, cfg api.Config) *stack {
 	t.Helper()
-	ctx := context.Background()
 	platform, wx := wechattest.NewServer(wechattest.PlatformConfig{})
 	t.Cleanup(wx.Close)
 
-	client, err := server.Client(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := cfn.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := fmt.Sprintf("api%d-", seq.Add(1))
-	if err := cfn.CreateTables(ctx, client, tpl.Tables(), func(id string) string { return prefix + id }); err != nil {
-		t.Fatal(err)
-	}
-	tables := dynamo.Tables{Scenes: prefix + "ScenesTable", Events: prefix + "EventsTable"}
+	client, names := dynamotest.Tables(t, nil)
+	tables := dynamo.Tables{Scenes: names["ScenesTable"], Events: names["EventsTable"]}
 	store, err := dynamo.New(client, tables, dynamo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := dynamo.NewTokens(client, prefix+"TokensTable", wechattest.DefaultAppID)
+	tokens, err := dynamo.NewTokens(client, names["TokensTable"], wechattest.DefaultAppID)
 	if err != nil {
 		t.Fatal(err)
 	}

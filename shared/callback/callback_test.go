@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"wechatqr/local/dynamolocal"
 	"wechatqr/shared/callback"
 	"wechatqr/shared/dynamo"
 	"wechatqr/shared/qr"
@@ -47,7 +48,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, mutate ...func(*callback.Config)) *fixture {
 	t.Helper()
-	store, client, names, trips := tables(t, server)
+	store, client, names, trips := tables(t, nil)
 	cipher, err := wechat.NewCipher(aesKey, appID)
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +423,7 @@ func TestStorageFailureAnswers503AndWechatRetries(t *testing.T) {
 	// A second DynamoDB Local, stopped before the push: the store cannot reach it.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	down, err := startServer(ctx)
+	down, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -331,7 +331,7 @@ func TestInterruptedTransactionWritesAllOrNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, client, names, _ := tables(t, server)
+			_, client, names, _ := tables(t, nil)
 			ft := newFaultTransport(tt.times, tt.fault)
 			store := withTransport(t, client, names, ft)
 			seedCode(t, store, "Answer: a map")
@@ -520,7 +520,7 @@ func TestHungDynamoDBAnswers503WithinTheDeadline(t *testing.T) {
 			return store, func() int { return 0 }
 		}},
 		{"only the transaction hangs", func(t *testing.T) (callback.Store, func() int) {
-			seed, client, names, _ := tables(t, server)
+			seed, client, names, _ := tables(t, nil)
 			seedCode(t, seed, "A")
 			ft := newFaultTransport(-1, hangs)
 			return withTransport(t, client, names, ft), func() int { return itemCount(t, client, names) }

@@ -2,43 +2,24 @@ package callback_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"wechatqr/local/cfn"
 	"wechatqr/local/dynamolocal"
+	"wechatqr/local/dynamolocal/dynamotest"
 	"wechatqr/shared/callback"
 	"wechatqr/shared/dynamo"
 	"wechatqr/shared/inmem"
 )
 
-// server is one DynamoDB Local for the package; each test gets its own tables.
-var server *dynamolocal.Server
-
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	var err error
-	server, err = startServer(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "callback tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = server.Close()
-	os.Exit(code)
-}
-
-var tableSeq atomic.Int64
+func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
 // counter counts DynamoDB requests sent over the wire, retries included.
 type counter struct{ n atomic.Int64 }
@@ -57,20 +38,8 @@ func (c *counter) middleware(stack *middleware.Stack) error {
 // store over them, the raw client, and the round-trip counter of the store's client.
 func tables(t *testing.T, srv *dynamolocal.Server) (*dynamo.Store, *dynamodb.Client, dynamo.Tables, *counter) {
 	t.Helper()
-	ctx := context.Background()
-	client, err := srv.Client(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := cfn.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := fmt.Sprintf("t%d-", tableSeq.Add(1))
-	if err := cfn.CreateTables(ctx, client, tpl.Tables(), func(id string) string { return prefix + id }); err != nil {
-		t.Fatal(err)
-	}
-	names := dynamo.Tables{Scenes: prefix + "ScenesTable", Events: prefix + "EventsTable"}
+	client, tn := dynamotest.Tables(t, srv)
+	names := dynamo.Tables{Scenes: tn["ScenesTable"], Events: tn["EventsTable"]}
 	var c counter
 	counted := dynamodb.New(client.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, c.middleware)
@@ -94,10 +63,6 @@ func itemCount(t *testing.T, client *dynamodb.Client, names dynamo.Tables) int {
 		n += int(out.Count)
 	}
 	return n
-}
-
-func startServer(ctx context.Context) (*dynamolocal.Server, error) {
-	return dynamolocal.Start(ctx, dynamolocal.Options{})
 }
 
 // eventCount counts the claims and the scan records in the events table.

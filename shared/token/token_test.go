@@ -10,56 +10,18 @@ import (
 	"testing"
 	"time"
 
-	"wechatqr/local/cfn"
-	"wechatqr/local/dynamolocal"
+	"wechatqr/local/dynamolocal/dynamotest"
 	"wechatqr/shared/dynamo"
 	"wechatqr/shared/token"
 )
 
-var server *dynamolocal.Server
-
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	var err error
-	server, err = dynamolocal.Start(ctx, dynamolocal.Options{})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "token tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = server.Close()
-	os.Exit(code)
-}
-
-var seq atomic.Int64
+func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
 // newStore creates the template's tokens table under a fresh name.
 func newStore(t *testing.T) *dynamo.Tokens {
 	t.Helper()
-	ctx := context.Background()
-	client, err := server.Client(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := cfn.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := fmt.Sprintf("tok%d-", seq.Add(1))
-	var tables []cfn.Table
-	for _, tb := range tpl.Tables() {
-		if tb.LogicalID == "TokensTable" {
-			tables = append(tables, tb)
-		}
-	}
-	if len(tables) != 1 {
-		t.Fatal("template.yaml has no TokensTable")
-	}
-	if err := cfn.CreateTables(ctx, client, tables, func(id string) string { return prefix + id }); err != nil {
-		t.Fatal(err)
-	}
-	store, err := dynamo.NewTokens(client, prefix+"TokensTable", "wx5823bf96d3bd56c7")
+	client, names := dynamotest.Tables(t, nil, "TokensTable")
+	store, err := dynamo.NewTokens(client, names["TokensTable"], "wx5823bf96d3bd56c7")
 	if err != nil {
 		t.Fatal(err)
 	}
