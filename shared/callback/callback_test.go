@@ -480,3 +480,22 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestAMissingTableIsLoggedWithWhatToDo(t *testing.T) {
+	f := newFixture(t)
+	store, err := dynamo.New(f.db, dynamo.Tables{Scenes: "no-such-scenes", Events: "no-such-events"}, dynamo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	h, err := callback.New(callback.Config{AppID: appID, Token: token, Tolerance: callback.DefaultTolerance, Now: func() time.Time { return now }}, store, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, body, _ := signer.Push(signer.ScanXML(openID, "riddle-1", now.Unix(), "T"), wechattest.Plaintext, now.Unix(), "1")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, signer.Request("/wechat", q, body))
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(logs.String(), "a table does not exist") || !strings.Contains(logs.String(), "make run") {
+		t.Errorf("got %d; logs:\n%s", w.Code, logs)
+	}
+}

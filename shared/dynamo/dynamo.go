@@ -122,6 +122,10 @@ const (
 func unavailable(op string, err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
+		if ae.ErrorCode() == "ResourceNotFoundException" {
+			// The newcomer's usual mistake: say what to do, in the log line.
+			return fmt.Errorf("dynamo: %s: a table does not exist: check SCENES_TABLE, EVENTS_TABLE and TOKENS_TABLE (deployed, the template sets them; locally, `make run` creates the tables from template.yaml): %w", op, err)
+		}
 		return fmt.Errorf("dynamo: %s: %s: %w", op, ae.ErrorCode(), err)
 	}
 	return fmt.Errorf("dynamo: %s: %w", op, err)
