@@ -316,7 +316,8 @@ func (h *Handler) record(ctx context.Context, msg *wechat.Message, scene string,
 // records the push with the reply that body renders from what the lookup found.
 func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene string, res pushResult, body func(qr.PushState) []byte) (pushResult, error) {
 	key := msg.DedupeKey()
-	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, Scene: scene, OpenID: msg.FromUserName, Event: msg.Event})
+	at := time.Unix(msg.CreateTime, 0).UTC()
+	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at})
 	if err != nil {
 		return res, err
 	}
@@ -328,7 +329,6 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 	if reply == nil {
 		reply = success
 	}
-	at := time.Unix(msg.CreateTime, 0).UTC()
 	scan := &qr.Scan{
 		Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at,
 		Unique: !st.Seen, UniqueToday: !st.SeenToday, Register: !st.Registered, Source: st.Source,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -131,11 +130,9 @@ func (s *Store) Lookup(ctx context.Context, q qr.Lookup) (qr.PushState, error) {
 	case q.Event == qr.EventUnsubscribe:
 		events = append(events, sourceKey(q.OpenID).av())
 	case q.Scene != "":
-		day := ""
-		scenes = append(scenes, codeKey(q.Scene).av(), registryKey(q.Scene).av(), seenKey(q.Scene, q.OpenID, day).av())
-		if at, ok := pushTime(q); ok {
-			scenes = append(scenes, seenKey(q.Scene, q.OpenID, qr.DayOf(at)).av())
-		}
+		scenes = append(scenes,
+			codeKey(q.Scene).av(), registryKey(q.Scene).av(),
+			seenKey(q.Scene, q.OpenID, "").av(), seenKey(q.Scene, q.OpenID, qr.DayOf(q.At)).av())
 	}
 	req := map[string]types.KeysAndAttributes{
 		s.tables.Events: {Keys: events, ConsistentRead: aws.Bool(true)},
@@ -147,45 +144,10 @@ func (s *Store) Lookup(ctx context.Context, q qr.Lookup) (qr.PushState, error) {
 		req[s.tables.Scenes] = types.KeysAndAttributes{Keys: scenes}
 	}
 	var st qr.PushState
-	// BatchGetItem may leave keys unprocessed under throttling; retry those a few
-	// times, then give up so WeChat's own retry takes over.
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt == 4 {
-			return st, unavailable("lookup", errors.New("keys left unprocessed after retries"))
-		}
-		if attempt > 0 {
-			if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
-				return st, unavailable("lookup", err)
-			}
-		}
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return st, unavailable("lookup", err)
-		}
-		for _, items := range out.Responses {
-			for _, av := range items {
-				if err := s.absorb(&st, q, av); err != nil {
-					return st, err
-				}
-			}
-		}
-		req = out.UnprocessedKeys
-	}
-	return st, nil
-}
-
-// pushTime recovers the push's CreateTime from its key, for the day marker.
-func pushTime(q qr.Lookup) (time.Time, bool) {
-	// Event keys are event:<FromUserName>|<CreateTime>|<Event>|<EventKey>.
-	parts := strings.SplitN(strings.TrimPrefix(q.PushKey, "event:"), "|", 4)
-	if len(parts) != 4 {
-		return time.Time{}, false
-	}
-	sec, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return time.Unix(sec, 0), true
+	err := s.batchRead(ctx, "lookup", req, func(_ string, av map[string]types.AttributeValue) error {
+		return s.absorb(&st, q, av)
+	})
+	return st, err
 }
 
 // absorb files one item of a Lookup into st by its key.

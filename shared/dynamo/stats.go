@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -132,32 +133,52 @@ func (s *Store) queryDays(ctx context.Context, pk, from, to string, add func(str
 	}
 }
 
-// batchGet reads keys of one table, eventually consistent, in pages of 100 and
-// retrying unprocessed keys a few times.
+// batchGet reads keys of one table, eventually consistent, in pages of 100.
 func (s *Store) batchGet(ctx context.Context, table string, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
 	var items []map[string]types.AttributeValue
 	for len(keys) > 0 {
 		n := min(len(keys), 100)
-		req := map[string]types.KeysAndAttributes{table: {Keys: keys[:n]}}
-		keys = keys[n:]
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt == 5 {
-				return nil, unavailable("batch get", fmt.Errorf("keys left unprocessed after retries"))
-			}
-			if attempt > 0 {
-				if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
-					return nil, unavailable("batch get", err)
-				}
-			}
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, unavailable("batch get", err)
-			}
-			items = append(items, out.Responses[table]...)
-			req = out.UnprocessedKeys
+		err := s.batchRead(ctx, "batch get", map[string]types.KeysAndAttributes{table: {Keys: keys[:n]}},
+			func(_ string, av map[string]types.AttributeValue) error {
+				items = append(items, av)
+				return nil
+			})
+		if err != nil {
+			return nil, err
 		}
+		keys = keys[n:]
 	}
 	return items, nil
+}
+
+// batchRead sends one BatchGetItem and hands each item returned to each. DynamoDB
+// may leave keys unprocessed under throttling; those are retried a few times with
+// a short backoff, then it gives up so that the caller's caller (WeChat's retry, an
+// API client) tries again later.
+func (s *Store) batchRead(ctx context.Context, op string, req map[string]types.KeysAndAttributes, each func(table string, av map[string]types.AttributeValue) error) error {
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt == 4 {
+			return unavailable(op, errors.New("keys left unprocessed after retries"))
+		}
+		if attempt > 0 {
+			if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
+				return unavailable(op, err)
+			}
+		}
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return unavailable(op, err)
+		}
+		for table, items := range out.Responses {
+			for _, av := range items {
+				if err := each(table, av); err != nil {
+					return err
+				}
+			}
+		}
+		req = out.UnprocessedKeys
+	}
+	return nil
 }
 
 // Scenes lists every scene with statistics, in scene order, from the registry.

@@ -59,6 +59,7 @@ func (s *Store) Lookup(_ context.Context, q qr.Lookup) (qr.PushState, error) {
 		st.Code = s.codes[q.Scene]
 		_, st.Registered = s.totals[q.Scene]
 		st.Seen = s.seen[q.Scene+"|"+q.OpenID]
+		st.SeenToday = s.seen[q.Scene+"|"+q.OpenID+"|"+qr.DayOf(q.At)]
 	}
 	return st, nil
 }

@@ -160,6 +160,7 @@ type Lookup struct {
 	Scene   string // empty when the push names no scene
 	OpenID  string
 	Event   string
+	At      time.Time // the push's CreateTime, whose day the daily marker is for
 }
 
 // PushState is what a Lookup found, read in one round trip.
