@@ -6,15 +6,19 @@ import (
 	"strconv"
 )
 
-// Errcodes the API client and the emulator use (§7, §8). WeChat answers
+// Errcodes the API client and the emulator use (§7, §8, §12). WeChat answers
 // every failure with HTTP 200 and {"errcode":N,"errmsg":"…"}; match on the
 // code only, since errmsg carries suffixes such as " rid: …" and " hint: […]".
 const (
 	CodeSystemBusy            = -1    // system error: WeChat busy, retry with backoff
 	CodeInvalidCredential     = 40001 // wrong AppSecret, or a superseded or expired token
 	CodeInvalidGrantType      = 40002 // grant_type is not client_credential
+	CodeInvalidOpenID         = 40003 // a malformed openid, or (custom/send) one that is not a follower
+	CodeInvalidMediaID        = 40007 // custom/send: bad media_id
+	CodeInvalidMessageType    = 40008 // custom/send: unknown msgtype
 	CodeInvalidAppID          = 40013
 	CodeInvalidAccessToken    = 40014 // malformed, unknown or another account's token
+	CodeTooManyOpenIDs        = 40032 // batchtagging: openid_list empty or longer than 50
 	CodeInvalidCharset        = 40033 // \uXXXX escapes in the body (§9)
 	CodeInvalidActionInfo     = 40053 // qrcode/create: bad action_name or action_info
 	CodeInvalidAppSecret      = 40125
@@ -25,11 +29,22 @@ const (
 	CodeAppSecretMissing      = 41004
 	CodeAccessTokenExpired    = 42001
 	CodeRequirePOST           = 43002
+	CodeEmptyNews             = 44003 // custom/send: news without an article
+	CodeEmptyContent          = 44004 // custom/send: text without content
+	CodeArticleLimit          = 45008 // custom/send: more than one news article
 	CodeDailyQuota            = 45009 // reach max api daily quota limit
 	CodeMinuteQuota           = 45011 // per-minute limit
+	CodeOutOfWindow           = 45015 // custom/send: outside the user's customer-service window
 	CodeQRCodeCountLimit      = 45029 // 100,000 permanent codes per account
+	CodeResponseLimit         = 45047 // custom/send: the window's message count is used up
+	CodeAccountTagLimit       = 45056 // tags/create: the account has 100 tags
+	CodeUserTagLimit          = 45059 // batchtagging: a user would hold more than 20 tags
+	CodeTagNameInvalid        = 45157 // tags/create: the name is taken (or empty)
+	CodeTagNameTooLong        = 45158 // tags/create: the name is longer than 30 bytes
+	CodeUnknownTag            = 45159 // batchtagging: no such tag
 	CodeDataFormat            = 47001 // body is not parseable JSON
 	CodeUnauthorized          = 48001 // the account lacks this API
+	CodeOpenIDNotOfAccount    = 49003 // batchtagging: an openid of another AppID
 	CodeClientIPNotRegistered = 61004 // IP whitelist, as named for some token APIs (§11.1)
 )
 
@@ -115,3 +130,51 @@ func IsBusy(err error) bool { return hasCode(err, CodeSystemBusy) }
 func IsIPNotWhitelisted(err error) bool {
 	return hasCode(err, CodeIPNotWhitelisted, CodeClientIPNotRegistered)
 }
+
+// IsOutOfWindow reports whether custom/send was refused because the user
+// has no open customer-service window (45015): a scan's window lasts one
+// minute (§12). Nothing was shown; a retry cannot succeed until the user
+// acts again, so skip the message.
+func IsOutOfWindow(err error) bool { return hasCode(err, CodeOutOfWindow) }
+
+// IsResponseLimit reports whether custom/send was refused because the
+// window's message count is used up (45047: 3 after a scan, §12). Skip the
+// message; do not retry it.
+func IsResponseLimit(err error) bool { return hasCode(err, CodeResponseLimit) }
+
+// IsAccountTagLimit reports whether tags/create was refused because the
+// account holds the most tags it may (45056: 100).
+func IsAccountTagLimit(err error) bool { return hasCode(err, CodeAccountTagLimit) }
+
+// IsUserTagLimit reports whether batchtagging was refused because a user in
+// the list already holds the most tags a user may (45059: 20). WeChat does
+// not say which user.
+func IsUserTagLimit(err error) bool { return hasCode(err, CodeUserTagLimit) }
+
+// IsTagNameTaken reports whether tags/create was refused because a tag of
+// that name exists (45157, which WeChat also answers to an invalid name):
+// look the tag up with Tags.
+func IsTagNameTaken(err error) bool { return hasCode(err, CodeTagNameInvalid) }
+
+// IsTagNameTooLong reports whether tags/create was refused because the name
+// is longer than 30 bytes (45158).
+func IsTagNameTooLong(err error) bool { return hasCode(err, CodeTagNameTooLong) }
+
+// IsUnknownTag reports whether batchtagging named a tag the account does
+// not have (45159): deleted in the console, say. Create it again.
+func IsUnknownTag(err error) bool { return hasCode(err, CodeUnknownTag) }
+
+// IsTooManyOpenIDs reports whether batchtagging got an openid list WeChat
+// refuses for its length (40032: more than 50). BatchTag refuses such a
+// list before sending, so this comes only from other callers.
+func IsTooManyOpenIDs(err error) bool { return hasCode(err, CodeTooManyOpenIDs) }
+
+// IsInvalidOpenID reports whether WeChat refused an openid: malformed, not
+// a follower (40003), or of another account (49003). Repeating the call
+// with the same list fails the same way.
+func IsInvalidOpenID(err error) bool { return hasCode(err, CodeInvalidOpenID, CodeOpenIDNotOfAccount) }
+
+// IsUnauthorized reports whether the account lacks the API (48001): an
+// unverified account cannot send customer-service messages or, depending
+// on its type, create QR codes.
+func IsUnauthorized(err error) bool { return hasCode(err, CodeUnauthorized) }

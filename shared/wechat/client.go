@@ -40,8 +40,9 @@ const maxResponseBody = 1 << 20
 // maxErrorBody is how much of a non-2xx body an *HTTPError keeps.
 const maxErrorBody = 512
 
-// Client calls WeChat's server API: access tokens and QR codes with
-// parameters. It is safe for concurrent use.
+// Client calls WeChat's server API: access tokens, QR codes with
+// parameters, user tags and customer-service messages. It is safe for
+// concurrent use.
 //
 // Credentials never appear in its errors: URLs in transport errors have
 // their secret and access_token values replaced with REDACTED, and text
@@ -252,6 +253,10 @@ const (
 	// retryUnsent: only failures after which WeChat cannot have acted:
 	// errcode -1 and connections that were never made.
 	retryUnsent
+	// retryUnconnected: only connections that were never made, for calls
+	// whose effect a user sees twice (message/custom/send, see
+	// SendCustomMessage for why -1 is not enough).
+	retryUnconnected
 )
 
 type request struct {
@@ -288,7 +293,7 @@ func (c *Client) retryable(ctx context.Context, policy retryPolicy, err error) b
 		return false
 	}
 	if IsBusy(err) {
-		return true
+		return policy != retryUnconnected
 	}
 	var he *HTTPError
 	if errors.As(err, &he) {

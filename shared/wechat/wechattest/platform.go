@@ -22,6 +22,10 @@ const (
 	PathStableToken  = "/cgi-bin/stable_token"
 	PathQRCodeCreate = "/cgi-bin/qrcode/create"
 	PathShowQRCode   = "/cgi-bin/showqrcode"
+	PathTagsCreate   = "/cgi-bin/tags/create"
+	PathTagsGet      = "/cgi-bin/tags/get"
+	PathBatchTagging = "/cgi-bin/tags/members/batchtagging"
+	PathCustomSend   = "/cgi-bin/message/custom/send"
 )
 
 // Credentials NewPlatform uses for fields left empty: the §10 vectors'
@@ -34,7 +38,7 @@ const (
 	DefaultEncodingAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 )
 
-// Limits are the platform's quotas and caps (§7, §8). In PlatformConfig a
+// Limits are the platform's quotas and caps (§7, §8, §12). In PlatformConfig a
 // zero field means the default below and a negative one means no limit.
 type Limits struct {
 	TokenPerDay          int           // /cgi-bin/token calls a day: 2000 (test accounts: 200)
@@ -45,6 +49,10 @@ type Limits struct {
 	QRCodePerDay         int           // qrcode/create calls a day: 100,000 (test accounts: 10,000)
 	QRCodePerMinute      int           // qrcode/create calls a minute: none by default (WeChat publishes no number)
 	PermanentCodes       int           // permanent codes per account: 100,000
+	TagsPerAccount       int           // tags an account may create: 100 (45056)
+	TagsPerUser          int           // tags a follower may hold: 20 (45059)
+	WindowMessages       int           // customer-service messages per scan window: 3 (45047)
+	Window               time.Duration // a scan window's length: 1 minute (45015 after)
 }
 
 // DefaultLimits are WeChat's documented numbers for a regular account.
@@ -57,6 +65,10 @@ var DefaultLimits = Limits{
 	QRCodePerDay:         100000,
 	QRCodePerMinute:      -1,
 	PermanentCodes:       100000,
+	TagsPerAccount:       wechat.MaxTagsPerAccount,
+	TagsPerUser:          wechat.MaxTagsPerUser,
+	WindowMessages:       wechat.CustomWindowMessages,
+	Window:               wechat.CustomWindowSeconds * time.Second,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -74,8 +86,14 @@ func (l Limits) withDefaults() Limits {
 	l.QRCodePerDay = pick(l.QRCodePerDay, d.QRCodePerDay)
 	l.QRCodePerMinute = pick(l.QRCodePerMinute, d.QRCodePerMinute)
 	l.PermanentCodes = pick(l.PermanentCodes, d.PermanentCodes)
+	l.TagsPerAccount = pick(l.TagsPerAccount, d.TagsPerAccount)
+	l.TagsPerUser = pick(l.TagsPerUser, d.TagsPerUser)
+	l.WindowMessages = pick(l.WindowMessages, d.WindowMessages)
 	if l.ForceRefreshSpacing == 0 {
 		l.ForceRefreshSpacing = d.ForceRefreshSpacing
+	}
+	if l.Window <= 0 {
+		l.Window = d.Window
 	}
 	return l
 }
@@ -107,11 +125,12 @@ type PlatformConfig struct {
 
 // Platform emulates WeChat's side of an Official Account, following
 // wechat-protocol.md: the API (token, stable_token, qrcode/create and
-// showqrcode, with their checks, quotas and errcodes) as an http.Handler,
-// and the pushes WeChat sends to the account's callback URL (Scan,
+// showqrcode, the user tags and customer-service messages of §12, with
+// their checks, quotas and errcodes) as an http.Handler, and the pushes
+// WeChat sends to the account's callback URL (Scan, Subscribe,
 // Unsubscribe, VerifyURL). Tests reach into it with fault injection
 // (FailNext), call records (Calls, CallLog) and state (Code, ClassicToken,
-// Followers, …).
+// Followers, Tags, UserTags, Messages, …).
 //
 // It is a working fake, as httptest.Server is: serve it in process with
 // Start or NewServer, or from any http.Server. It is safe for concurrent
@@ -139,6 +158,13 @@ type Platform struct {
 	order     []string         // tickets in creation order
 	permanent map[string]string
 	followers map[string]bool
+	known     map[string]bool // every openid that ever followed: "of this account"
+	tags      map[int64]*tagRecord
+	tagOrder  []int64 // tag ids as tags/get lists them
+	nextTagID int64
+	userTags  map[string]map[int64]bool
+	windows   map[string]*window
+	inbox     map[string][]ReceivedMessage
 }
 
 // NewPlatform returns an emulated account with cfg's settings.
@@ -163,7 +189,7 @@ func NewPlatform(cfg PlatformConfig) *Platform {
 	if push == nil {
 		push = &http.Client{}
 	}
-	return &Platform{
+	p := &Platform{
 		cfg:       cfg,
 		limits:    cfg.Limits.withDefaults(),
 		signer:    Signer{Token: cfg.Token, AppID: cfg.AppID, EncodingAESKey: cfg.EncodingAESKey, OriginalID: cfg.OriginalID},
@@ -177,7 +203,13 @@ func NewPlatform(cfg PlatformConfig) *Platform {
 		codes:     map[string]*Code{},
 		permanent: map[string]string{},
 		followers: map[string]bool{},
+		known:     map[string]bool{},
+		userTags:  map[string]map[int64]bool{},
+		windows:   map[string]*window{},
+		inbox:     map[string][]ReceivedMessage{},
 	}
+	p.resetTags()
+	return p
 }
 
 // NewServer starts a Platform on a loopback httptest.Server. Close the
@@ -232,7 +264,7 @@ func (p *Platform) Config() PlatformConfig { return p.cfg }
 func (p *Platform) Signer() Signer { return p.signer }
 
 // Reset forgets injected faults, call records and quota usage. Tokens,
-// codes and followers stay.
+// codes, followers, tags, windows and received messages stay.
 func (p *Platform) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -257,6 +289,10 @@ type Call struct {
 	// success and for answers that are not errcode JSON.
 	ErrCode int
 	Fault   bool // answered (or held) by an injected fault
+	// OpenIDs is the length of a batchtagging call's openid_list (0 for
+	// other paths and for bodies that do not decode), set for faulted
+	// calls too, so that tests can check the size of every batch sent.
+	OpenIDs int
 }
 
 // Calls returns how many requests reached path, including those in
@@ -298,6 +334,9 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = body[:maxRequestBody]
 	}
 	call := &Call{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Query: r.URL.Query(), Body: body}
+	if r.URL.Path == PathBatchTagging {
+		call.OpenIDs = openIDCount(body)
+	}
 
 	p.mu.Lock()
 	call.At = p.cfg.Now()
@@ -351,6 +390,14 @@ func (p *Platform) route(r *http.Request, body []byte) response {
 		return p.serveCreateQRCode(r, body)
 	case PathShowQRCode:
 		return p.serveShowQRCode(r)
+	case PathTagsCreate:
+		return p.serveCreateTag(r, body)
+	case PathTagsGet:
+		return p.serveTags(r)
+	case PathBatchTagging:
+		return p.serveBatchTagging(r, body)
+	case PathCustomSend:
+		return p.serveCustomSend(r, body)
 	}
 	return response{status: http.StatusNotFound, contentType: "text/plain; charset=utf-8", body: []byte("404 page not found\n")}
 }
@@ -406,6 +453,23 @@ var errmsgs = map[int]string{
 	wechat.CodeDataFormat:            "data format error",
 	wechat.CodeUnauthorized:          "api unauthorized",
 	wechat.CodeClientIPNotRegistered: "access clientip is not registered",
+	// §12's codes. Where §12 gives no errmsg, the text says what the
+	// code means in WeChat's style; clients match the code only.
+	wechat.CodeInvalidOpenID:      "invalid openid",
+	wechat.CodeInvalidMediaID:     "invalid media_id",
+	wechat.CodeInvalidMessageType: "invalid message type",
+	wechat.CodeTooManyOpenIDs:     "invalid openid list size",
+	wechat.CodeEmptyNews:          "empty news data",
+	wechat.CodeEmptyContent:       "empty content",
+	wechat.CodeArticleLimit:       "article size out of limit",
+	wechat.CodeOutOfWindow:        "response out of time limit or subscription is canceled",
+	wechat.CodeResponseLimit:      "out of response count limit",
+	wechat.CodeAccountTagLimit:    "too many tags, the limit is 100",
+	wechat.CodeUserTagLimit:       "a user in the list holds too many tags",
+	wechat.CodeTagNameInvalid:     "invalid tag name, it may duplicate another tag",
+	wechat.CodeTagNameTooLong:     "tag name too long",
+	wechat.CodeUnknownTag:         "invalid tag id",
+	wechat.CodeOpenIDNotOfAccount: "openid not belong to this appid",
 }
 
 func errmsg(code int) string {

@@ -107,12 +107,16 @@ func (p Push) Status() int {
 	return p.Deliveries[0].Status
 }
 
-// Follow marks openids as following the account, without a push.
+// Follow marks openids as following the account, without a push. Each
+// gets a fresh customer-service window, as a follow gives (§12).
 func (p *Platform) Follow(openids ...string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.cfg.Now()
 	for _, o := range openids {
 		p.followers[o] = true
+		p.known[o] = true
+		p.openWindow(o, now)
 	}
 }
 
@@ -149,7 +153,9 @@ func (p *Platform) Followers() []string {
 // MsgSignature, say), or, when no delivery got an answer, the first
 // failure. An answer with a status other than 200 is not an error: look at
 // Push.Status. The follow takes effect whatever the callback answers, as
-// it does on WeChat.
+// it does on WeChat, and so does the customer-service window the scan
+// opens (Limits.WindowMessages within Limits.Window, §12): it opens before
+// the push is delivered, as the user's scan precedes WeChat's push.
 func (p *Platform) Scan(ctx context.Context, callbackURL, openid, ticket string, mode Mode, opts ...PushOption) (Push, error) {
 	p.mu.Lock()
 	c, ok := p.codes[ticket]
@@ -199,7 +205,9 @@ func (p *Platform) scan(ctx context.Context, callbackURL, openid, scene, ticket 
 	p.mu.Lock()
 	following := p.followers[openid]
 	p.followers[openid] = true
+	p.known[openid] = true
 	now := p.cfg.Now()
+	p.openWindow(openid, now)
 	p.mu.Unlock()
 	if following {
 		return p.deliver(ctx, callbackURL, "SCAN", p.signer.ScanXML(openid, scene, now.Unix(), ticket), mode, o)
@@ -207,8 +215,31 @@ func (p *Platform) scan(ctx context.Context, callbackURL, openid, scene, ticket 
 	return p.deliver(ctx, callbackURL, "subscribe", p.signer.SubscribeXML(openid, scene, now.Unix(), ticket), mode, o)
 }
 
+// Subscribe simulates openid following the account without a code (from
+// a search or a name card): openid follows it, gets a customer-service
+// window as after a scan (§12), and WeChat pushes a subscribe without
+// EventKey or Ticket. Subscribing a follower again pushes anyway, as a
+// test may want.
+func (p *Platform) Subscribe(ctx context.Context, callbackURL, openid string, mode Mode, opts ...PushOption) (Push, error) {
+	if openid == "" {
+		return Push{}, errors.New("wechattest: empty openid")
+	}
+	o, err := pushOpts(opts)
+	if err != nil {
+		return Push{}, err
+	}
+	p.mu.Lock()
+	p.followers[openid] = true
+	p.known[openid] = true
+	now := p.cfg.Now()
+	p.openWindow(openid, now)
+	p.mu.Unlock()
+	return p.deliver(ctx, callbackURL, "subscribe", p.signer.SubscribeXML(openid, "", now.Unix(), ""), mode, o)
+}
+
 // Unsubscribe simulates openid unfollowing the account: openid no longer
-// follows it, and WeChat pushes unsubscribe (whose reply reaches no one).
+// follows it (and its customer-service window closes), and WeChat pushes
+// unsubscribe (whose reply reaches no one). Its tags stay.
 func (p *Platform) Unsubscribe(ctx context.Context, callbackURL, openid string, mode Mode, opts ...PushOption) (Push, error) {
 	o, err := pushOpts(opts)
 	if err != nil {
@@ -216,6 +247,7 @@ func (p *Platform) Unsubscribe(ctx context.Context, callbackURL, openid string, 
 	}
 	p.mu.Lock()
 	delete(p.followers, openid)
+	delete(p.windows, openid)
 	now := p.cfg.Now()
 	p.mu.Unlock()
 	return p.deliver(ctx, callbackURL, "unsubscribe", p.signer.UnsubscribeXML(openid, now.Unix()), mode, o)
