@@ -21,6 +21,10 @@ type Store interface {
 	CreateCode(ctx context.Context, c *qr.Code, maxPermanent int64) error
 	PermanentCount(ctx context.Context) (int64, error)
 	SetReply(ctx context.Context, scene string, reply *qr.Reply) (*qr.Code, error)
+	// SetActions replaces a scene's tag ("" for none) and follow-ups.
+	SetActions(ctx context.Context, scene, tag string, followups []qr.Reply) (*qr.Code, error)
+	// ActionCounts is what the scene's actions did (zero before any).
+	ActionCounts(ctx context.Context, scene string) (qr.ActionCounts, error)
 	ListCodes(ctx context.Context, cursor string, limit int) ([]*qr.Code, string, error)
 	// SceneStats returns a scene's totals and its days in [from, to] (none when from is "").
 	SceneStats(ctx context.Context, scene, from, to string) (qr.Stats, error)
@@ -97,6 +101,7 @@ func New(cfg Config, store Store, wx WeChat, tokens Tokens, log *slog.Logger) (*
 	h.mux.HandleFunc("GET /qrcodes", h.list)
 	h.mux.HandleFunc("GET /qrcodes/{scene}", h.get)
 	h.mux.HandleFunc("PUT /qrcodes/{scene}/reply", h.setReply)
+	h.mux.HandleFunc("PUT /qrcodes/{scene}/actions", h.setActions)
 	h.mux.HandleFunc("GET /qrcodes/{scene}/image", h.image)
 	h.mux.HandleFunc("GET /qrcodes/{scene}/stats", h.stats)
 	h.mux.HandleFunc("GET /stats/sources", h.sources)
@@ -112,18 +117,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // codeJSON is a code as the API shows it.
 type codeJSON struct {
-	Scene         string     `json:"scene"`
-	ActionName    string     `json:"action_name"`
-	Permanent     bool       `json:"permanent"`
-	Ticket        string     `json:"ticket"`
-	URL           string     `json:"url"`
-	ImageURL      string     `json:"image_url"`
-	ExpireSeconds int64      `json:"expire_seconds"`
-	ExpiresAt     *string    `json:"expires_at"`
-	Expired       bool       `json:"expired"`
-	CreatedAt     string     `json:"created_at"`
-	Reply         *qr.Reply  `json:"reply"`
-	Stats         *qr.Counts `json:"stats,omitempty"`
+	Scene         string           `json:"scene"`
+	ActionName    string           `json:"action_name"`
+	Permanent     bool             `json:"permanent"`
+	Ticket        string           `json:"ticket"`
+	URL           string           `json:"url"`
+	ImageURL      string           `json:"image_url"`
+	ExpireSeconds int64            `json:"expire_seconds"`
+	ExpiresAt     *string          `json:"expires_at"`
+	Expired       bool             `json:"expired"`
+	CreatedAt     string           `json:"created_at"`
+	Reply         *qr.Reply        `json:"reply"`
+	Tag           string           `json:"tag"`
+	Followups     []qr.Reply       `json:"followups"`
+	Stats         *qr.Counts       `json:"stats,omitempty"`
+	Actions       *qr.ActionCounts `json:"actions,omitempty"`
 }
 
 func (h *Handler) view(c *qr.Code) codeJSON {
@@ -132,6 +140,10 @@ func (h *Handler) view(c *qr.Code) codeJSON {
 		Ticket: c.Ticket, URL: c.URL, ImageURL: h.cfg.ShowQRCodeURL(c.Ticket),
 		ExpireSeconds: c.ExpireSeconds, Expired: c.Expired(h.cfg.Now()),
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), Reply: c.Reply,
+		Tag: c.Tag, Followups: c.Followups,
+	}
+	if v.Followups == nil {
+		v.Followups = []qr.Reply{}
 	}
 	if !c.ExpiresAt.IsZero() {
 		s := c.ExpiresAt.UTC().Format(time.RFC3339)
@@ -152,9 +164,46 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	ac, err := h.store.ActionCounts(r.Context(), scene)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	v := h.view(c)
-	v.Stats = &st.Totals
+	v.Stats, v.Actions = &st.Totals, &ac
 	writeJSON(w, http.StatusOK, v)
+}
+
+// actionsRequest is the body of PUT /qrcodes/{scene}/actions: both fields are
+// replaced, and a field left out is cleared.
+type actionsRequest struct {
+	Tag       string     `json:"tag"`
+	Followups []qr.Reply `json:"followups"`
+}
+
+func (h *Handler) setActions(w http.ResponseWriter, r *http.Request) {
+	var body actionsRequest
+	if err := h.decode(w, r, &body); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if body.Tag != "" {
+		if err := qr.ValidateTag(body.Tag); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	if err := qr.ValidateFollowups(body.Followups); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c, err := h.store.SetActions(r.Context(), r.PathValue("scene"), body.Tag, body.Followups)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Info("actions set", slog.String("scene", c.Scene), slog.String("tag", c.Tag), slog.Int("followups", len(c.Followups)))
+	writeJSON(w, http.StatusOK, h.view(c))
 }
 
 func (h *Handler) setReply(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,8 @@ type createRequest struct {
 	Permanent     bool            `json:"permanent"`
 	ExpireSeconds *int64          `json:"expire_seconds"`
 	Reply         *qr.Reply       `json:"reply"`
+	Tag           *string         `json:"tag"`
+	Followups     *[]qr.Reply     `json:"followups"`
 }
 
 // newCode is a validated create request.
@@ -33,6 +35,8 @@ type newCode struct {
 	wx        wechat.QRCodeRequest
 	permanent bool
 	reply     *qr.Reply
+	tag       *string     // nil when the request names no tag
+	followups *[]qr.Reply // nil when the request names no follow-ups
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
@@ -67,11 +71,21 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 				h.fail(w, r, qr.Errorf(qr.EConflict, "scene %q exists with another reply; change it with PUT /qrcodes/%s/reply", req.scene, pathEscape(req.scene)))
 				return
 			}
+			if !req.sameActions(existing) {
+				h.fail(w, r, qr.Errorf(qr.EConflict, "scene %q exists with other actions (tag, followups); change them with PUT /qrcodes/%s/actions", req.scene, pathEscape(req.scene)))
+				return
+			}
 			writeJSON(w, http.StatusOK, h.view(existing))
 			return
 		}
-		if req.reply == nil { // a re-issue keeps the scene's reply
+		if req.reply == nil { // a re-issue keeps the scene's reply and actions
 			req.reply = existing.Reply
+		}
+		if req.tag == nil {
+			req.tag = &existing.Tag
+		}
+		if req.followups == nil {
+			req.followups = &existing.Followups
 		}
 	}
 	if req.permanent {
@@ -95,6 +109,12 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	code := &qr.Code{
 		Scene: req.scene, ActionName: req.wx.ActionName, Ticket: res.Ticket, URL: res.URL,
 		Permanent: req.permanent, Reply: req.reply, CreatedAt: now,
+	}
+	if req.tag != nil {
+		code.Tag = *req.tag
+	}
+	if req.followups != nil && len(*req.followups) > 0 {
+		code.Followups = *req.followups
 	}
 	if !req.permanent {
 		// One report saw expire_seconds 0 come back while the code kept the
@@ -243,7 +263,31 @@ func validate(b createRequest) (newCode, error) {
 		}
 		req.reply = b.Reply
 	}
+	if b.Tag != nil {
+		if err := qr.ValidateTag(*b.Tag); err != nil {
+			return req, err
+		}
+		req.tag = b.Tag
+	}
+	if b.Followups != nil {
+		if err := qr.ValidateFollowups(*b.Followups); err != nil {
+			return req, err
+		}
+		req.followups = b.Followups
+	}
 	return req, nil
+}
+
+// sameActions reports whether the actions the request names (if any) are the
+// ones c has, so that repeating a create is idempotent.
+func (req newCode) sameActions(c *qr.Code) bool {
+	if req.tag != nil && *req.tag != c.Tag {
+		return false
+	}
+	if req.followups != nil && (len(*req.followups) > 0 || len(c.Followups) > 0) && !reflect.DeepEqual(*req.followups, c.Followups) {
+		return false
+	}
+	return true
 }
 
 // checkSceneStr admits the strings that come back unchanged as an EventKey: at

@@ -40,6 +40,8 @@ func newCodeItem(c *qr.Code) codeItem {
 		URL:           c.URL,
 		Permanent:     c.Permanent,
 		Reply:         c.Reply,
+		Tag:           c.Tag,
+		Followups:     c.Followups,
 		CreatedAt:     c.CreatedAt.Unix(),
 		CreatedAtNano: c.CreatedAt.UnixNano(),
 		ExpireSeconds: c.ExpireSeconds,

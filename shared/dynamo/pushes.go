@@ -36,19 +36,21 @@ type claimItem struct {
 
 type codeItem struct {
 	key
-	Scene         string    `dynamodbav:"scene"`
-	ActionName    string    `dynamodbav:"action_name"`
-	Ticket        string    `dynamodbav:"ticket"`
-	URL           string    `dynamodbav:"url"`
-	Permanent     bool      `dynamodbav:"permanent"`
-	Reply         *qr.Reply `dynamodbav:"reply,omitempty"`
-	CreatedAt     int64     `dynamodbav:"created_at"`
-	CreatedAtNano int64     `dynamodbav:"created_at_ns,omitempty"`
-	ExpireSeconds int64     `dynamodbav:"expire_seconds,omitempty"`
-	ExpiresAt     int64     `dynamodbav:"expires_at,omitempty"`
-	ExpireAt      int64     `dynamodbav:"expire_at,omitempty"` // TTL, temporary codes only
-	ListPK        string    `dynamodbav:"list_pk,omitempty"`   // the ByCreated index
-	ListSK        string    `dynamodbav:"list_sk,omitempty"`
+	Scene         string     `dynamodbav:"scene"`
+	ActionName    string     `dynamodbav:"action_name"`
+	Ticket        string     `dynamodbav:"ticket"`
+	URL           string     `dynamodbav:"url"`
+	Permanent     bool       `dynamodbav:"permanent"`
+	Reply         *qr.Reply  `dynamodbav:"reply,omitempty"`
+	Tag           string     `dynamodbav:"tag,omitempty"`
+	Followups     []qr.Reply `dynamodbav:"followups,omitempty"`
+	CreatedAt     int64      `dynamodbav:"created_at"`
+	CreatedAtNano int64      `dynamodbav:"created_at_ns,omitempty"`
+	ExpireSeconds int64      `dynamodbav:"expire_seconds,omitempty"`
+	ExpiresAt     int64      `dynamodbav:"expires_at,omitempty"`
+	ExpireAt      int64      `dynamodbav:"expire_at,omitempty"` // TTL, temporary codes only
+	ListPK        string     `dynamodbav:"list_pk,omitempty"`   // the ByCreated index
+	ListSK        string     `dynamodbav:"list_sk,omitempty"`
 }
 
 type scanItem struct {
@@ -94,6 +96,8 @@ func (c codeItem) code() *qr.Code {
 		URL:           c.URL,
 		Permanent:     c.Permanent,
 		Reply:         c.Reply,
+		Tag:           c.Tag,
+		Followups:     c.Followups,
 		CreatedAt:     time.Unix(c.CreatedAt, 0).UTC(),
 		ExpireSeconds: c.ExpireSeconds,
 	}

@@ -5,7 +5,9 @@ package qr
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -48,50 +50,54 @@ type Article struct {
 func TextReply(content string) *Reply { return &Reply{Type: ReplyText, Content: content} }
 
 // Validate reports the first way r breaks the platform's rules, naming the field.
-func (r *Reply) Validate() error {
+func (r *Reply) Validate() error { return r.ValidateAs("reply") }
+
+// ValidateAs is Validate with the reply's place in the request (a follow-up's
+// is "followups[1]") as the start of the field names its errors give.
+func (r *Reply) ValidateAs(name string) error {
 	switch r.Type {
 	case ReplyText:
 		if r.Content == "" {
-			return Errorf(EInvalid, "reply.content: a text reply needs 1 to %d bytes of content", MaxTextBytes)
+			return Errorf(EInvalid, "%s.content: a text reply needs 1 to %d bytes of content", name, MaxTextBytes)
 		}
 		if len(r.Content) > MaxTextBytes {
-			return Errorf(EInvalid, "reply.content: %d bytes is over WeChat's limit of %d", len(r.Content), MaxTextBytes)
+			return Errorf(EInvalid, "%s.content: %d bytes is over WeChat's limit of %d", name, len(r.Content), MaxTextBytes)
 		}
 		if !utf8.ValidString(r.Content) {
-			return Errorf(EInvalid, "reply.content: not valid UTF-8")
+			return Errorf(EInvalid, "%s.content: not valid UTF-8", name)
 		}
 		if len(r.Articles) > 0 || r.MediaID != "" {
-			return Errorf(EInvalid, "reply: a text reply takes only content")
+			return Errorf(EInvalid, "%s: a text reply takes only content", name)
 		}
 	case ReplyNews:
 		if len(r.Articles) != MaxArticles {
-			return Errorf(EInvalid, "reply.articles: a news reply carries exactly %d article (WeChat shows no more since 2018-10-12)", MaxArticles)
+			return Errorf(EInvalid, "%s.articles: a news reply carries exactly %d article (WeChat shows no more since 2018-10-12)", name, MaxArticles)
 		}
 		for i, a := range r.Articles {
-			if err := a.validate(i); err != nil {
+			if err := a.validate(name, i); err != nil {
 				return err
 			}
 		}
 		if r.Content != "" || r.MediaID != "" {
-			return Errorf(EInvalid, "reply: a news reply takes only articles")
+			return Errorf(EInvalid, "%s: a news reply takes only articles", name)
 		}
 	case ReplyImage:
 		if r.MediaID == "" || len(r.MediaID) > MaxMediaIDBytes {
-			return Errorf(EInvalid, "reply.media_id: an image reply needs the media_id (1 to %d bytes) of an uploaded image", MaxMediaIDBytes)
+			return Errorf(EInvalid, "%s.media_id: an image reply needs the media_id (1 to %d bytes) of an uploaded image", name, MaxMediaIDBytes)
 		}
 		if r.Content != "" || len(r.Articles) > 0 {
-			return Errorf(EInvalid, "reply: an image reply takes only media_id")
+			return Errorf(EInvalid, "%s: an image reply takes only media_id", name)
 		}
 	case "":
-		return Errorf(EInvalid, "reply.type: required, one of text, news, image")
+		return Errorf(EInvalid, "%s.type: required, one of text, news, image", name)
 	default:
-		return Errorf(EInvalid, "reply.type: %q is not one of text, news, image", r.Type)
+		return Errorf(EInvalid, "%s.type: %q is not one of text, news, image", name, r.Type)
 	}
 	return nil
 }
 
-func (a Article) validate(i int) error {
-	field := func(name string) string { return fmt.Sprintf("reply.articles[%d].%s", i, name) }
+func (a Article) validate(name string, i int) error {
+	field := func(f string) string { return fmt.Sprintf("%s.articles[%d].%s", name, i, f) }
 	switch {
 	case a.Title == "" || len(a.Title) > MaxTitleBytes:
 		return Errorf(EInvalid, "%s: required, 1 to %d bytes", field("title"), MaxTitleBytes)
@@ -99,6 +105,50 @@ func (a Article) validate(i int) error {
 		return Errorf(EInvalid, "%s: at most %d bytes", field("description"), MaxDescBytes)
 	case len(a.PicURL) > MaxURLBytes || len(a.URL) > MaxURLBytes:
 		return Errorf(EInvalid, "%s: URLs are at most %d bytes", field("url"), MaxURLBytes)
+	}
+	return nil
+}
+
+// Limits on a scene's actions (wechat-protocol.md §12): a WeChat tag name is at
+// most 30 bytes; after a scan WeChat lets an account send 3 customer-service
+// messages within a minute.
+const (
+	MaxTagBytes  = 30
+	MaxFollowups = 3
+)
+
+// ValidateTag checks a tag name a scene gives its scanners: 1 to 30 bytes of
+// UTF-8, printable, without surrounding spaces (WeChat would show them, and two
+// tags differing only by them are indistinguishable to an operator).
+func ValidateTag(tag string) error {
+	switch {
+	case tag == "":
+		return Errorf(EInvalid, "tag: 1 to %d bytes; omit it for no tag", MaxTagBytes)
+	case len(tag) > MaxTagBytes:
+		return Errorf(EInvalid, "tag: %d bytes is over WeChat's limit of %d (10 Chinese characters)", len(tag), MaxTagBytes)
+	case !utf8.ValidString(tag):
+		return Errorf(EInvalid, "tag: not valid UTF-8")
+	case strings.TrimSpace(tag) != tag:
+		return Errorf(EInvalid, "tag: no leading or trailing spaces")
+	}
+	for _, c := range tag {
+		// U+2028 and U+2029: Go's JSON encoder escapes them, and WeChat refuses \u escapes.
+		if unicode.IsControl(c) || c == '\u2028' || c == '\u2029' || (!unicode.IsPrint(c) && c != ' ') {
+			return Errorf(EInvalid, "tag: the character %q is not allowed in a tag name", c)
+		}
+	}
+	return nil
+}
+
+// ValidateFollowups checks a scene's follow-up messages: at most 3, each a valid reply.
+func ValidateFollowups(fs []Reply) error {
+	if len(fs) > MaxFollowups {
+		return Errorf(EInvalid, "followups: %d messages; WeChat delivers at most %d customer-service messages after a scan", len(fs), MaxFollowups)
+	}
+	for i := range fs {
+		if err := fs[i].ValidateAs(fmt.Sprintf("followups[%d]", i)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -111,6 +161,8 @@ type Code struct {
 	URL           string
 	Permanent     bool
 	Reply         *Reply
+	Tag           string  // a WeChat tag given to everyone who scans the code; "" for none
+	Followups     []Reply // customer-service messages sent after a counted scan, in order
 	CreatedAt     time.Time
 	ExpireSeconds int64     // the lifetime WeChat gave a temporary code; 0 for permanent ones
 	ExpiresAt     time.Time // zero for permanent codes
@@ -196,6 +248,15 @@ func (c *Counts) Add(o Counts) {
 	c.Subscribes += o.Subscribes
 	c.UniqueUsers += o.UniqueUsers
 	c.Unsubscribes += o.Unsubscribes
+}
+
+// ActionCounts are what a scene's actions did after its counted scans.
+type ActionCounts struct {
+	Tagged           int64 `json:"tagged"`            // scans whose follower got the scene's tag
+	TagFailed        int64 `json:"tag_failed"`        // scans whose tagging WeChat refused for good (limits, bad openid)
+	FollowupsSent    int64 `json:"followups_sent"`    // follow-up messages WeChat accepted
+	FollowupsSkipped int64 `json:"followups_skipped"` // not sent: too late for the scan's window, or after a refusal
+	FollowupsFailed  int64 `json:"followups_failed"`  // refused by WeChat (45015, 45047, …) or lost in an unanswered send
 }
 
 // Day is one day's counts, the day in China Standard Time (UTC+8), as WeChat's own

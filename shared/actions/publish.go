@@ -1,0 +1,53 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+)
+
+var errNoAnswer = errors.New("the bus said nothing about it")
+
+// publish puts one event per record on the bus (none when there is no bus),
+// skipping the records an earlier delivery published. The bus delivers at
+// least once and a crash may repeat an event, so consumers dedupe on its id,
+// which is the same for every delivery of the push.
+func (a *Actions) publish(ctx context.Context, b *batch, recs []Record) {
+	if a.bus == nil {
+		return
+	}
+	var todo []Record
+	var events []Event
+	for _, r := range recs {
+		if b.progress[r.PushID()].Published {
+			continue
+		}
+		todo = append(todo, r)
+		events = append(events, r.event())
+	}
+	if len(events) == 0 {
+		return
+	}
+	errs := a.bus.Publish(ctx, events)
+	var done []Record
+	for i, r := range todo {
+		err := errNoAnswer
+		if i < len(errs) {
+			err = errs[i]
+		}
+		if err != nil {
+			b.fail(r, "publishing the event: "+err.Error())
+			continue
+		}
+		done = append(done, r)
+	}
+	if len(done) == 0 {
+		return
+	}
+	if err := a.store.MarkPublished(ctx, done); err != nil {
+		// The events are out; a redelivery would publish them again, with the
+		// same ids. Not worth failing the records for.
+		a.log.Warn("marking events published failed", slog.Int("events", len(done)), slog.String("error", err.Error()))
+	}
+	a.log.Info("events published", slog.Int("events", len(done)))
+}

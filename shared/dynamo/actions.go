@@ -1,0 +1,378 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"wechatqr/shared/actions"
+	"wechatqr/shared/qr"
+)
+
+// The items of a scene's actions:
+//
+//	scenes  pk=scene#<scene>  sk=actions          what the scene's actions did (counters, ADD only)
+//	        pk=tag#<name>     sk=id               the WeChat id of a tag name
+//	events  pk=user#<openid>  sk=tagged#<push>    the push's follower was tagged (or refused for good)
+//	        pk=user#<openid>  sk=followup#<push>#<i>  follow-up i of the push is claimed: sent, skipped, refused, unknown
+//	        pk=user#<openid>  sk=published#<push> the push's event is on the bus
+//
+// <push> is the scan record's key after "scan#". Everything naming a follower
+// sits in their partition, so erasing the partition erases it, and expires
+// after MarkerTTL: by then the stream (24 h) cannot deliver the record again.
+const (
+	skActions   = "actions"
+	skTagID     = "id"
+	prefixTag   = "tag#"
+	skTagged    = "tagged#"
+	skFollowup  = "followup#"
+	skPublished = "published#"
+)
+
+// MarkerTTL is how long the markers and claims of a push's actions are kept.
+const MarkerTTL = 48 * time.Hour
+
+var _ actions.Store = (*Store)(nil)
+
+func actionsKey(scene string) key { return key{prefixScene + scene, skActions} }
+func tagIDKey(name string) key    { return key{prefixTag + name, skTagID} }
+func taggedKey(r actions.Record) key {
+	return key{prefixUser + r.OpenID, skTagged + r.Push()}
+}
+func followupKey(r actions.Record, i int) key {
+	return key{prefixUser + r.OpenID, skFollowup + r.Push() + "#" + strconv.Itoa(i)}
+}
+func publishedKey(r actions.Record) key {
+	return key{prefixUser + r.OpenID, skPublished + r.Push()}
+}
+
+type actionsItem struct {
+	Tagged           int64 `dynamodbav:"tagged"`
+	TagFailed        int64 `dynamodbav:"tag_failed"`
+	FollowupsSent    int64 `dynamodbav:"followups_sent"`
+	FollowupsSkipped int64 `dynamodbav:"followups_skipped"`
+	FollowupsFailed  int64 `dynamodbav:"followups_failed"`
+}
+
+// SetActions replaces a scene's tag ("" for none) and follow-ups and returns the
+// updated mapping; ENotFound when the scene has no code.
+func (s *Store) SetActions(ctx context.Context, scene, tag string, followups []qr.Reply) (*qr.Code, error) {
+	names := map[string]string{"#t": "tag", "#f": "followups"}
+	values := map[string]types.AttributeValue{}
+	var set, remove []string
+	if tag != "" {
+		set, values[":t"] = append(set, "#t = :t"), &types.AttributeValueMemberS{Value: tag}
+	} else {
+		remove = append(remove, "#t")
+	}
+	if len(followups) > 0 {
+		fav, err := attributevalue.Marshal(followups)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: marshal followups: %w", err)
+		}
+		set, values[":f"] = append(set, "#f = :f"), fav
+	} else {
+		remove = append(remove, "#f")
+	}
+	expr := ""
+	if len(set) > 0 {
+		expr = "SET " + join(set)
+	}
+	if len(remove) > 0 {
+		expr += " REMOVE " + join(remove)
+	}
+	in := &dynamodb.UpdateItemInput{
+		TableName:                &s.tables.Scenes,
+		Key:                      codeKey(scene).av(),
+		UpdateExpression:         aws.String(expr),
+		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames: names,
+		ReturnValues:             types.ReturnValueAllNew,
+	}
+	if len(values) > 0 {
+		in.ExpressionAttributeValues = values
+	}
+	out, err := s.db.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil, qr.Errorf(qr.ENotFound, "no code for scene %q", scene)
+	}
+	if err != nil {
+		return nil, unavailable("set actions", err)
+	}
+	var it codeItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+		return nil, fmt.Errorf("dynamo: unmarshal code: %w", err)
+	}
+	return it.code(), nil
+}
+
+func join(parts []string) string {
+	out := ""
+	for i, p := range parts {
+		if i > 0 {
+			out += ", "
+		}
+		out += p
+	}
+	return out
+}
+
+// ActionCounts is what a scene's actions did; zero before any.
+func (s *Store) ActionCounts(ctx context.Context, scene string) (qr.ActionCounts, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: actionsKey(scene).av()})
+	if err != nil {
+		return qr.ActionCounts{}, unavailable("action counts", err)
+	}
+	var it actionsItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return qr.ActionCounts{}, fmt.Errorf("dynamo: unmarshal action counts: %w", err)
+	}
+	return qr.ActionCounts{
+		Tagged: it.Tagged, TagFailed: it.TagFailed,
+		FollowupsSent: it.FollowupsSent, FollowupsSkipped: it.FollowupsSkipped, FollowupsFailed: it.FollowupsFailed,
+	}, nil
+}
+
+// Load reads the mappings of scenes and the markers and claims of recs, strongly
+// consistent (a retry must see what the delivery before it wrote), in
+// BatchGetItem calls of up to 100 keys: one call for a batch of up to 19 records.
+func (s *Store) Load(ctx context.Context, scenes []string, recs []actions.Record) (map[string]*qr.Code, map[string]actions.Progress, error) {
+	type mark struct {
+		push string
+		kind string
+		i    int
+	}
+	marks := map[key]mark{}
+	var keys []struct {
+		table string
+		k     key
+	}
+	for _, sc := range scenes {
+		keys = append(keys, struct {
+			table string
+			k     key
+		}{s.tables.Scenes, codeKey(sc)})
+	}
+	progress := make(map[string]actions.Progress, len(recs))
+	for _, r := range recs {
+		id := r.PushID()
+		progress[id] = actions.Progress{}
+		add := func(k key, kind string, i int) {
+			marks[k] = mark{id, kind, i}
+			keys = append(keys, struct {
+				table string
+				k     key
+			}{s.tables.Events, k})
+		}
+		add(taggedKey(r), skTagged, 0)
+		add(publishedKey(r), skPublished, 0)
+		for i := range qr.MaxFollowups {
+			add(followupKey(r, i), skFollowup, i)
+		}
+	}
+	codes := map[string]*qr.Code{}
+	for start := 0; start < len(keys); start += 100 {
+		req := map[string]types.KeysAndAttributes{}
+		for _, k := range keys[start:min(start+100, len(keys))] {
+			ka := req[k.table]
+			ka.Keys = append(ka.Keys, k.k.av())
+			ka.ConsistentRead = aws.Bool(true)
+			req[k.table] = ka
+		}
+		err := s.batchRead(ctx, "load actions", req, func(table string, av map[string]types.AttributeValue) error {
+			var k key
+			if err := attributevalue.UnmarshalMap(av, &k); err != nil {
+				return fmt.Errorf("dynamo: unmarshal key: %w", err)
+			}
+			if table == s.tables.Scenes {
+				var it codeItem
+				if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+					return fmt.Errorf("dynamo: unmarshal code: %w", err)
+				}
+				codes[it.Scene] = it.code()
+				return nil
+			}
+			m, ok := marks[k]
+			if !ok {
+				return nil
+			}
+			p := progress[m.push]
+			switch m.kind {
+			case skTagged:
+				p.Tagged = true
+			case skPublished:
+				p.Published = true
+			case skFollowup:
+				p.Followups[m.i] = true
+			}
+			progress[m.push] = p
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return codes, progress, nil
+}
+
+// TagID returns the WeChat id kept for a tag name.
+func (s *Store) TagID(ctx context.Context, name string) (int64, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: tagIDKey(name).av(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return 0, false, unavailable("get tag id", err)
+	}
+	if out.Item == nil {
+		return 0, false, nil
+	}
+	var it struct {
+		ID int64 `dynamodbav:"tag_id"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return 0, false, fmt.Errorf("dynamo: unmarshal tag id: %w", err)
+	}
+	return it.ID, true, nil
+}
+
+// SaveTagID keeps a tag name's WeChat id (replacing an id WeChat no longer knows).
+func (s *Store) SaveTagID(ctx context.Context, name string, id int64) error {
+	item := tagIDKey(name).av()
+	item["name"] = &types.AttributeValueMemberS{Value: name}
+	item["tag_id"] = number(id)
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Scenes, Item: item}); err != nil {
+		return unavailable("save tag id", err)
+	}
+	return nil
+}
+
+// marker is a push's marker or claim item.
+func (s *Store) marker(k key, state string) map[string]types.AttributeValue {
+	av := k.av()
+	av["expire_at"] = number(s.now().Add(MarkerTTL).Unix())
+	if state != "" {
+		av["state"] = &types.AttributeValueMemberS{Value: state}
+	}
+	return av
+}
+
+// count adds to a scene's action counters.
+func (s *Store) count(scene string, deltas map[string]int64) types.TransactWriteItem {
+	names := map[string]string{"#scene": "scene"}
+	values := map[string]types.AttributeValue{":scene": &types.AttributeValueMemberS{Value: scene}}
+	expr := "SET #scene = :scene ADD "
+	n := 0
+	for attr, d := range deltas {
+		if n > 0 {
+			expr += ", "
+		}
+		name, val := "#c"+strconv.Itoa(n), ":c"+strconv.Itoa(n)
+		names[name], values[val] = attr, number(d)
+		expr += name + " " + val
+		n++
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.tables.Scenes, Key: actionsKey(scene).av(),
+		UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}}
+}
+
+// putFirst writes a marker only if absent, with its count, in one transaction;
+// first is false (and nothing is written) when it was there already.
+func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.AttributeValue, scene string, deltas map[string]int64) (bool, error) {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.tables.Events, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		s.count(scene, deltas),
+	}})
+	if err == nil {
+		return true, nil
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		return false, nil
+	}
+	return false, unavailable(op, err)
+}
+
+// MarkTagged writes the push's tag marker and counts it, once.
+func (s *Store) MarkTagged(ctx context.Context, r actions.Record, ok bool) (bool, error) {
+	state, counter := "tagged", "tagged"
+	if !ok {
+		state, counter = "refused", "tag_failed"
+	}
+	return s.putFirst(ctx, "mark tagged", s.marker(taggedKey(r), state), r.Scene, map[string]int64{counter: 1})
+}
+
+// ClaimFollowup claims follow-up i of the push and counts it sent, before the send.
+func (s *Store) ClaimFollowup(ctx context.Context, r actions.Record, i int) (bool, error) {
+	return s.putFirst(ctx, "claim follow-up", s.marker(followupKey(r, i), "sent"), r.Scene, map[string]int64{"followups_sent": 1})
+}
+
+// SkipFollowup claims follow-up i as skipped and counts it, unless claimed before.
+func (s *Store) SkipFollowup(ctx context.Context, r actions.Record, i int) error {
+	_, err := s.putFirst(ctx, "skip follow-up", s.marker(followupKey(r, i), "skipped"), r.Scene, map[string]int64{"followups_skipped": 1})
+	return err
+}
+
+// SettleFollowup takes back the "sent" of a claimed follow-up: released (the
+// claim deleted, so a retry sends), or kept as refused or unknown and counted failed.
+func (s *Store) SettleFollowup(ctx context.Context, r actions.Record, i int, o actions.Outcome) error {
+	k := followupKey(r, i)
+	sent := map[string]types.AttributeValue{":sent": &types.AttributeValueMemberS{Value: "sent"}}
+	var first types.TransactWriteItem
+	deltas := map[string]int64{"followups_sent": -1}
+	if o == actions.Release {
+		first = types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.tables.Events, Key: k.av(),
+			ConditionExpression:      aws.String("#s = :sent"),
+			ExpressionAttributeNames: map[string]string{"#s": "state"}, ExpressionAttributeValues: sent,
+		}}
+	} else {
+		sent[":o"] = &types.AttributeValueMemberS{Value: o.String()}
+		first = types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.tables.Events, Key: k.av(),
+			UpdateExpression:         aws.String("SET #s = :o"),
+			ConditionExpression:      aws.String("#s = :sent"),
+			ExpressionAttributeNames: map[string]string{"#s": "state"}, ExpressionAttributeValues: sent,
+		}}
+		deltas["followups_failed"] = 1
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{first, s.count(r.Scene, deltas)}})
+	if err != nil {
+		return unavailable("settle follow-up", err)
+	}
+	return nil
+}
+
+// MarkPublished writes the published markers of recs, 25 a BatchWriteItem call.
+func (s *Store) MarkPublished(ctx context.Context, recs []actions.Record) error {
+	for start := 0; start < len(recs); start += 25 {
+		var reqs []types.WriteRequest
+		for _, r := range recs[start:min(start+25, len(recs))] {
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: s.marker(publishedKey(r), "")}})
+		}
+		pending := map[string][]types.WriteRequest{s.tables.Events: reqs}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt == 4 {
+				return unavailable("mark published", errors.New("items left unprocessed after retries"))
+			}
+			if attempt > 0 {
+				if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
+					return unavailable("mark published", err)
+				}
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return unavailable("mark published", err)
+			}
+			pending = out.UnprocessedItems
+		}
+	}
+	return nil
+}
