@@ -1,0 +1,50 @@
+// Command scanactions is the Lambda on the events table's stream: for each new
+// scan record it tags the follower, sends the scene's follow-up messages and
+// publishes the scan on EventBridge (package actions).
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"wechatqr/functions/internal/boot"
+	"wechatqr/shared/actions"
+	"wechatqr/shared/bus"
+)
+
+func main() {
+	env, err := boot.Load(context.Background())
+	if err != nil {
+		boot.Fail(nil, err)
+	}
+	h, err := build(env)
+	if err != nil {
+		boot.Fail(env.Log, err)
+	}
+	lambda.Start(h.Handle)
+}
+
+func build(env *boot.Env) (*Handler, error) {
+	tokens, client, err := env.TokenSource()
+	if err != nil {
+		return nil, err
+	}
+	store, err := env.Store()
+	if err != nil {
+		return nil, err
+	}
+	// EVENT_BUS_NAME empty: publish nothing (the template's EventBusName "").
+	var publisher actions.Publisher
+	if name := env.Getenv("EVENT_BUS_NAME"); name != "" {
+		if publisher, err = bus.New(eventbridge.NewFromConfig(env.AWS), name); err != nil {
+			return nil, err
+		}
+	}
+	a, err := actions.New(actions.Config{}, store, client, tokens, publisher, env.Log)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{actions: a, log: env.Log}, nil
+}
