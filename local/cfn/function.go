@@ -23,7 +23,8 @@ type Function struct {
 	// Environment holds the variables as written, !Ref and !Sub included, for the caller to
 	// resolve against local table names and parameter values.
 	Environment map[string]Value
-	Routes      []Route // its HttpApi events, in template order
+	Routes      []Route       // its HttpApi events, in template order
+	Streams     []StreamEvent // its DynamoDB events, in template order
 }
 
 // Route is one HttpApi event of a function.
@@ -112,6 +113,14 @@ func function(id string, props *yaml.Node, globals *functionProps, globalAPI api
 		var ev event
 		if err := e.value.Decode(&ev); err != nil {
 			return Function{}, fmt.Errorf("event %s: %w", e.key, err)
+		}
+		if ev.Type == "DynamoDB" {
+			se, err := streamEvent(e.key, &ev.Properties)
+			if err != nil {
+				return Function{}, fmt.Errorf("event %s: %w", e.key, err)
+			}
+			fn.Streams = append(fn.Streams, se)
+			continue
 		}
 		if ev.Type != "HttpApi" {
 			continue

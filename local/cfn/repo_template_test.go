@@ -229,6 +229,59 @@ func (r rawTemplate) statements() []statement {
 	return out
 }
 
+// functionStatements are the statements a function runs with: its Policies, or, when it names
+// a Role of the template (Role: !GetAtt R.Arn), that role's. Statements inside !If [Cond, st,
+// !Ref AWS::NoValue] count as granted (the condition may hold).
+func (r rawTemplate) functionStatements(id string) []statement {
+	props := get(r.root, "Resources", id, "Properties")
+	var out []statement
+	if role, ok := getAtt(get(props, "Role")); ok {
+		out = statements(id, get(r.root, "Resources", role, "Properties", "Policies"))
+	} else {
+		out = statements(id, get(props, "Policies"))
+	}
+	for i, st := range out {
+		if n, _, ok := ifTrue(st.node); ok {
+			out[i] = statement{owner: st.owner, sid: scalar(get(n, "Sid")), node: n}
+		}
+	}
+	return out
+}
+
+// ifTrue reads !If [Cond, then, else] (or {Fn::If: [...]}) and returns then and Cond.
+func ifTrue(n *yaml.Node) (*yaml.Node, string, bool) {
+	if n == nil {
+		return nil, "", false
+	}
+	args := n
+	if n.Kind == yaml.MappingNode {
+		args = get(n, "Fn::If")
+	} else if n.Tag != "!If" {
+		return nil, "", false
+	}
+	if args == nil || args.Kind != yaml.SequenceNode || len(args.Content) != 3 {
+		return nil, "", false
+	}
+	return args.Content[1], args.Content[0].Value, true
+}
+
+// getAtt returns the resource a !GetAtt R.Arn (either form) names.
+func getAtt(n *yaml.Node) (string, bool) {
+	switch {
+	case n == nil:
+		return "", false
+	case n.Kind == yaml.ScalarNode && n.Tag == "!GetAtt":
+		res, _, _ := strings.Cut(n.Value, ".")
+		return res, true
+	case n.Kind == yaml.SequenceNode && n.Tag == "!GetAtt" && len(n.Content) == 2:
+		return n.Content[0].Value, true
+	}
+	if a := get(n, "Fn::GetAtt"); a != nil && a.Kind == yaml.SequenceNode && len(a.Content) == 2 {
+		return a.Content[0].Value, true
+	}
+	return "", false
+}
+
 // underPrefix reports whether path is prefix or lies below it, segment-wise: /qrcodes/{scene}
 // is under /qrcodes, /qrcodesx is not.
 func underPrefix(path, prefix string) bool {
@@ -481,7 +534,7 @@ func TestRepoTemplateSecretReadOnlyFromItsOwnSecret(t *testing.T) {
 			}
 		}
 		var grants int
-		for _, st := range statements(fn.LogicalID, get(raw.root, "Resources", fn.LogicalID, "Properties", "Policies")) {
+		for _, st := range raw.functionStatements(fn.LogicalID) {
 			if !st.allows() {
 				continue
 			}

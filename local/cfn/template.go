@@ -136,6 +136,9 @@ func parse(b []byte) (*Template, error) {
 			t.functions = append(t.functions, fn)
 		}
 	}
+	if err := t.checkStreams(); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

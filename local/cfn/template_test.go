@@ -134,6 +134,32 @@ func TestTestdataFunctions(t *testing.T) {
 	}
 }
 
+func TestTestdataStreamEvents(t *testing.T) {
+	var worker Function
+	for _, f := range load(t, "testdata/template.yaml").Functions() {
+		if f.LogicalID == "WorkerFunction" {
+			worker = f
+		}
+	}
+	want := []StreamEvent{
+		{
+			Event: "NewOrders", Table: "OrdersTable", StartingPosition: "TRIM_HORIZON", BatchSize: 25,
+			BatchingWindow: 2 * time.Second,
+			Filters: []string{
+				`{"eventName":["INSERT"]}`,
+				`{"eventName":["MODIFY"],"dynamodb":{"NewImage":{"status":{"S":["paid"]}}}}`,
+			},
+			ReportBatchItemFailures: true, BisectOnError: true, MaxRetries: 2,
+			MaxRecordAge: 10 * time.Minute, OnFailure: "OrdersDLQ", Enabled: true,
+		},
+		// Lambda's defaults: 100 records, no window, retries until the record expires.
+		{Event: "AllOrders", Table: "OrdersTable", StartingPosition: "LATEST", BatchSize: 100, MaxRetries: -1},
+	}
+	if !reflect.DeepEqual(worker.Streams, want) {
+		t.Errorf("Streams:\n got %+v\nwant %+v", worker.Streams, want)
+	}
+}
+
 func TestTestdataResources(t *testing.T) {
 	got := load(t, "testdata/template.yaml").Resources()
 	want := []Resource{
@@ -143,6 +169,7 @@ func TestTestdataResources(t *testing.T) {
 		{"SessionsTable", "AWS::DynamoDB::Table"},
 		{"ApiFunction", "AWS::Serverless::Function"},
 		{"WorkerFunction", "AWS::Serverless::Function"},
+		{"OrdersDLQ", "AWS::SQS::Queue"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Resources():\n got %v\nwant %v", got, want)
@@ -259,6 +286,26 @@ func TestRepoTemplate(t *testing.T) {
 	}
 }
 
+// streamTemplate is a template with table T (no stream) and a function whose DynamoDB event has
+// props.
+func streamTemplate(props string) string {
+	return `
+Resources:
+  T:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        E:
+          Type: DynamoDB
+          Properties:
+            ` + props + "\n"
+}
+
 func TestLoadErrors(t *testing.T) {
 	const table = `
 Resources:
@@ -282,6 +329,15 @@ Resources:
 			yaml: "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Timeout: !Ref T\n",
 			want: "Timeout: !Ref T",
 		},
+		{name: "stream of a table without one", yaml: streamTemplate("Stream: !GetAtt T.StreamArn\n            StartingPosition: LATEST"), want: "table T has no StreamSpecification"},
+		{name: "stream of no table", yaml: streamTemplate("Stream: !GetAtt U.StreamArn\n            StartingPosition: LATEST"), want: "U is not an AWS::DynamoDB::Table"},
+		{name: "stream by ARN", yaml: streamTemplate("Stream: arn:aws:dynamodb:x\n            StartingPosition: LATEST"), want: "want !GetAtt Table.StreamArn"},
+		{name: "no starting position", yaml: streamTemplate("Stream: !GetAtt T.StreamArn"), want: "want LATEST or TRIM_HORIZON"},
+		{name: "batch size too big", yaml: streamTemplate("Stream: !GetAtt T.StreamArn\n            StartingPosition: LATEST\n            BatchSize: 20000"), want: "BatchSize \"20000\""},
+		{name: "record age too short", yaml: streamTemplate("Stream: !GetAtt T.StreamArn\n            StartingPosition: LATEST\n            MaximumRecordAgeInSeconds: 10"), want: "want -1 or 60..604800"},
+		{name: "filter from a parameter", yaml: streamTemplate("Stream: !GetAtt T.StreamArn\n            StartingPosition: LATEST\n            FilterCriteria: {Filters: [{Pattern: !Ref P}]}"), want: "Pattern: !Ref P"},
+		{name: "destination not a queue", yaml: streamTemplate("Stream: !GetAtt T.StreamArn\n            StartingPosition: LATEST\n            DestinationConfig: {OnFailure: {Destination: !GetAtt T.Arn}}"), want: "T is not an AWS::SQS::Queue"},
+		{name: "unknown response type", yaml: streamTemplate("Stream: !GetAtt T.StreamArn\n            StartingPosition: LATEST\n            FunctionResponseTypes: [Everything]"), want: "the only type is ReportBatchItemFailures"},
 		{
 			name: "route on an unknown API",
 			yaml: "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        E:\n          Type: HttpApi\n          Properties: {ApiId: !Ref Nope}\n",

@@ -1,5 +1,6 @@
 // Package moto runs moto_server, the AWS API emulator from Python's moto, on a
-// loopback port, for the tests of what the functions read from Secrets Manager.
+// loopback port: Secrets Manager for the tests of what the functions read from it, EventBridge and
+// SQS for the scan actions (what they publish, what their stream mapping dead-letters).
 package moto
 
 import (
