@@ -40,6 +40,9 @@ import (
 // rule on the bus delivered.
 var motoServer *moto.Server
 
+// busCount names each test's bus and queue.
+var busCount atomic.Int64
+
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	srv, err := moto.Start(ctx)
@@ -142,7 +145,7 @@ func (f *fixture) newBus(t *testing.T) {
 	acfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(motoServer.Endpoint())}
 	eb := eventbridge.NewFromConfig(acfg)
 	f.sqs = sqs.NewFromConfig(acfg)
-	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	name := fmt.Sprintf("actions-%d-%d", os.Getpid(), busCount.Add(1))
 	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
