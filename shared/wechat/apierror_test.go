@@ -69,3 +69,38 @@ func TestErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// Each §12 helper recognises its codes and nothing else.
+func TestSection12HelpersClassifyCodes(t *testing.T) {
+	helpers := map[string]struct {
+		is    func(error) bool
+		codes []int
+	}{
+		"IsOutOfWindow":     {wechat.IsOutOfWindow, []int{45015}},
+		"IsResponseLimit":   {wechat.IsResponseLimit, []int{45047}},
+		"IsAccountTagLimit": {wechat.IsAccountTagLimit, []int{45056}},
+		"IsUserTagLimit":    {wechat.IsUserTagLimit, []int{45059}},
+		"IsTagNameTaken":    {wechat.IsTagNameTaken, []int{45157}},
+		"IsTagNameTooLong":  {wechat.IsTagNameTooLong, []int{45158}},
+		"IsUnknownTag":      {wechat.IsUnknownTag, []int{45159}},
+		"IsTooManyOpenIDs":  {wechat.IsTooManyOpenIDs, []int{40032}},
+		"IsInvalidOpenID":   {wechat.IsInvalidOpenID, []int{40003, 49003}},
+		"IsUnauthorized":    {wechat.IsUnauthorized, []int{48001}},
+	}
+	all := []int{-1, 40001, 40003, 40032, 42001, 45009, 45015, 45047, 45056, 45059, 45157, 45158, 45159, 48001, 49003}
+	for name, h := range helpers {
+		for _, code := range all {
+			err := fmt.Errorf("wrapped: %w", &wechat.APIError{Code: code, Message: "m"})
+			want := false
+			for _, c := range h.codes {
+				want = want || c == code
+			}
+			if got := h.is(err); got != want {
+				t.Errorf("%s(errcode %d) = %v, want %v", name, code, got, want)
+			}
+		}
+		if h.is(errors.New("errcode 45015")) || h.is(nil) {
+			t.Errorf("%s matched something that is not an *APIError", name)
+		}
+	}
+}

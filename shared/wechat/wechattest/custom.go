@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"wechatqr/shared/wechat"
@@ -136,7 +135,7 @@ func (p *Platform) serveCustomSend(r *http.Request, body []byte) response {
 	m := ReceivedMessage{At: now, MsgType: req.MsgType, Body: append([]byte(nil), body...)}
 	switch req.MsgType {
 	case wechat.MsgText:
-		if req.Text == nil || strings.TrimSpace(req.Text.Content) == "" {
+		if req.Text == nil || req.Text.Content == "" {
 			return errcodeResponse(wechat.CodeEmptyContent)
 		}
 		m.Content = req.Text.Content
