@@ -198,6 +198,9 @@ func createTable(ctx context.Context, client *dynamodb.Client, t Table, name str
 	if err := waitActive(ctx, client, name); err != nil {
 		return err
 	}
+	if err := enableStream(ctx, client, t, name); err != nil {
+		return err
+	}
 	if t.TTLAttribute == "" || !t.TTLEnabled {
 		return nil
 	}
@@ -218,6 +221,29 @@ func createTable(ctx context.Context, client *dynamodb.Client, t Table, name str
 		},
 	})
 	return err
+}
+
+// enableStream gives a kept table (PERSIST=1, from before the template had a stream) the
+// stream the template declares, so that the local stream mapping has something to read.
+func enableStream(ctx context.Context, client *dynamodb.Client, t Table, name string) error {
+	if t.StreamViewType == "" {
+		return nil
+	}
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		return err
+	}
+	if s := out.Table.StreamSpecification; s != nil && aws.ToBool(s.StreamEnabled) {
+		return nil
+	}
+	_, err = client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+		TableName:           aws.String(name),
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: t.StreamViewType},
+	})
+	if err != nil {
+		return fmt.Errorf("enabling its stream: %w", err)
+	}
+	return waitActive(ctx, client, name)
 }
 
 // waitActive polls until the table and its global indexes are ACTIVE. DynamoDB Local creates

@@ -85,6 +85,42 @@ func TestCreateTables(t *testing.T) {
 	}
 }
 
+// TestCreateTablesEnablesTheStreamOfAKeptTable: a data dir kept from before the template had
+// a stream (PERSIST=1) gets the stream, or the local mapping would have nothing to read.
+func TestCreateTablesEnablesTheStreamOfAKeptTable(t *testing.T) {
+	ctx := t.Context()
+	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	client, err := srv.Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orders Table
+	for _, tb := range load(t, "testdata/template.yaml").Tables() {
+		if tb.LogicalID == "OrdersTable" {
+			orders = tb
+		}
+	}
+	old := orders
+	old.StreamViewType = ""
+	if err := CreateTables(ctx, client, []Table{old}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateTables(ctx, client, []Table{orders}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("OrdersTable")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := out.Table.StreamSpecification; s == nil || !aws.ToBool(s.StreamEnabled) || s.StreamViewType != orders.StreamViewType || out.Table.LatestStreamArn == nil {
+		t.Errorf("stream %+v, want %s enabled", s, orders.StreamViewType)
+	}
+}
+
 func sameKey(a, b types.KeySchemaElement) bool {
 	return aws.ToString(a.AttributeName) == aws.ToString(b.AttributeName) && a.KeyType == b.KeyType
 }
