@@ -23,16 +23,17 @@ func (p *Platform) openWindow(openid string, now time.Time) {
 	p.windows[openid] = &window{opened: now}
 }
 
-// ReceivedMessage is a customer-service message a follower received.
+// ReceivedMessage is a customer-service message a follower received. Its
+// JSON form (for a local stack that reports it over HTTP) leaves out Body.
 type ReceivedMessage struct {
-	At      time.Time // on the Platform's clock
-	MsgType string    // text, image or news
-	Content string    // text
-	MediaID string    // image
+	At      time.Time `json:"at"`                 // on the Platform's clock
+	MsgType string    `json:"msgtype"`            // text, image or news
+	Content string    `json:"content,omitempty"`  // text
+	MediaID string    `json:"media_id,omitempty"` // image
 	// Article is a news message's article, read from the wire's title,
 	// description, url and picurl.
-	Article wechat.Article
-	Body    []byte // the request body as received
+	Article wechat.Article `json:"article,omitzero"`
+	Body    []byte         `json:"-"` // the request body as received
 }
 
 // String shows the message as a follower would see it, on one line:

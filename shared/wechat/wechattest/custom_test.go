@@ -1,6 +1,7 @@
 package wechattest_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -248,5 +249,16 @@ func TestReceivedMessageString(t *testing.T) {
 		if got := fmt.Sprint(tt.m); got != tt.want {
 			t.Errorf("String() = %s, want %s", got, tt.want)
 		}
+	}
+}
+
+func TestReceivedMessageJSONLeavesOutTheBody(t *testing.T) {
+	m := wechattest.ReceivedMessage{At: time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC), MsgType: "text", Content: "hi", Body: []byte("{}")}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"at":"2026-12-01T02:00:00Z","msgtype":"text","content":"hi"}`; string(b) != want {
+		t.Errorf("JSON %s, want %s", b, want)
 	}
 }
