@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -327,4 +328,74 @@ func platformToken(t *testing.T, p *wechattest.Platform) string {
 		t.Fatal(err)
 	}
 	return apiToken(t, c)
+}
+
+// The access token stays out of the errors of the §12 calls: timeouts
+// (whose *url.Error carries the URL), refused connections, and answers
+// that echo it.
+func TestSection12ErrorsNeverShowTheToken(t *testing.T) {
+	p, srv := wechattest.NewServer(wechattest.PlatformConfig{})
+	defer p.Close()
+	noWait := wechat.WithSleep(func(context.Context, time.Duration) error { return nil })
+	c, err := wechat.NewClient(srv.URL, "", "", wechat.WithAttemptTimeout(30*time.Millisecond), noWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := platformToken(t, p)
+	p.Follow("oA")
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == wechattest.PathCustomSend {
+			fmt.Fprintf(w, `{"errcode":45015,"errmsg":"out of time %s"}`, r.URL.Query().Get("access_token"))
+			return
+		}
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprintf(w, "upstream refused %s", r.URL.String())
+	}))
+	defer echo.Close()
+	ce, _ := wechat.NewClient(echo.URL, "", "", noWait)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	cc, _ := wechat.NewClient(closed.URL, "", "", noWait)
+
+	calls := map[string]func(*wechat.Client) error{
+		wechattest.PathTagsCreate:   func(c *wechat.Client) error { _, err := c.CreateTag(context.Background(), tok, "t"); return err },
+		wechattest.PathTagsGet:      func(c *wechat.Client) error { _, err := c.Tags(context.Background(), tok); return err },
+		wechattest.PathBatchTagging: func(c *wechat.Client) error { return c.BatchTag(context.Background(), tok, 2, []string{"oA"}) },
+		wechattest.PathCustomSend: func(c *wechat.Client) error {
+			return c.SendCustomMessage(context.Background(), tok, wechat.TextMessage("oA", "hi"))
+		},
+	}
+	for path, run := range calls {
+		for _, how := range []string{"timed out", "refused", "echoed"} {
+			t.Run(path+" "+how, func(t *testing.T) {
+				var err error
+				switch how {
+				case "timed out":
+					p.FailNext(path, 3, wechattest.HangFault(0))
+					t.Cleanup(p.Reset) // custom/send uses one of the three
+					err = run(c)
+				case "refused":
+					err = run(cc)
+				default:
+					err = run(ce)
+				}
+				if err == nil {
+					t.Fatal("no error")
+				}
+				texts := []string{}
+				for e := err; e != nil; e = errors.Unwrap(e) {
+					texts = append(texts, e.Error(), fmt.Sprintf("%+v", e))
+				}
+				var he *wechat.HTTPError
+				if errors.As(err, &he) {
+					texts = append(texts, string(he.Body))
+				}
+				for _, s := range texts {
+					if strings.Contains(s, tok) {
+						t.Fatalf("error text leaks the token: %s", s)
+					}
+				}
+			})
+		}
+	}
 }
