@@ -34,6 +34,8 @@ var routes = []route{
 	{"qrcode-get.json", "GET", "/qrcodes/riddle-1", "GET /qrcodes/{scene}", "", map[string]string{"scene": "riddle-1"}, 200},
 	{"qrcode-set-reply.json", "PUT", "/qrcodes/riddle-1/reply", "PUT /qrcodes/{scene}/reply",
 		`{"type":"text","content":"Answer: a map (it has cities without houses)"}`, map[string]string{"scene": "riddle-1"}, 200},
+	{"qrcode-set-actions.json", "PUT", "/qrcodes/riddle-1/actions", "PUT /qrcodes/{scene}/actions",
+		`{"tag":"riddle fans","followups":[{"type":"text","content":"Another riddle tomorrow at 8"}]}`, map[string]string{"scene": "riddle-1"}, 200},
 	{"qrcode-image.json", "GET", "/qrcodes/riddle-1/image?size=300&format=png", "GET /qrcodes/{scene}/image", "", map[string]string{"scene": "riddle-1"}, 200},
 	{"qrcode-stats.json", "GET", "/qrcodes/riddle-1/stats", "GET /qrcodes/{scene}/stats", "", map[string]string{"scene": "riddle-1"}, 200},
 	{"qrcode-list.json", "GET", "/qrcodes?limit=10", "GET /qrcodes", "", nil, 200},
