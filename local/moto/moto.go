@@ -63,3 +63,6 @@ func (s *Server) Endpoint() string { return s.endpoint }
 
 // Close stops the server.
 func (s *Server) Close() error { return s.proc.Close() }
+
+// PID is the server's process id.
+func (s *Server) PID() int { return s.proc.PID() }

@@ -1,8 +1,10 @@
 // Package stack runs the whole product on loopback, the way template.yaml deploys
 // it: DynamoDB Local with the template's tables, the WeChat platform emulator, and
 // every function as its built bootstrap under aws-lambda-rie with the environment
-// the template gives it. `make run` serves it through Front; the end-to-end tests
-// start it on free ports. No logic of the product lives here: only wiring.
+// the template gives it. When a function reads a table's stream it also runs
+// moto_server (EventBridge, SQS) and plays the event source mapping (local/streams).
+// `make run` serves it through Front; the end-to-end tests start it on free ports.
+// No logic of the product lives here: only wiring.
 package stack
 
 import (
@@ -10,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -59,6 +63,7 @@ type Stack struct {
 	Template  *cfn.Template
 	Tables    map[string]string // logical id → table name
 	functions map[string]*function
+	aws       *awsParts // nil unless a function reads a stream
 
 	ownDB      bool
 	platformLn net.Listener
@@ -92,8 +97,31 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s = &Stack{Template: tpl, Tables: map[string]string{}, functions: map[string]*function{}}
+	var wanted []cfn.Function
+	for _, f := range tpl.Functions() {
+		if opts.Functions == nil || slices.Contains(opts.Functions, f.LogicalID) {
+			wanted = append(wanted, f)
+		}
+	}
+	if len(wanted) == 0 {
+		return nil, errors.New("stack: no function of the template matches Options.Functions")
+	}
+	// moto_server takes seconds to start: it starts beside DynamoDB Local and the builds.
+	awsDone := make(chan error, 1)
+	if fns := streamFunctions(wanted); len(fns) > 0 {
+		go func() { awsDone <- s.startAWS(ctx, fns, opts.TablePrefix) }()
+	} else {
+		awsDone <- nil
+	}
+	var awsErr error
+	awsOnce := sync.Once{}
+	waitAWS := func() error {
+		awsOnce.Do(func() { awsErr = <-awsDone })
+		return awsErr
+	}
 	defer func() {
 		if err != nil {
+			_ = waitAWS() // whatever it started is stopped below
 			s.Close()
 			s = nil
 		}
@@ -122,15 +150,6 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if buildDir == "" {
 		buildDir = filepath.Join(root, "build", "local")
 	}
-	var wanted []cfn.Function
-	for _, f := range tpl.Functions() {
-		if opts.Functions == nil || slices.Contains(opts.Functions, f.LogicalID) {
-			wanted = append(wanted, f)
-		}
-	}
-	if len(wanted) == 0 {
-		return s, errors.New("stack: no function of the template matches Options.Functions")
-	}
 	// Build in parallel: each build is a separate go invocation sharing the cache.
 	bootstraps := make([]string, len(wanted))
 	errs := make([]error, len(wanted))
@@ -144,6 +163,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		return s, err
+	}
+	if err := waitAWS(); err != nil {
 		return s, err
 	}
 	for i, f := range wanted {
@@ -161,6 +183,12 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 			return s, fmt.Errorf("stack: starting %s: %w", f.LogicalID, err)
 		}
 		s.functions[f.LogicalID] = &function{def: &wanted[i], fn: fn, env: env}
+	}
+	if s.aws != nil {
+		logs := slog.New(slog.NewJSONHandler(opts.Logs, nil))
+		if err := s.startMappings(ctx, logs); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }
@@ -225,6 +253,7 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	env["WECHAT_API_BASE_URL"] = s.PlatformURL()
 	env["WECHAT_SHOWQRCODE_URL"] = s.PlatformURL() + wechattest.PathShowQRCode
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = s.DB.Endpoint()
+	maps.Copy(env, s.awsEnv())
 	for k, v := range extra {
 		env[k] = v
 	}
@@ -260,6 +289,7 @@ func (s *Stack) Env(logicalID string) map[string]string {
 // Close stops every process the stack started. It is safe to call twice.
 func (s *Stack) Close() {
 	s.closeOnce.Do(func() {
+		s.closeAWS() // the mappings first: they invoke the functions
 		for _, f := range s.functions {
 			_ = f.fn.Close()
 		}

@@ -463,11 +463,19 @@ func (r *runner) readShard(shard string, iter *string, pos types.ShardIteratorTy
 		if iter != nil && len(buf) < cfg.BatchSize {
 			out, err := r.m.api.GetRecords(r.ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
 			var expired *types.ExpiredIteratorException
+			var trimmed *types.TrimmedDataAccessException
 			switch {
 			case r.ctx.Err() != nil:
 				return
-			case errors.As(err, &expired):
-				// Iterators last 15 minutes: take a new one where this one stood.
+			case errors.As(err, &expired), errors.As(err, &trimmed):
+				// Iterators last 15 minutes: take a new one where this one stood. DynamoDB
+				// Local has also been seen to refuse a LATEST iterator of an empty shard as
+				// trimmed; with nothing read yet, the shard's oldest record is where LATEST
+				// stood.
+				if trimmed != nil && lastSeq == "" {
+					pos = types.ShardIteratorTypeTrimHorizon
+				}
+				log.Warn("taking a new iterator", "err", err, "after", lastSeq)
 				next, err := r.iterator(r.ctx, shard, pos, lastSeq)
 				if err != nil {
 					log.Warn("renewing an expired iterator failed", "err", err)

@@ -1,0 +1,119 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"wechatqr/shared/wechat/wechattest"
+)
+
+// TestScanActionsThroughTheStack is issue 12's path end to end as `make run` runs it: a scan
+// through the callback writes a scan record, the stack's stream mapping hands it to the scan
+// actions function under aws-lambda-rie, which tags the follower and sends the follow-ups on the
+// emulator and publishes the scan to moto_server's EventBridge; a redelivery of the whole stream
+// repeats nothing; Close leaves no process behind.
+func TestScanActionsThroughTheStack(t *testing.T) {
+	s, front := startStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	body := `{"scene":"poster-1","permanent":true,"reply":{"type":"text","content":"Welcome"},` +
+		`"tag":"Beijing poster","followups":[{"type":"text","content":"one"},{"type":"text","content":"two"}]}`
+	if res := call(t, "POST", front.URL+"/qrcodes", body, nil); res.StatusCode != 201 {
+		t.Fatalf("create: %d", res.StatusCode)
+	}
+	const openid = "stack-follower-1"
+	push, err := s.Platform.ScanScene(ctx, front.URL+"/wechat", openid, "poster-1", wechattest.Plaintext)
+	if err != nil || push.Status() != 200 {
+		t.Fatalf("scan: %v %d", err, push.Status())
+	}
+	if err := s.StreamIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	texts := func() []string {
+		var out []string
+		for _, m := range s.Platform.Messages(openid) {
+			out = append(out, m.Content)
+		}
+		return out
+	}
+	if got := texts(); !slices.Equal(got, []string{"one", "two"}) {
+		t.Errorf("the follower received %q, want the two follow-ups in order", got)
+	}
+	tagged := false
+	for _, tag := range s.Platform.Tags() {
+		if tag.Name == "Beijing poster" && slices.Contains(s.Platform.TagMembers(tag.ID), openid) {
+			tagged = true
+		}
+	}
+	if !tagged {
+		t.Errorf("the follower is not tagged: tags %+v", s.Platform.Tags())
+	}
+	events := publishedScans(t, s.PublishedEvents)
+	if len(events) != 1 || events[0].Detail.OpenID != openid || events[0].Detail.Scene != "poster-1" || events[0].DetailType != "Scan" {
+		t.Errorf("published %+v, want one Scan of poster-1 by %s", events, openid)
+	}
+
+	// The whole stream again: nothing is sent or published twice.
+	if err := s.Redeliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StreamIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(); len(got) != 2 {
+		t.Errorf("after redelivery the follower has %q, want the two follow-ups once", got)
+	}
+	if ids := publishedScans(t, s.PublishedEvents); len(ids) != 1 {
+		t.Errorf("after redelivery %d events were published, want 1", len(ids))
+	}
+	if dl, err := s.DeadLetters(ctx); err != nil || len(dl) != 0 {
+		t.Errorf("dead letters %+v, %v; want none", dl, err)
+	}
+
+	fn, ok := s.Function("ScanActionsFunction")
+	if !ok {
+		t.Fatal("ScanActionsFunction is not running")
+	}
+	pids := []int{fn.PID(), s.DB.PID(), s.MotoPID()}
+	s.Close()
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("process %d outlived Close", pid)
+		}
+	}
+}
+
+type scanEvent struct {
+	ID         string `json:"id"`
+	Source     string `json:"source"`
+	DetailType string `json:"detail-type"`
+	Detail     struct {
+		ID     string `json:"id"`
+		Scene  string `json:"scene"`
+		OpenID string `json:"openid"`
+		Event  string `json:"event"`
+	} `json:"detail"`
+}
+
+func publishedScans(t *testing.T, read func(context.Context) ([]json.RawMessage, error)) []scanEvent {
+	t.Helper()
+	raw, err := read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []scanEvent
+	for _, r := range raw {
+		var e scanEvent
+		if err := json.Unmarshal(r, &e); err != nil {
+			t.Fatalf("published %s: %v", r, err)
+		}
+		if e.Source != "wechatqr" {
+			t.Errorf("published an event of source %q", e.Source)
+		}
+		out = append(out, e)
+	}
+	return out
+}
