@@ -286,10 +286,10 @@ func (s *Store) count(scene string, deltas map[string]int64) types.TransactWrite
 // putFirst writes a marker only if absent, with its count, in one transaction;
 // first is false (and nothing is written) when it was there already.
 func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.AttributeValue, scene string, deltas map[string]int64) (bool, error) {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.tables.Events, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		s.count(scene, deltas),
-	}})
+	})
 	if err == nil {
 		return true, nil
 	}
@@ -298,6 +298,32 @@ func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.A
 		return false, nil
 	}
 	return false, unavailable(op, err)
+}
+
+// transact runs a transaction, again when it was cancelled only because another
+// transaction held one of its items: every claim of a scene's scans also updates
+// the scene's one counter item, so concurrent records of a hot scene collide there.
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) error {
+	for attempt := 0; ; attempt++ {
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		var tce *types.TransactionCanceledException
+		if err == nil || attempt == 5 || !errors.As(err, &tce) || !conflictOnly(tce.CancellationReasons) {
+			return err
+		}
+		if serr := sleep(ctx, time.Duration(10<<attempt)*time.Millisecond); serr != nil {
+			return err
+		}
+	}
+}
+
+// conflictOnly: some reason is TransactionConflict and none is a failed condition.
+func conflictOnly(reasons []types.CancellationReason) bool {
+	for _, r := range reasons {
+		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+			return false
+		}
+	}
+	return conflicted(reasons)
 }
 
 // MarkTagged writes the push's tag marker and counts it, once.
@@ -343,8 +369,7 @@ func (s *Store) SettleFollowup(ctx context.Context, r actions.Record, i int, o a
 		}}
 		deltas["followups_failed"] = 1
 	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{first, s.count(r.Scene, deltas)}})
-	if err != nil {
+	if err := s.transact(ctx, []types.TransactWriteItem{first, s.count(r.Scene, deltas)}); err != nil {
 		return unavailable("settle follow-up", err)
 	}
 	return nil
