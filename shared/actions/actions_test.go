@@ -167,3 +167,49 @@ func TestLateRecordSkipsItsFollowups(t *testing.T) {
 		t.Errorf("a late record's event must still be published")
 	}
 }
+
+func TestDynamoDBRoundTripsPerRecord(t *testing.T) {
+	f := newFixture(t)
+	f.putCode(t, "poster-bj", "北京海报", hello, coupon)
+	f.putCode(t, "plain", "")
+	a := f.actions(t, actions.Config{})
+	warm := func(scene, openid string) []actions.Record {
+		f.scan(t, openid, scene, 1)
+		var out []actions.Record
+		for _, r := range f.records(t) {
+			if r.OpenID == openid {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	// Warm the instance: the tag id is read (and here created) once per process.
+	a.Handle(context.Background(), warm("poster-bj", "oWarm"))
+
+	tests := []struct {
+		name, scene string
+		first, again int64
+	}{
+		// Load (one BatchGetItem), the tag marker, two follow-up claims (each a
+		// transaction with its counter), the published marker.
+		{"tag and two follow-ups", "poster-bj", 5, 1},
+		// Load and the published marker.
+		{"no actions", "plain", 2, 1},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := warm(tt.scene, fmt.Sprintf("oTrips-%d", i))
+			f.trips.reset()
+			if failed := a.Handle(context.Background(), recs); len(failed) != 0 {
+				t.Fatal(failed)
+			}
+			if n := f.trips.reset(); n != tt.first {
+				t.Errorf("first delivery: %d round trips, want %d", n, tt.first)
+			}
+			a.Handle(context.Background(), recs)
+			if n := f.trips.reset(); n != tt.again {
+				t.Errorf("redelivery: %d round trips, want %d (the Load that finds everything done)", n, tt.again)
+			}
+		})
+	}
+}
