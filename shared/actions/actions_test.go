@@ -187,7 +187,7 @@ func TestDynamoDBRoundTripsPerRecord(t *testing.T) {
 	a.Handle(context.Background(), warm("poster-bj", "oWarm"))
 
 	tests := []struct {
-		name, scene string
+		name, scene  string
 		first, again int64
 	}{
 		// Load (one BatchGetItem), the tag marker, two follow-up claims (each a
