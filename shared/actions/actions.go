@@ -68,6 +68,10 @@ type Config struct {
 	// Workers is how many records send their follow-ups at once (each
 	// record's messages go one after the other, in order).
 	Workers int
+	// Reserve is the time kept before the invocation's deadline: no WeChat
+	// call starts later, so that a slow WeChat fails the records left (Lambda
+	// retries them) instead of timing the whole batch out.
+	Reserve time.Duration
 	Now     func() time.Time
 }
 
@@ -76,6 +80,7 @@ const (
 	DefaultWindow  = wechat.CustomWindowSeconds * time.Second
 	DefaultMargin  = 5 * time.Second
 	DefaultWorkers = 8
+	DefaultReserve = 5 * time.Second
 )
 
 // Actions performs the actions of a batch of scan records. Build one per
@@ -108,6 +113,9 @@ func New(cfg Config, store Store, wx WeChat, tokens Tokens, bus Publisher, log *
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
+	}
+	if cfg.Reserve <= 0 {
+		cfg.Reserve = DefaultReserve
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -189,6 +197,21 @@ func ids(recs []Record) []string {
 		out[i] = r.ID
 	}
 	return out
+}
+
+// halt says why no WeChat call should start now ("" when one may): WeChat
+// failed in this batch, or the invocation's deadline is near.
+func (a *Actions) halt(ctx context.Context, b *batch) string {
+	if b.down.Load() {
+		return "WeChat is not answering in this batch"
+	}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < a.cfg.Reserve {
+		return "the invocation's time is nearly up"
+	}
+	if ctx.Err() != nil {
+		return "the invocation was cancelled"
+	}
+	return ""
 }
 
 // call runs f with the account's token, and once more with a fresh one when

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"wechatqr/shared/actions"
 	"wechatqr/shared/qr"
@@ -222,5 +223,27 @@ func TestConcurrentTagCreationLooksTheWinnerUp(t *testing.T) {
 	}
 	if n := f.platform.Calls(wechattest.PathTagsGet); n != 2 {
 		t.Errorf("%d tags/get calls, want 2 (before the create, and after its 45157)", n)
+	}
+}
+
+func TestNoWeChatCallStartsNearTheInvocationDeadline(t *testing.T) {
+	f := newFixture(t)
+	f.putCode(t, "poster-bj", "北京海报", hello)
+	f.scan(t, "oOne", "poster-bj", 1)
+	recs := f.records(t)
+	a := f.actions(t, actions.Config{Reserve: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if failed := a.Handle(ctx, recs); len(failed) != 1 {
+		t.Errorf("failed %v, want the record (Lambda retries it with time to spare)", failed)
+	}
+	if calls := f.wechatCalls(); calls[wechattest.PathCustomSend]+calls[wechattest.PathBatchTagging]+calls[wechattest.PathTagsGet]+calls[wechattest.PathTagsCreate] != 0 {
+		t.Errorf("WeChat calls %v with less than the reserve left", calls)
+	}
+	if failed := a.Handle(context.Background(), recs); len(failed) != 0 {
+		t.Errorf("the retry failed: %v", failed)
+	}
+	if got := shown(f, "oOne"); len(got) != 1 {
+		t.Errorf("received %q, want the follow-up once", got)
 	}
 }

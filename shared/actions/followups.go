@@ -60,8 +60,8 @@ func (a *Actions) sendFollowups(ctx context.Context, b *batch, r Record) {
 			log.Info("follow-up skipped", slog.String("reason", skipRest))
 			continue
 		}
-		if b.down.Load() {
-			b.fail(r, "WeChat is not answering in this batch; follow-ups wait for the retry")
+		if why := a.halt(ctx, b); why != "" {
+			b.fail(r, why+"; follow-ups wait for the retry")
 			return
 		}
 		claimed, err := a.store.ClaimFollowup(ctx, r, i)

@@ -28,8 +28,8 @@ func (a *Actions) tag(ctx context.Context, b *batch, recs []Record) {
 	}
 	for _, name := range names {
 		group := byTag[name]
-		if b.down.Load() {
-			failAll(b, group, "WeChat is not answering in this batch; tagging waits for the retry")
+		if why := a.halt(ctx, b); why != "" {
+			failAll(b, group, why+"; tagging waits for the retry")
 			continue
 		}
 		id, err := a.tagID(ctx, name)
@@ -48,8 +48,8 @@ func (a *Actions) tag(ctx context.Context, b *batch, recs []Record) {
 // without saying which: the list is halved until the culprit is alone, so the
 // others still get the tag (at most 2n-1 calls for n openids, and only then).
 func (a *Actions) tagChunk(ctx context.Context, b *batch, name string, id int64, recs []Record, retryUnknown bool) {
-	if b.down.Load() {
-		failAll(b, recs, "WeChat is not answering in this batch; tagging waits for the retry")
+	if why := a.halt(ctx, b); why != "" {
+		failAll(b, recs, why+"; tagging waits for the retry")
 		return
 	}
 	openids := make([]string, 0, len(recs))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -23,6 +24,11 @@ var _ API = (*eventbridge.Client)(nil)
 
 // MaxEntries is how many entries one PutEvents call takes.
 const MaxEntries = 10
+
+// CallTimeout bounds one PutEvents call, the SDK's retries included: the SDK
+// sets no timeout of its own, and a hung endpoint must fail its records, not
+// the whole invocation.
+const CallTimeout = 10 * time.Second
 
 // Bus publishes to one event bus.
 type Bus struct {
@@ -60,7 +66,9 @@ func (b *Bus) Publish(ctx context.Context, events []actions.Event) []error {
 				Time:         aws.Time(e.At),
 			}
 		}
-		out, err := b.api.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
+		cctx, cancel := context.WithTimeout(ctx, CallTimeout)
+		out, err := b.api.PutEvents(cctx, &eventbridge.PutEventsInput{Entries: entries})
+		cancel()
 		if err != nil {
 			for i := range chunk {
 				errs[start+i] = fmt.Errorf("bus: PutEvents: %w", err)
