@@ -21,6 +21,40 @@ type ScanResult struct {
 	Mode   string `json:"mode"`   // plaintext, compatible, safe
 	Status int    `json:"status"` // the callback's HTTP status
 	Reply  string `json:"reply"`  // the reply, decrypted in safe mode
+	// Followups are the customer-service messages the follower received from the scan
+	// actions once the stream mapping had handed them the scan, as the follower sees them.
+	Followups []string `json:"followups,omitempty"`
+	// Tags are the names of the tags the follower holds afterwards.
+	Tags []string `json:"tags,omitempty"`
+	// Actions says why Followups and Tags may be missing ("" when the actions ran).
+	Actions string `json:"actions,omitempty"`
+}
+
+// actionsAfter waits for the stream mappings to hand over what the scan wrote, then reads what
+// the follower received from the scan actions: messages after the first before, and tags.
+func (s *Stack) actionsAfter(ctx context.Context, openid string, before int) (followups, tags []string, why string) {
+	if s.aws == nil || len(s.aws.mappings) == 0 {
+		return nil, nil, "no function on the stream runs in this stack"
+	}
+	wait, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := s.StreamIdle(wait); err != nil {
+		why = "the stream mapping is still busy: " + err.Error()
+	}
+	msgs := s.Platform.Messages(openid)
+	for _, m := range msgs[min(before, len(msgs)):] {
+		followups = append(followups, m.String())
+	}
+	held := map[int64]bool{}
+	for _, id := range s.Platform.UserTags(openid) {
+		held[id] = true
+	}
+	for _, t := range s.Platform.Tags() {
+		if held[t.ID] {
+			tags = append(tags, t.Name)
+		}
+	}
+	return followups, tags, why
 }
 
 // ParseMode reads a message mode's name.
@@ -50,13 +84,16 @@ func (s *Stack) Control(callbackURL string) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 		defer cancel()
+		before := len(s.Platform.Messages(openid))
 		push, err := s.Platform.ScanScene(ctx, callbackURL, openid, scene, mode)
 		if err != nil {
 			http.Error(w, "the emulator could not deliver the push: "+err.Error(), http.StatusBadGateway)
 			return
 		}
+		res := ScanResult{Event: push.Event, Mode: mode.String(), Status: push.Status(), Reply: string(push.Reply())}
+		res.Followups, res.Tags, res.Actions = s.actionsAfter(ctx, openid, before)
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(ScanResult{Event: push.Event, Mode: mode.String(), Status: push.Status(), Reply: string(push.Reply())})
+		_ = json.NewEncoder(w).Encode(res)
 	})
 	return mux
 }

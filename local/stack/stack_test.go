@@ -152,6 +152,12 @@ func TestEveryEventFileAnswers(t *testing.T) {
 			byRoute[r.Method+" "+r.Path] = f.LogicalID
 		}
 	}
+	streamFunction := ""
+	for _, f := range s.Template.Functions() {
+		if len(f.Streams) > 0 {
+			streamFunction = f.LogicalID
+		}
+	}
 	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatal("no events", err)
@@ -174,7 +180,10 @@ func TestEveryEventFileAnswers(t *testing.T) {
 			}
 			id, payload := "", raw
 			var e events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(raw, &e); err == nil && e.RouteKey != "" {
+			var stream events.DynamoDBEvent
+			if err := json.Unmarshal(raw, &stream); err == nil && len(stream.Records) > 0 && stream.Records[0].EventSource == "aws:dynamodb" {
+				id = streamFunction
+			} else if err := json.Unmarshal(raw, &e); err == nil && e.RouteKey != "" {
 				id = byRoute[e.RouteKey]
 				if err := stack.Resign(&e, s.Env("CallbackFunction")["WECHAT_TOKEN"], time.Now()); err != nil {
 					t.Fatal(err)
@@ -193,6 +202,10 @@ func TestEveryEventFileAnswers(t *testing.T) {
 			var res events.APIGatewayV2HTTPResponse
 			if json.Unmarshal(out, &res) == nil && res.StatusCode >= 400 {
 				t.Errorf("%s answered %d: %s", id, res.StatusCode, res.Body)
+			}
+			var batch events.DynamoDBEventResponse
+			if id == streamFunction && (json.Unmarshal(out, &batch) != nil || len(batch.BatchItemFailures) > 0) {
+				t.Errorf("%s failed records of %s: %s", id, name, out)
 			}
 		})
 	}

@@ -72,21 +72,29 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(buildErr)
 	}
 	ddb, names := dynamotest.Tables(t, nil, "EventsTable")
-	ctx := context.Background()
-	desc, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(names["EventsTable"])})
+	f := &fixture{t: t, ddb: ddb, table: names["EventsTable"]}
+	f.stream = streamARN(t, f)
+	f.logFile = filepath.Join(t.TempDir(), "invocations.jsonl")
+	fn, err := rie.Start(context.Background(), rie.Options{Bootstrap: bootstrap, Env: []string{"CONSUMER_LOG=" + f.logFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fn.Close() })
+	f.fn = fn
+	return f
+}
+
+// streamARN is the stream of the fixture's table.
+func streamARN(t *testing.T, f *fixture) string {
+	t.Helper()
+	desc, err := f.ddb.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(f.table)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if desc.Table.LatestStreamArn == nil {
 		t.Fatal("the events table has no stream: template.yaml lost its StreamSpecification")
 	}
-	logFile := filepath.Join(t.TempDir(), "invocations.jsonl")
-	fn, err := rie.Start(ctx, rie.Options{Bootstrap: bootstrap, Env: []string{"CONSUMER_LOG=" + logFile}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fn.Close() })
-	return &fixture{t: t, ddb: ddb, table: names["EventsTable"], stream: *desc.Table.LatestStreamArn, fn: fn, logFile: logFile}
+	return *desc.Table.LatestStreamArn
 }
 
 // start starts a mapping on the fixture's stream with the template's filter and cfg's other

@@ -17,6 +17,7 @@ import (
 // shortNames are the function names of functions/, for FN=.
 var shortNames = map[string]string{
 	"callback": "CallbackFunction", "qrcode": "QRCodeFunction", "tokenrefresh": "TokenRefreshFunction",
+	"scanactions": "ScanActionsFunction",
 }
 
 // invoke runs one invocation of one function's bootstrap under aws-lambda-rie
@@ -28,7 +29,7 @@ func invoke(ctx context.Context, fn, file string) error {
 		id = fn
 	}
 	if id == "" || file == "" {
-		return errors.New("invoke needs FN (callback, qrcode or tokenrefresh) and EVENT, e.g. `make invoke FN=callback EVENT=events/scan.json`")
+		return errors.New("invoke needs FN (callback, qrcode, tokenrefresh or scanactions) and EVENT, e.g. `make invoke FN=callback EVENT=events/scan.json`")
 	}
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -66,5 +67,14 @@ func invoke(ctx context.Context, fn, file string) error {
 		return err
 	}
 	fmt.Println(string(out))
+	// A function on a stream publishes to moto_server's EventBridge: show what it published.
+	if s.MotoURL() != "" {
+		if published, err := s.PublishedEvents(ctx); err == nil {
+			fmt.Printf("published on EventBridge: %d event(s)\n", len(published))
+			for _, e := range published {
+				fmt.Println(string(e))
+			}
+		}
+	}
 	return nil
 }

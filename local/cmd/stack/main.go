@@ -40,7 +40,7 @@ func main() {
 		_ = fs.Parse(os.Args[2:])
 		err = scan(ctx, *addr, *scene, *openid, *mode)
 	case "invoke":
-		fn := fs.String("fn", "", "callback, qrcode or tokenrefresh (or a logical id)")
+		fn := fs.String("fn", "", "callback, qrcode, tokenrefresh or scanactions (or a logical id)")
 		event := fs.String("event", "", "an event file, e.g. events/scan.json")
 		_ = fs.Parse(os.Args[2:])
 		err = invoke(ctx, *fn, *event)

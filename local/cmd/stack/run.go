@@ -33,7 +33,7 @@ func run(ctx context.Context, addr, data string, verbose bool) error {
 	if verbose {
 		logs = os.Stderr
 	}
-	fmt.Println("starting DynamoDB Local, the WeChat emulator and the functions…")
+	fmt.Println("starting DynamoDB Local, moto_server, the WeChat emulator and the functions…")
 	s, err := stack.Start(ctx, stack.Options{DataDir: data, Logs: logs})
 	if err != nil {
 		return err
@@ -59,7 +59,7 @@ wechat-qr is running at %s  (ready in %.1fs)
     %s
 
   WeChat emulator:  %s  (AppID %s, Token %s)
-  DynamoDB Local:   %s
+  DynamoDB Local:   %s%s
 
   try, in another terminal:
     curl -s -X POST %s/qrcodes -d '{"scene":"riddle-1","permanent":true,"reply":{"type":"text","content":"Answer: a map"}}'
@@ -67,10 +67,10 @@ wechat-qr is running at %s  (ready in %.1fs)
     make scan SCENE=riddle-1 OPENID=user-1
     make scan SCENE=riddle-1 OPENID=user-2 MODE=safe
     curl -s %s/qrcodes/riddle-1
-
+%s
   Ctrl-C stops everything.
 `, base, time.Since(start).Seconds(), strings.Join(s.Routes(), "\n    "),
-		s.PlatformURL(), s.Platform.Config().AppID, s.Platform.Config().Token, s.DB.Endpoint(), base, base, base)
+		s.PlatformURL(), s.Platform.Config().AppID, s.Platform.Config().Token, s.DB.Endpoint(), motoLine(s), base, base, base, actionsTry(s, base))
 
 	// The template's schedule runs the token refresh every minute; so does this.
 	refresh := func() {
@@ -96,6 +96,26 @@ wechat-qr is running at %s  (ready in %.1fs)
 	}
 }
 
+// motoLine names moto_server when the stack runs it (a function reads a stream).
+func motoLine(s *stack.Stack) string {
+	if s.MotoURL() == "" {
+		return ""
+	}
+	return "\n  moto_server:      " + s.MotoURL() + "  (EventBridge, SQS: the scan events and the dead-letter queue)"
+}
+
+// actionsTry shows the scan actions when the stack runs them.
+func actionsTry(s *stack.Stack, base string) string {
+	if _, ok := s.Mapping("ScanActionsFunction"); !ok {
+		return ""
+	}
+	return fmt.Sprintf(`
+  scan actions (a tag and follow-up messages, after the reply, through the events table's stream):
+    curl -s -X POST %s/qrcodes -d '{"scene":"poster-1","permanent":true,"reply":{"type":"text","content":"Welcome!"},"tag":"Beijing poster","followups":[{"type":"text","content":"Here is your coupon"},{"type":"text","content":"See you soon"}]}'
+    make scan SCENE=poster-1 OPENID=user-3
+`, base)
+}
+
 func scan(ctx context.Context, addr, scene, openid, mode string) error {
 	if scene == "" || openid == "" {
 		return errors.New("scan needs SCENE and OPENID, e.g. `make scan SCENE=riddle-1 OPENID=user-1`")
@@ -119,5 +139,17 @@ func scan(ctx context.Context, addr, scene, openid, mode string) error {
 		return err
 	}
 	fmt.Printf("WeChat pushed %s (%s mode) for %q by %s; the callback answered %d:\n%s\n", r.Event, r.Mode, scene, openid, r.Status, r.Reply)
+	if r.Actions != "" {
+		fmt.Printf("\nscan actions: %s\n", r.Actions)
+	}
+	if len(r.Followups) > 0 {
+		fmt.Printf("\nthen, through the events table's stream, %s received:\n", openid)
+		for i, m := range r.Followups {
+			fmt.Printf("  %d. %s\n", i+1, m)
+		}
+	}
+	if len(r.Tags) > 0 {
+		fmt.Printf("\n%s holds the tags: %s\n", openid, strings.Join(r.Tags, ", "))
+	}
 	return nil
 }
