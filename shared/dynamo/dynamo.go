@@ -1,5 +1,6 @@
-// Package dynamo stores the domain of package qr in Amazon DynamoDB. It is the only
-// package under shared/ that imports the AWS SDK.
+// Package dynamo stores the domain of package qr, and the progress of package
+// actions, in Amazon DynamoDB. With secrets (Secrets Manager) and bus
+// (EventBridge), it is one of the three packages under shared/ that import the AWS SDK.
 //
 // Two tables, both declared in template.yaml with a string partition key "pk", a
 // string sort key "sk" and TTL on "expire_at":
@@ -11,9 +12,12 @@
 //	        pk=seen#<scene>#<openid>    sk=all|day#<d>  the user scanned the scene (ever, that day)
 //	        pk=login#<id>               sk=session   a scan-to-log-in session (TTL)
 //	        pk=account#quota            sk=permanent the account's permanent-code count
+//	        pk=scene#<scene>            sk=actions   the scene's action counters (see actions.go)
+//	        pk=tag#<name>               sk=id        a WeChat tag's id
 //	events  pk=push#<key>               sk=claim     one claim per push WeChat delivered (TTL: a day)
 //	        pk=user#<openid>            sk=scan#…    one record per first delivery of a push
 //	        pk=user#<openid>            sk=source    the scene whose subscribe brought the follower
+//	        pk=user#<openid>            sk=tagged#…|followup#…|published#…  a push's action markers and claims (TTL)
 //
 // Counters are sharded in their partition key: a hot scene's writes spread over
 // Options.Shards partitions instead of one (see README, "Scaling").
