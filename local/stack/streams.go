@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"wechatqr/local/cfn"
 	"wechatqr/local/moto"
@@ -116,7 +117,7 @@ func (s *Stack) startMappings(ctx context.Context, logs *slog.Logger) error {
 			cfg := streams.Config{
 				StreamARN:               aws.ToString(out.Table.LatestStreamArn),
 				FunctionARN:             "arn:aws:lambda:" + rie.Region + ":123456789012:function:" + id,
-				StartingPosition:        "LATEST",
+				StartingPosition:        streamtypes.ShardIteratorType(e.StartingPosition),
 				BatchSize:               e.BatchSize,
 				BatchingWindow:          e.BatchingWindow,
 				Filters:                 e.Filters,
@@ -126,8 +127,8 @@ func (s *Stack) startMappings(ctx context.Context, logs *slog.Logger) error {
 				MaxRecordAge:            e.MaxRecordAge,
 				Logger:                  logs.With("mapping", id+"."+e.Event),
 			}
-			// A mapping started with the stack reads from now on; TRIM_HORIZON would replay a
-			// kept data dir's whole day of records (Redeliver does that on request).
+			// As a new mapping does: LATEST reads from now on, TRIM_HORIZON replays what the
+			// stream holds (a kept data dir's records too).
 			if q := s.aws.queues[e.OnFailure]; q != nil {
 				cfg.OnFailure = q
 			}
