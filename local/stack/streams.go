@@ -30,7 +30,7 @@ type mappingOf struct {
 	m        *streams.Mapping
 }
 
-// aws holds the parts that exist only when a function reads a stream: moto_server (EventBridge,
+// awsParts are the parts that exist only when a function reads a stream: moto_server (EventBridge,
 // SQS), the queues, the mappings, and what was read from the queues so far.
 type awsParts struct {
 	moto      *moto.Server
