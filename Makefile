@@ -54,10 +54,10 @@ test: deps tools vet lint ## everything CI runs: vet, cfn-lint, all tests (Dynam
 run: deps tools ## the whole stack offline on ADDR (127.0.0.1:3000); PERSIST=1 keeps the data in local/data
 	$(GO) run ./local/cmd/stack run -addr $(ADDR) $(if $(PERSIST),-data local/data) $(if $(V),-v)
 
-scan: ## simulate a scan on the running stack: make scan SCENE=riddle-1 OPENID=user-1 [MODE=safe]
+scan: ## simulate a scan on the running stack, then show the follow-ups: make scan SCENE=riddle-1 OPENID=user-1 [MODE=safe]
 	$(GO) run ./local/cmd/stack scan -addr $(ADDR) -scene '$(SCENE)' -openid '$(OPENID)' -mode $(MODE)
 
-invoke: deps tools ## one invocation under aws-lambda-rie: make invoke FN=callback EVENT=events/scan.json
+invoke: deps tools ## one invocation under aws-lambda-rie: make invoke FN=callback EVENT=events/scan.json (FN=scanactions EVENT=events/scan-actions.json)
 	$(GO) run ./local/cmd/stack invoke -fn '$(FN)' -event '$(EVENT)'
 
 build: ## build each function's bootstrap as deployed (linux/arm64) into build/
