@@ -96,7 +96,9 @@ func newFixture(t *testing.T, opts ...option) *fixture {
 	t.Helper()
 	clock := wechattest.NewClock(time.Now().Truncate(time.Second))
 	cfg := wechattest.PlatformConfig{Now: clock.Now}
-	copts := []wechat.ClientOption{wechat.WithBackoff(time.Millisecond, 10*time.Millisecond), wechat.WithAttemptTimeout(500 * time.Millisecond)}
+	// The client's default attempt timeout (2 s): on a loaded machine a shorter one
+	// turns slow answers into unanswered sends.
+	copts := []wechat.ClientOption{wechat.WithBackoff(time.Millisecond, 10*time.Millisecond)}
 	for _, o := range opts {
 		o(&cfg, &copts)
 	}
@@ -164,7 +166,9 @@ func (f *fixture) newBus(t *testing.T) {
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("all"), EventBusName: aws.String(name), Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
 		t.Fatal(err)
 	}
-	if f.bus, err = bus.New(eb, name); err != nil {
+	// moto_server's PutEvents, which delivers to the queue before answering, can
+	// take many seconds on a loaded machine.
+	if f.bus, err = bus.New(eb, name, bus.WithCallTimeout(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -207,13 +211,22 @@ type busEvent struct {
 	} `json:"detail"`
 }
 
+// testLog shows the actions' warnings in the test's output.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Helper()
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
 // actions builds the actions under test.
 func (f *fixture) actions(t *testing.T, cfg actions.Config) *actions.Actions {
 	t.Helper()
 	if cfg.Now == nil {
 		cfg.Now = f.clock.Now
 	}
-	a, err := actions.New(cfg, f.store, f.wx, f.tokens, f.bus, slog.New(slog.DiscardHandler))
+	a, err := actions.New(cfg, f.store, f.wx, f.tokens, f.bus, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,25 +25,40 @@ var _ API = (*eventbridge.Client)(nil)
 // MaxEntries is how many entries one PutEvents call takes.
 const MaxEntries = 10
 
-// CallTimeout bounds one PutEvents call, the SDK's retries included: the SDK
-// sets no timeout of its own, and a hung endpoint must fail its records, not
-// the whole invocation.
-const CallTimeout = 10 * time.Second
+// DefaultCallTimeout bounds one PutEvents call, the SDK's retries included: the
+// SDK sets no timeout of its own, and a hung endpoint must fail its records, not
+// the whole invocation. EventBridge answers in tens of milliseconds.
+const DefaultCallTimeout = 10 * time.Second
 
 // Bus publishes to one event bus.
 type Bus struct {
-	api  API
-	name string
+	api     API
+	name    string
+	timeout time.Duration
 }
+
+// Option changes a Bus.
+type Option func(*Bus)
+
+// WithCallTimeout replaces DefaultCallTimeout (moto_server on a loaded machine
+// can take seconds).
+func WithCallTimeout(d time.Duration) Option { return func(b *Bus) { b.timeout = d } }
 
 var _ actions.Publisher = (*Bus)(nil)
 
 // New returns a publisher to the bus named name ("default" for the account's).
-func New(api API, name string) (*Bus, error) {
+func New(api API, name string, opts ...Option) (*Bus, error) {
 	if api == nil || name == "" {
 		return nil, errors.New("bus: a client and a bus name are required")
 	}
-	return &Bus{api: api, name: name}, nil
+	b := &Bus{api: api, name: name, timeout: DefaultCallTimeout}
+	for _, o := range opts {
+		o(b)
+	}
+	if b.timeout <= 0 {
+		return nil, errors.New("bus: the call timeout must be positive")
+	}
+	return b, nil
 }
 
 // Publish puts events on the bus, MaxEntries a call, and returns one error per
@@ -66,7 +81,7 @@ func (b *Bus) Publish(ctx context.Context, events []actions.Event) []error {
 				Time:         aws.Time(e.At),
 			}
 		}
-		cctx, cancel := context.WithTimeout(ctx, CallTimeout)
+		cctx, cancel := context.WithTimeout(ctx, b.timeout)
 		out, err := b.api.PutEvents(cctx, &eventbridge.PutEventsInput{Entries: entries})
 		cancel()
 		if err != nil {

@@ -18,7 +18,7 @@ import (
 
 // The items of a scene's actions:
 //
-//	scenes  pk=scene#<scene>  sk=actions          what the scene's actions did (counters, ADD only)
+//	scenes  pk=actions#<scene>#<shard>  sk=total  a shard of what the scene's actions did (counters, ADD only)
 //	        pk=tag#<name>     sk=id               the WeChat id of a tag name
 //	events  pk=user#<openid>  sk=tagged#<push>    the push's follower was tagged (or refused for good)
 //	        pk=user#<openid>  sk=followup#<push>#<i>  follow-up i of the push is claimed: sent, skipped, refused, unknown
@@ -28,12 +28,12 @@ import (
 // sits in their partition, so erasing the partition erases it, and expires
 // after MarkerTTL: by then the stream (24 h) cannot deliver the record again.
 const (
-	skActions   = "actions"
-	skTagID     = "id"
-	prefixTag   = "tag#"
-	skTagged    = "tagged#"
-	skFollowup  = "followup#"
-	skPublished = "published#"
+	skActionsTotal = "total"
+	skTagID        = "id"
+	prefixTag      = "tag#"
+	skTagged       = "tagged#"
+	skFollowup     = "followup#"
+	skPublished    = "published#"
 )
 
 // MarkerTTL is how long the markers and claims of a push's actions are kept.
@@ -41,8 +41,13 @@ const MarkerTTL = 48 * time.Hour
 
 var _ actions.Store = (*Store)(nil)
 
-func actionsKey(scene string) key { return key{prefixScene + scene, skActions} }
-func tagIDKey(name string) key    { return key{prefixTag + name, skTagID} }
+// actionsKey is a shard of a scene's action counters. Every claim of a hot
+// scene's scans updates them, so they are sharded like the scan counters: by the
+// push, over Options.Shards partitions, summed when read.
+func actionsKey(scene string, shard int) key {
+	return key{"actions#" + scene + "#" + strconv.Itoa(shard), skActionsTotal}
+}
+func tagIDKey(name string) key { return key{prefixTag + name, skTagID} }
 func taggedKey(r actions.Record) key {
 	return key{prefixUser + r.OpenID, skTagged + r.Push()}
 }
@@ -125,20 +130,27 @@ func join(parts []string) string {
 	return out
 }
 
-// ActionCounts is what a scene's actions did; zero before any.
+// ActionCounts is what a scene's actions did, its shards summed in one
+// BatchGetItem; zero before any.
 func (s *Store) ActionCounts(ctx context.Context, scene string) (qr.ActionCounts, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: actionsKey(scene).av()})
-	if err != nil {
-		return qr.ActionCounts{}, unavailable("action counts", err)
+	keys := make([]map[string]types.AttributeValue, s.shards)
+	for i := range keys {
+		keys[i] = actionsKey(scene, i).av()
 	}
-	var it actionsItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return qr.ActionCounts{}, fmt.Errorf("dynamo: unmarshal action counts: %w", err)
-	}
-	return qr.ActionCounts{
-		Tagged: it.Tagged, TagFailed: it.TagFailed,
-		FollowupsSent: it.FollowupsSent, FollowupsSkipped: it.FollowupsSkipped, FollowupsFailed: it.FollowupsFailed,
-	}, nil
+	var c qr.ActionCounts
+	err := s.batchRead(ctx, "action counts", map[string]types.KeysAndAttributes{s.tables.Scenes: {Keys: keys}}, func(_ string, av map[string]types.AttributeValue) error {
+		var it actionsItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return fmt.Errorf("dynamo: unmarshal action counts: %w", err)
+		}
+		c.Tagged += it.Tagged
+		c.TagFailed += it.TagFailed
+		c.FollowupsSent += it.FollowupsSent
+		c.FollowupsSkipped += it.FollowupsSkipped
+		c.FollowupsFailed += it.FollowupsFailed
+		return nil
+	})
+	return c, err
 }
 
 // Load reads the mappings of scenes and the markers and claims of recs, strongly
@@ -262,8 +274,9 @@ func (s *Store) marker(k key, state string) map[string]types.AttributeValue {
 	return av
 }
 
-// count adds to a scene's action counters.
-func (s *Store) count(scene string, deltas map[string]int64) types.TransactWriteItem {
+// count adds to the action counters of r's scene, in r's shard.
+func (s *Store) count(r actions.Record, deltas map[string]int64) types.TransactWriteItem {
+	scene := r.Scene
 	names := map[string]string{"#scene": "scene"}
 	values := map[string]types.AttributeValue{":scene": &types.AttributeValueMemberS{Value: scene}}
 	expr := "SET #scene = :scene ADD "
@@ -278,17 +291,17 @@ func (s *Store) count(scene string, deltas map[string]int64) types.TransactWrite
 		n++
 	}
 	return types.TransactWriteItem{Update: &types.Update{
-		TableName: &s.tables.Scenes, Key: actionsKey(scene).av(),
+		TableName: &s.tables.Scenes, Key: actionsKey(scene, s.shard(r.PushID())).av(),
 		UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}}
 }
 
 // putFirst writes a marker only if absent, with its count, in one transaction;
 // first is false (and nothing is written) when it was there already.
-func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.AttributeValue, scene string, deltas map[string]int64) (bool, error) {
+func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.AttributeValue, r actions.Record, deltas map[string]int64) (bool, error) {
 	err := s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.tables.Events, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		s.count(scene, deltas),
+		s.count(r, deltas),
 	})
 	if err == nil {
 		return true, nil
@@ -302,7 +315,7 @@ func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.A
 
 // transact runs a transaction, again when it was cancelled only because another
 // transaction held one of its items: every claim of a scene's scans also updates
-// the scene's one counter item, so concurrent records of a hot scene collide there.
+// a shard of the scene's counters, where concurrent records of a hot scene collide.
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) error {
 	for attempt := 0; ; attempt++ {
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
@@ -332,17 +345,17 @@ func (s *Store) MarkTagged(ctx context.Context, r actions.Record, ok bool) (bool
 	if !ok {
 		state, counter = "refused", "tag_failed"
 	}
-	return s.putFirst(ctx, "mark tagged", s.marker(taggedKey(r), state), r.Scene, map[string]int64{counter: 1})
+	return s.putFirst(ctx, "mark tagged", s.marker(taggedKey(r), state), r, map[string]int64{counter: 1})
 }
 
 // ClaimFollowup claims follow-up i of the push and counts it sent, before the send.
 func (s *Store) ClaimFollowup(ctx context.Context, r actions.Record, i int) (bool, error) {
-	return s.putFirst(ctx, "claim follow-up", s.marker(followupKey(r, i), "sent"), r.Scene, map[string]int64{"followups_sent": 1})
+	return s.putFirst(ctx, "claim follow-up", s.marker(followupKey(r, i), "sent"), r, map[string]int64{"followups_sent": 1})
 }
 
 // SkipFollowup claims follow-up i as skipped and counts it, unless claimed before.
 func (s *Store) SkipFollowup(ctx context.Context, r actions.Record, i int) error {
-	_, err := s.putFirst(ctx, "skip follow-up", s.marker(followupKey(r, i), "skipped"), r.Scene, map[string]int64{"followups_skipped": 1})
+	_, err := s.putFirst(ctx, "skip follow-up", s.marker(followupKey(r, i), "skipped"), r, map[string]int64{"followups_skipped": 1})
 	return err
 }
 
@@ -369,7 +382,7 @@ func (s *Store) SettleFollowup(ctx context.Context, r actions.Record, i int, o a
 		}}
 		deltas["followups_failed"] = 1
 	}
-	if err := s.transact(ctx, []types.TransactWriteItem{first, s.count(r.Scene, deltas)}); err != nil {
+	if err := s.transact(ctx, []types.TransactWriteItem{first, s.count(r, deltas)}); err != nil {
 		return unavailable("settle follow-up", err)
 	}
 	return nil

@@ -12,7 +12,7 @@
 //	        pk=seen#<scene>#<openid>    sk=all|day#<d>  the user scanned the scene (ever, that day)
 //	        pk=login#<id>               sk=session   a scan-to-log-in session (TTL)
 //	        pk=account#quota            sk=permanent the account's permanent-code count
-//	        pk=scene#<scene>            sk=actions   the scene's action counters (see actions.go)
+//	        pk=actions#<scene>#<shard>  sk=total     a shard of the scene's action counters (see actions.go)
 //	        pk=tag#<name>               sk=id        a WeChat tag's id
 //	events  pk=push#<key>               sk=claim     one claim per push WeChat delivered (TTL: a day)
 //	        pk=user#<openid>            sk=scan#…    one record per first delivery of a push
