@@ -149,17 +149,26 @@ func (b *batch) fail(r Record, why string) {
 }
 
 // Handle performs the actions of recs and returns the IDs of the records that
-// failed and must be delivered again, in recs' order. It fails records, never
+// failed and must be delivered again. It fails records, never
 // the batch: a record that keeps failing reaches the dead-letter queue alone.
 func (a *Actions) Handle(ctx context.Context, recs []Record) []string {
 	var acting []Record
 	var scenes []string
 	seen := map[string]bool{}
+	// A push twice in one batch (a replay of the stream handed over with the
+	// original, say) acts once; both copies share the outcome.
+	twins := map[string][]string{} // PushID → IDs of the later copies
+	first := map[string]bool{}
 	for _, r := range recs {
 		k := r.kind()
 		if k == kindNone {
 			continue
 		}
+		if id := r.PushID(); first[id] {
+			twins[id] = append(twins[id], r.ID)
+			continue
+		}
+		first[r.PushID()] = true
 		acting = append(acting, r)
 		if k == kindScan && !seen[r.Scene] {
 			seen[r.Scene] = true
@@ -174,7 +183,11 @@ func (a *Actions) Handle(ctx context.Context, recs []Record) []string {
 	b.codes, b.progress, err = a.store.Load(ctx, scenes, acting)
 	if err != nil {
 		a.log.Error("loading scenes and progress failed", slog.Int("records", len(acting)), slog.String("error", err.Error()))
-		return ids(acting)
+		out := ids(acting)
+		for _, t := range twins {
+			out = append(out, t...)
+		}
+		return out
 	}
 	// Follow-ups first: they are the ones with a deadline.
 	a.followups(ctx, b, acting)
@@ -186,6 +199,7 @@ func (a *Actions) Handle(ctx context.Context, recs []Record) []string {
 		if why, ok := b.failed[r.ID]; ok {
 			a.log.Warn("record failed; Lambda delivers it again", slog.String("record", r.ID), slog.String("id", r.PushID()), slog.String("scene", r.Scene), slog.String("reason", why))
 			out = append(out, r.ID)
+			out = append(out, twins[r.PushID()]...)
 		}
 	}
 	return out

@@ -213,3 +213,21 @@ func TestDynamoDBRoundTripsPerRecord(t *testing.T) {
 		})
 	}
 }
+
+func TestAPushTwiceInOneBatchActsOnce(t *testing.T) {
+	f := newFixture(t)
+	f.putCode(t, "poster-bj", "北京海报", hello)
+	f.scan(t, "oTwice", "poster-bj", 1)
+	recs := f.records(t)
+	dup := recs[0]
+	dup.ID = "later-copy"
+	if failed := f.actions(t, actions.Config{}).Handle(context.Background(), append(recs, dup)); len(failed) != 0 {
+		t.Fatalf("failed %v", failed)
+	}
+	if n := len(f.platform.Messages("oTwice")); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+	if n := len(f.published(t)); n != 1 {
+		t.Errorf("%d events, want 1", n)
+	}
+}
