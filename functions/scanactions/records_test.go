@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -129,5 +130,26 @@ func TestHandlerReportsFailedAndUndecodableRecordsBySequenceNumber(t *testing.T)
 	ev.Records[0].Change.SequenceNumber = ""
 	if _, err := h.Handle(context.Background(), ev); err == nil {
 		t.Error("a record without a sequence number must fail the batch")
+	}
+}
+
+// TestTheSampleEventDecodes: events/scan-actions.json, what `make invoke
+// FN=scanactions` sends, is a batch of scan records the decoder accepts.
+func TestTheSampleEventDecodes(t *testing.T) {
+	raw, err := os.ReadFile("../../events/scan-actions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.DynamoDBEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Records) == 0 {
+		t.Fatal("no records")
+	}
+	for _, rec := range ev.Records {
+		if r, err := decode(rec); err != nil || r.ID != rec.Change.SequenceNumber {
+			t.Errorf("record %s: %+v, %v", rec.EventID, r, err)
+		}
 	}
 }
