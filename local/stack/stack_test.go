@@ -41,7 +41,7 @@ func startStack(t *testing.T) (*stack.Stack, *httptest.Server) {
 	return s, front
 }
 
-func call(t *testing.T, method, url, body string, out any) *http.Response {
+func call(t testing.TB, method, url, body string, out any) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
