@@ -63,6 +63,14 @@ func TestFailingScanActionsEndOnTheDeadLetterQueue(t *testing.T) {
 	if got := texts("ok-follower"); !slices.Equal(got, []string{"fine"}) {
 		t.Errorf("the next record's follower received %q", got)
 	}
+	// The API shows what the actions did: the follow-up sent once, no tagging counted.
+	var got struct {
+		Actions map[string]int64 `json:"actions"`
+	}
+	if res := call(t, "GET", front.URL+"/qrcodes/poster-dlq", "", &got); res.StatusCode != 200 ||
+		got.Actions["followups_sent"] != 1 || got.Actions["tagged"] != 0 || got.Actions["followups_failed"] != 0 {
+		t.Errorf("GET /qrcodes/poster-dlq actions = %v, want 1 follow-up sent and nothing tagged", got.Actions)
+	}
 	events := publishedScans(t, s.PublishedEvents)
 	byOpenID := map[string]int{}
 	for _, e := range events {
