@@ -389,7 +389,7 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 		return res, err
 	}
 	if st.Claim != nil {
-		res.reply, res.outcome = st.Claim.Reply, "duplicate"
+		res.reply, res.outcome = answerFrom(msg, st.Claim.Reply), "duplicate"
 		return res, nil
 	}
 	reply := body(st)
@@ -400,13 +400,13 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 		Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at,
 		Unique: !st.Seen, UniqueToday: !st.SeenToday, Register: !st.Registered, Source: st.Source,
 	}
-	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, Reply: reply, At: at}, scan)
+	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, reply), At: at}, scan)
 	if err != nil {
 		return res, err
 	}
-	res.reply, res.outcome = winner.Reply, "recorded"
+	res.reply, res.outcome = reply, "recorded"
 	if !first {
-		res.outcome = "duplicate"
+		res.reply, res.outcome = answerFrom(msg, winner.Reply), "duplicate"
 	}
 	return res, nil
 }
@@ -420,17 +420,17 @@ func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res
 		return res, err
 	}
 	if st.Claim != nil {
-		res.reply, res.outcome = st.Claim.Reply, "duplicate"
+		res.reply, res.outcome = answerFrom(msg, st.Claim.Reply), "duplicate"
 		return res, nil
 	}
 	at := time.Unix(msg.CreateTime, 0).UTC()
 	bound := h.render(msg, h.cfg.Login.Bound)
-	outcome, prior, err := h.store.BindSession(ctx, qr.Claim{Key: key, Reply: bound, At: at}, id, msg.FromUserName, at)
+	outcome, prior, err := h.store.BindSession(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, bound), At: at}, id, msg.FromUserName, at)
 	switch {
 	case err != nil:
 		return res, err
 	case prior != nil:
-		res.reply, res.outcome = prior.Reply, "duplicate"
+		res.reply, res.outcome = answerFrom(msg, prior.Reply), "duplicate"
 		return res, nil
 	case outcome == qr.LoginBound:
 		res.reply, res.outcome = bound, "login bound"

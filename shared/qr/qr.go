@@ -177,8 +177,12 @@ type PushState struct {
 // push's counts; every later delivery of the same push finds it and answers Reply,
 // so retries get the same bytes and count nothing.
 type Claim struct {
-	Key   string
-	Reply []byte // the plaintext reply body, "success" when there is nothing to say
+	Key    string
+	OpenID string // the follower who pushed it; the store files the claim under them
+	// Reply is what the caller needs to answer a retry with the same bytes; the
+	// callback stores the reply without the parts the push itself gives back
+	// (the openid, the account), so a claim holds no openid in its bytes.
+	Reply []byte
 	At    time.Time
 }
 
@@ -253,3 +257,16 @@ const (
 	LoginUsed    = "used"    // someone scanned it first
 	LoginExpired = "expired" // the session ran out (or never existed)
 )
+
+// Kinds of items erasing a follower deletes (DELETE /users/{openid}). A kind a
+// later item adds under the follower is reported under its own name.
+const (
+	ErasedScanRecords = "scan_records" // scans, follows and leavings (each also its push's claim)
+	ErasedClaims      = "claims"       // claims that record nothing else (a bound log-in)
+	ErasedSources     = "sources"      // the scene that brought the follower
+	ErasedMarkers     = "markers"      // "scanned this scene" markers, all time and per day
+	ErasedSessions    = "sessions"     // log-in sessions the follower bound
+)
+
+// Erased counts, by kind, the items erasing a follower deleted.
+type Erased map[string]int
