@@ -398,7 +398,7 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 	}
 	scan := &qr.Scan{
 		Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at,
-		Unique: !st.Seen, UniqueToday: !st.SeenToday, Register: !st.Registered, Source: st.Source,
+		Unique: !st.Seen, UniqueToday: !st.SeenToday, Register: !st.Registered, Source: st.Source, SeenUntil: st.SeenUntil,
 	}
 	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, reply), At: at}, scan)
 	if err != nil {

@@ -102,6 +102,8 @@ func kindOf(it userItem) string {
 		return qr.ErasedClaims
 	case it.SK == skSource:
 		return qr.ErasedSources
+	case strings.HasPrefix(it.SK, "scan#"):
+		return qr.ErasedScanRecords // a record written before claims became records
 	}
 	kind, _, _ := strings.Cut(it.SK, "#") // a kind filed here by a later feature
 	return kind

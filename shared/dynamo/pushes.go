@@ -180,7 +180,14 @@ func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.Attrib
 		}
 		st.Source = it.Scene
 	case k.SK == "all":
+		var it markerItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return fmt.Errorf("dynamo: unmarshal marker: %w", err)
+		}
 		st.Seen = true
+		if it.ExpireAt != 0 {
+			st.SeenUntil = time.Unix(it.ExpireAt, 0).UTC()
+		}
 	case strings.HasPrefix(k.SK, "day#"):
 		st.SeenToday = true
 	}
@@ -321,9 +328,17 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 		}
 		dayDelta = delta
 		const fresh = "attribute_not_exists(pk)"
-		if sc.Unique {
+		switch {
+		case sc.Unique:
 			delta.UniqueUsers = 1
 			parts.unique = put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, ""), ExpireAt: kept}, fresh)
+		case sc.SeenUntil.Unix() < kept-int64(s.retention/2/time.Second):
+			// The follower is back and their marker has less than half the retention
+			// left (or none stored, from before markers expired): rewrite it with this
+			// record's expiry, so a follower who keeps scanning counts once. It costs a
+			// write once per half retention per follower and scene, and the marker
+			// still expires with a record that leads to it.
+			put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, ""), ExpireAt: kept}, "")
 		}
 		if sc.UniqueToday {
 			dayDelta.UniqueUsers = 1

@@ -149,6 +149,11 @@ type Scan struct {
 	Unique, UniqueToday bool
 	// Register: the scene is not yet in the list of scenes with statistics.
 	Register bool
+	// SeenUntil: when the all-time marker the lookup saw expires (zero: none seen,
+	// or one written before markers expired). The store rewrites a marker that
+	// would expire before long with this scan's retention, so a follower who keeps
+	// scanning a scene keeps counting once.
+	SeenUntil time.Time
 	// Source is, for unsubscribe, the scene whose subscribe brought the follower,
 	// which the unsubscribe is charged to; empty when they came through no code.
 	Source string
@@ -165,12 +170,13 @@ type Lookup struct {
 
 // PushState is what a Lookup found, read in one round trip.
 type PushState struct {
-	Code       *Code  // the scene's mapping; nil when it has none
-	Claim      *Claim // an earlier delivery's claim; nil on the first delivery
-	Seen       bool   // OpenID scanned Scene before
-	SeenToday  bool   // OpenID scanned Scene on the push's statistics day
-	Registered bool   // Scene has statistics already
-	Source     string // for unsubscribe: the scene that brought the follower
+	Code       *Code     // the scene's mapping; nil when it has none
+	Claim      *Claim    // an earlier delivery's claim; nil on the first delivery
+	Seen       bool      // OpenID scanned Scene before
+	SeenUntil  time.Time // when that all-time marker expires (zero: no expiry stored)
+	SeenToday  bool      // OpenID scanned Scene on the push's statistics day
+	Registered bool      // Scene has statistics already
+	Source     string    // for unsubscribe: the scene that brought the follower
 }
 
 // Claim marks a push as handled. The first delivery writes it together with the
