@@ -149,18 +149,27 @@ func (h *Handler) checkQuery(q map[string][]string) error {
 // (Keys.Renew): a push under a Token this instance has not seen yet is served
 // rather than refused. An accepted request never waits.
 func (h *Handler) verify(ctx context.Context, check func(*wechat.Verifier) (wechat.Served, error)) (*wechat.Verifier, wechat.Served, error) {
-	v := h.keys.Verifier()
+	v, err := h.keys.Verifier(ctx)
+	if err != nil {
+		return nil, wechat.Served{}, err // the secret could not be read: 503, and WeChat retries
+	}
 	served, err := check(v)
 	if err == nil || !keyMismatch(err) {
 		return v, served, err
 	}
-	if nv, ok := h.keys.Renew(ctx); ok {
+	rctx, cancel := context.WithTimeout(ctx, renewWait)
+	defer cancel()
+	if nv, ok := h.keys.Renew(rctx); ok {
 		if s, err2 := check(nv); err2 == nil {
 			return nv, s, nil
 		}
 	}
 	return v, served, err
 }
+
+// renewWait bounds how long a refused request waits for the secret's re-read:
+// one Secrets Manager read, well inside WeChat's 5 s.
+const renewWait = time.Second
 
 // keyMismatch tells the failures a newer Token or EncodingAESKey might cure.
 func keyMismatch(err error) bool {

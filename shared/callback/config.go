@@ -67,8 +67,9 @@ var DefaultLoginReplies = LoginReplies{
 // Keys supplies the Token and EncodingAESKey, current and previous, as they change.
 type Keys interface {
 	// Verifier returns the values to check a request with now. It is called once
-	// per request and must not block.
-	Verifier() *wechat.Verifier
+	// per request and must not wait, except at an instance's first requests, for
+	// the secret's first read (bounded by ctx).
+	Verifier(ctx context.Context) (*wechat.Verifier, error)
 	// Renew is called when a request fails verification. If the values are older
 	// than their refresh interval, it waits (bounded by ctx) for them to be re-read
 	// and returns the new ones with true when they changed: the first push signed
@@ -81,7 +82,7 @@ type Keys interface {
 type StaticKeys struct{ V *wechat.Verifier }
 
 // Verifier returns k.V.
-func (k StaticKeys) Verifier() *wechat.Verifier { return k.V }
+func (k StaticKeys) Verifier(context.Context) (*wechat.Verifier, error) { return k.V, nil }
 
 // Renew has nothing newer.
 func (k StaticKeys) Renew(context.Context) (*wechat.Verifier, bool) { return nil, false }
@@ -111,10 +112,10 @@ func VerifierFromEnv(getenv func(string) string, appID string) (*wechat.Verifier
 }
 
 // ConfigFromEnv reads the configuration from environment variables (design.md):
-// WECHAT_APP_ID, WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY, WECHAT_TOKEN_PREVIOUS,
-// WECHAT_ENCODING_AES_KEY_PREVIOUS, WECHAT_TIMESTAMP_TOLERANCE
-// (seconds; 0 turns the window off, for local replays only), WECHAT_MAX_BODY_BYTES,
-// WECHAT_WELCOME_REPLY and WECHAT_DEFAULT_REPLY (texts; empty answers "success").
+// WECHAT_APP_ID, WECHAT_TIMESTAMP_TOLERANCE (seconds; 0 turns the window off, for
+// local replays only), WECHAT_MAX_BODY_BYTES, WECHAT_WELCOME_REPLY and
+// WECHAT_DEFAULT_REPLY (texts; empty answers "success"). The Token and the keys,
+// which live in the secret, are not among them: set Keys (VerifierFromEnv).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		AppID:     getenv("WECHAT_APP_ID"),
@@ -125,11 +126,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if cfg.AppID == "" {
 		return Config{}, errors.New("WECHAT_APP_ID is required")
 	}
-	v, err := VerifierFromEnv(getenv, cfg.AppID)
-	if err != nil {
-		return Config{}, err
-	}
-	cfg.Keys = StaticKeys{v}
 	if v := getenv("WECHAT_TIMESTAMP_TOLERANCE"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
