@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -286,5 +287,29 @@ func TestErasureRefusesAMalformedOpenID(t *testing.T) {
 	}
 	if n := len(s.everything(t)); n != items {
 		t.Errorf("refused requests changed the tables: %d items, then %d", items, n)
+	}
+}
+
+func TestErasingAFollowerWithManyScansPagesThroughThem(t *testing.T) {
+	s := newStack(t, api.Config{})
+	ctx := context.Background()
+	const scenes = 130 // over a page of the follower's partition (100)
+	for i := range scenes {
+		push, err := s.platform.ScanScene(ctx, s.callback, follower, fmt.Sprintf("stall-%03d", i), wechattest.Plaintext)
+		if err != nil || push.Status() != http.StatusOK {
+			t.Fatalf("scan %d: %v %d", i, err, push.Status())
+		}
+	}
+	var got erasedJSON
+	if w := s.do(t, "DELETE", "/users/"+follower, "", &got); w.Code != http.StatusOK {
+		t.Fatalf("DELETE: %d %s", w.Code, w.Body)
+	}
+	// One subscribe (with its source) and 129 SCANs, each of its own scene: a record
+	// each, and each scene's all-time and day markers.
+	if got.Deleted["scan_records"] != scenes || got.Deleted["sources"] != 1 || got.Deleted["markers"] != 2*scenes || got.Total != 3*scenes+1 {
+		t.Errorf("deleted %v (total %d), want %d records, 1 source, %d markers", got.Deleted, got.Total, scenes, 2*scenes)
+	}
+	if left := naming(s.everything(t), follower); len(left) != 0 {
+		t.Errorf("%d items still name the follower, the first in %s", len(left), left[0].table)
 	}
 }
