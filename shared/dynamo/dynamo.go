@@ -100,8 +100,10 @@ func (s *Store) expireAt(at time.Time, ttl time.Duration) int64 {
 	return at.Add(ttl).Unix()
 }
 
-// ClaimTTL is how long a push claim is kept. WeChat retries within about 15 s; a day
-// leaves ample room and costs nothing, since TTL deletion is free.
+// ClaimTTL is how long a claim that records nothing else (a bound log-in's) is
+// kept. WeChat retries within about 15 s; a day leaves ample room and costs
+// nothing, since TTL deletion is free. A claim that is also a scan's record is
+// kept for the retention.
 const ClaimTTL = 24 * time.Hour
 
 // New returns a Store over db. It checks only its arguments.
