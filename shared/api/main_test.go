@@ -59,14 +59,18 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newStack(t *testing.T, cfg api.Config) *stack {
+func newStack(t *testing.T, cfg api.Config, opts ...dynamo.Options) *stack {
 	t.Helper()
 	platform, wx := wechattest.NewServer(wechattest.PlatformConfig{})
 	t.Cleanup(wx.Close)
 
 	client, names := dynamotest.Tables(t, nil)
 	tables := dynamo.Tables{Scenes: names["ScenesTable"], Events: names["EventsTable"]}
-	store, err := dynamo.New(client, tables, dynamo.Options{})
+	var o dynamo.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	store, err := dynamo.New(client, tables, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,33 +168,37 @@ func campaign(t *testing.T, s *stack) {
 }
 
 func TestEverythingNamingAFollowerExpiresWithinTheRetention(t *testing.T) {
-	s := newStack(t, api.Config{})
-	campaign(t, s)
-	now := time.Now()
-	latest := now.Add(dynamo.DefaultRetention + time.Minute).Unix()
-	items := naming(s.everything(t), follower)
-	kinds := map[string]int{}
-	for _, it := range items {
-		pk := it.av["pk"].(*types.AttributeValueMemberS).Value
-		sk := it.av["sk"].(*types.AttributeValueMemberS).Value
-		kind, _, _ := strings.Cut(pk, "#")
-		kinds[kind]++
-		n, ok := it.av["expire_at"].(*types.AttributeValueMemberN)
-		if !ok {
-			t.Errorf("%s %s/%s names the follower and has no expire_at: it would be kept forever", it.table, pk, sk)
-			continue
-		}
-		at, err := strconv.ParseInt(n.Value, 10, 64)
-		if err != nil || at <= now.Unix() || at > latest {
-			t.Errorf("%s %s/%s expires at %s, want within %v from now", it.table, pk, sk, n.Value, dynamo.DefaultRetention)
-		}
-		if reply, ok := it.av["reply"].(*types.AttributeValueMemberB); ok && bytes.Contains(reply.Value, []byte(follower)) {
-			t.Errorf("%s %s/%s keeps the openid in its stored reply %q", it.table, pk, sk, reply.Value)
-		}
-	}
-	// user#: 4 records, a log-in claim, a source; seen#: 3 scenes × (all, day); login#: 1.
-	if kinds["user"] != 6 || kinds["seen"] != 6 || kinds["login"] != 1 {
-		t.Errorf("items naming the follower by partition kind: %v, want user 6, seen 6, login 1", kinds)
+	for _, retention := range []time.Duration{dynamo.DefaultRetention, 24 * time.Hour} {
+		t.Run(retention.String(), func(t *testing.T) {
+			s := newStack(t, api.Config{}, dynamo.Options{Retention: retention})
+			campaign(t, s)
+			now := time.Now()
+			latest := now.Add(retention + time.Minute).Unix()
+			items := naming(s.everything(t), follower)
+			kinds := map[string]int{}
+			for _, it := range items {
+				pk := it.av["pk"].(*types.AttributeValueMemberS).Value
+				sk := it.av["sk"].(*types.AttributeValueMemberS).Value
+				kind, _, _ := strings.Cut(pk, "#")
+				kinds[kind]++
+				n, ok := it.av["expire_at"].(*types.AttributeValueMemberN)
+				if !ok {
+					t.Errorf("%s %s/%s names the follower and has no expire_at: it would be kept forever", it.table, pk, sk)
+					continue
+				}
+				at, err := strconv.ParseInt(n.Value, 10, 64)
+				if err != nil || at <= now.Unix() || at > latest {
+					t.Errorf("%s %s/%s expires at %s, want within %v from now", it.table, pk, sk, n.Value, retention)
+				}
+				if reply, ok := it.av["reply"].(*types.AttributeValueMemberB); ok && bytes.Contains(reply.Value, []byte(follower)) {
+					t.Errorf("%s %s/%s keeps the openid in its stored reply %q", it.table, pk, sk, reply.Value)
+				}
+			}
+			// user#: 4 records, a log-in claim, a source; seen#: 3 scenes × (all, day); login#: 1.
+			if kinds["user"] != 6 || kinds["seen"] != 6 || kinds["login"] != 1 {
+				t.Errorf("items naming the follower by partition kind: %v, want user 6, seen 6, login 1", kinds)
+			}
+		})
 	}
 }
 
