@@ -14,18 +14,25 @@ import (
 
 var createTimeTag = []byte("<CreateTime>")
 
-// replyHead is the start of every passive reply to msg, up to its CreateTime.
-func replyHead(msg *wechat.Message) []byte {
-	b := wechat.AppendText(nil, msg.FromUserName, msg.ToUserName, 0, "")
-	return b[:bytes.LastIndex(b, createTimeTag)]
+// appendReplyHead appends the start of every passive reply to msg, up to its
+// CreateTime, to dst.
+func appendReplyHead(dst []byte, msg *wechat.Message) []byte {
+	start := len(dst)
+	dst = wechat.AppendText(dst, msg.FromUserName, msg.ToUserName, 0, "")
+	return dst[:start+bytes.LastIndex(dst[start:], createTimeTag)]
 }
 
-// storedReply is what the claim of msg keeps of reply.
+// headRoom is room enough for a reply's head beyond its two names, so that
+// building one takes a single allocation.
+const headRoom = 160
+
+// storedReply is what the claim of msg keeps of reply: a subslice of it.
 func storedReply(msg *wechat.Message, reply []byte) []byte {
 	if isSuccess(reply) {
 		return nil
 	}
-	if rest, ok := bytes.CutPrefix(reply, replyHead(msg)); ok {
+	var buf [256]byte
+	if rest, ok := bytes.CutPrefix(reply, appendReplyHead(buf[:0], msg)); ok {
 		return rest
 	}
 	return reply
@@ -37,7 +44,8 @@ func answerFrom(msg *wechat.Message, stored []byte) []byte {
 	case len(stored) == 0:
 		return success
 	case bytes.HasPrefix(stored, createTimeTag):
-		return append(replyHead(msg), stored...)
+		buf := make([]byte, 0, headRoom+len(msg.FromUserName)+len(msg.ToUserName)+len(stored))
+		return append(appendReplyHead(buf, msg), stored...)
 	}
 	return stored
 }
