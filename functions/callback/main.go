@@ -28,6 +28,10 @@ func build(env *boot.Env) (*callback.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The secret's first read starts here and runs while the rest is built.
+	if cfg.Keys, err = env.CallbackKeys(cfg.AppID); err != nil {
+		return nil, err
+	}
 	store, err := env.Store()
 	if err != nil {
 		return nil, err

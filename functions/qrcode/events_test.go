@@ -39,6 +39,7 @@ var routes = []route{
 	{"qrcode-image.json", "GET", "/qrcodes/riddle-1/image?size=300&format=png", "GET /qrcodes/{scene}/image", "", map[string]string{"scene": "riddle-1"}, 200},
 	{"qrcode-stats.json", "GET", "/qrcodes/riddle-1/stats", "GET /qrcodes/{scene}/stats", "", map[string]string{"scene": "riddle-1"}, 200},
 	{"qrcode-list.json", "GET", "/qrcodes?limit=10", "GET /qrcodes", "", nil, 200},
+	{"user-erase.json", "DELETE", "/users/oKqdL5Vn7Ek3wOq2fG8mZ1xYc9aQ", "DELETE /users/{openid}", "", map[string]string{"openid": "oKqdL5Vn7Ek3wOq2fG8mZ1xYc9aQ"}, 200},
 }
 
 func (r route) event(t *testing.T) events.APIGatewayV2HTTPRequest {

@@ -2,10 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"wechatqr/shared/actions"
 )
 
 // FuzzDecodeRecord feeds arbitrary JSON to the stream record decoding, as
@@ -26,7 +27,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			return
 		}
 		pk := rec.Change.Keys["pk"].String()
-		if pk != "user#"+got.OpenID || got.SK != fmt.Sprintf("scan#%010d#%s#%s", got.At.Unix(), got.Event, got.Scene) || got.ID != rec.Change.SequenceNumber || got.At.Unix() <= 0 {
+		if pk != "user#"+got.OpenID || got.SK != actions.RecordKey(got.At.Unix(), got.Event, got.Scene) || got.ID != rec.Change.SequenceNumber || got.At.Unix() <= 0 {
 			t.Fatalf("accepted %q as %+v", raw, got)
 		}
 	})

@@ -29,8 +29,11 @@ func decode(rec events.DynamoDBEventRecord) (actions.Record, error) {
 		return actions.Record{}, errNotScan
 	}
 	sk, ok := str(ch.Keys, "sk")
-	if !ok || !strings.HasPrefix(sk, "scan#") {
+	if !ok || !strings.HasPrefix(sk, actions.RecordPrefix) {
 		return actions.Record{}, errNotScan
+	}
+	if _, ok := ch.NewImage["event"]; !ok && ch.NewImage != nil {
+		return actions.Record{}, errNotScan // the claim of a push that is no scan, follow or leaving (a log-in, a menu click)
 	}
 	pk, _ := str(ch.Keys, "pk")
 	openid, _ := str(ch.NewImage, "openid")
@@ -46,7 +49,7 @@ func decode(rec events.DynamoDBEventRecord) (actions.Record, error) {
 		return actions.Record{}, fmt.Errorf("event %q is not one a scan record holds", event)
 	case !ok || at <= 0:
 		return actions.Record{}, errors.New("no push time (at)")
-	case sk != fmt.Sprintf("scan#%010d#%s#%s", at, event, scene):
+	case sk != actions.RecordKey(at, event, scene):
 		return actions.Record{}, fmt.Errorf("sort key %q does not match the record's attributes", sk)
 	}
 	return actions.Record{ID: ch.SequenceNumber, SK: sk, Scene: scene, OpenID: openid, Event: event, At: time.Unix(at, 0).UTC()}, nil

@@ -16,9 +16,9 @@ import (
 )
 
 // streamRecord is a stream record as Lambda hands it over for a scan record
-// the callback wrote (shared/dynamo: pk=user#<openid>, sk=scan#<at>#<event>#<scene>).
+// the callback wrote (shared/dynamo: pk=user#<openid>, sk=push#event:<at>|<event>|<event key>).
 func streamRecord(seq, openid, event, scene string, at int64) string {
-	sk := "scan#" + pad(at) + "#" + event + "#" + scene
+	sk := actions.RecordKey(at, event, scene)
 	img := `{"pk":{"S":"user#` + openid + `"},"sk":{"S":"` + sk + `"},"openid":{"S":"` + openid + `"},"event":{"S":"` + event + `"},"at":{"N":"` + itoa(at) + `"}`
 	if scene != "" {
 		img += `,"scene":{"S":"` + scene + `"}`
@@ -31,10 +31,6 @@ func streamRecord(seq, openid, event, scene string, at int64) string {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
-func pad(n int64) string {
-	s := itoa(n)
-	return strings.Repeat("0", max(0, 10-len(s))) + s
-}
 
 func record(t *testing.T, raw string) events.DynamoDBEventRecord {
 	t.Helper()
@@ -47,7 +43,7 @@ func record(t *testing.T, raw string) events.DynamoDBEventRecord {
 
 func TestDecodeReadsWhatTheCallbackWrote(t *testing.T) {
 	got, err := decode(record(t, streamRecord("100", "oUser-1", "subscribe", "poster-bj", 1732500000)))
-	want := actions.Record{ID: "100", SK: "scan#1732500000#subscribe#poster-bj", Scene: "poster-bj", OpenID: "oUser-1", Event: "subscribe", At: time.Unix(1732500000, 0).UTC()}
+	want := actions.Record{ID: "100", SK: "push#event:1732500000|subscribe|qrscene_poster-bj", Scene: "poster-bj", OpenID: "oUser-1", Event: "subscribe", At: time.Unix(1732500000, 0).UTC()}
 	if err != nil || got != want {
 		t.Fatalf("decode = %+v, %v; want %+v", got, err, want)
 	}
@@ -63,12 +59,14 @@ func TestDecodeRefusesRecordsThatDisagreeWithTheirKey(t *testing.T) {
 		name, from, to string
 		notScan        bool
 	}{
-		{"a claim", `"sk":{"S":"scan#1732500000#SCAN#poster-bj"}},"NewImage"`, `"sk":{"S":"claim"}},"NewImage"`, true},
+		{"a claim", `"sk":{"S":"push#event:1732500000|SCAN|poster-bj"}},"NewImage"`, `"sk":{"S":"claim"}},"NewImage"`, true},
+		{"a message's claim", `"sk":{"S":"push#event:1732500000|SCAN|poster-bj"}},"NewImage"`, `"sk":{"S":"push#msg:1234567890123456"}},"NewImage"`, true},
+		{"a log-in's claim (no event)", `"event":{"S":"SCAN"},`, `"login":{"S":"ABC"},`, true},
 		{"a modification", `"eventName":"INSERT"`, `"eventName":"MODIFY"`, true},
 		{"a deletion", `"eventName":"INSERT"`, `"eventName":"REMOVE"`, true},
-		{"a follow-up claim", `"sk":{"S":"scan#1732500000#SCAN#poster-bj"}},"NewImage"`, `"sk":{"S":"followup#1732500000#SCAN#poster-bj#0"}},"NewImage"`, true},
-		{"sk a number", `"sk":{"S":"scan#1732500000#SCAN#poster-bj"}},"NewImage"`, `"sk":{"N":"1"}},"NewImage"`, true},
-		{"another user's key", `"pk":{"S":"user#oUser-1"},"sk":{"S":"scan#1732500000#SCAN#poster-bj"}},"NewImage"`, `"pk":{"S":"user#oUser-2"},"sk":{"S":"scan#1732500000#SCAN#poster-bj"}},"NewImage"`, false},
+		{"a follow-up claim", `"sk":{"S":"push#event:1732500000|SCAN|poster-bj"}},"NewImage"`, `"sk":{"S":"followup#event:1732500000|SCAN|poster-bj#0"}},"NewImage"`, true},
+		{"sk a number", `"sk":{"S":"push#event:1732500000|SCAN|poster-bj"}},"NewImage"`, `"sk":{"N":"1"}},"NewImage"`, true},
+		{"another user's key", `"pk":{"S":"user#oUser-1"},"sk":{"S":"push#event:1732500000|SCAN|poster-bj"}},"NewImage"`, `"pk":{"S":"user#oUser-2"},"sk":{"S":"push#event:1732500000|SCAN|poster-bj"}},"NewImage"`, false},
 		{"another scene", `"scene":{"S":"poster-bj"}`, `"scene":{"S":"poster-sh"}`, false},
 		{"another time", `"at":{"N":"1732500000"}`, `"at":{"N":"1732500001"}`, false},
 		{"time a string", `"at":{"N":"1732500000"}`, `"at":{"S":"1732500000"}`, false},

@@ -151,10 +151,22 @@ func TestTheSecretComesFromSecretsManager(t *testing.T) {
 			t.Error("the AppSecret reached the logs")
 		}
 	})
-	t.Run("an absent secret is a clear error at init", func(t *testing.T) {
+	t.Run("an absent secret fails the run that needs it, with a clear error", func(t *testing.T) {
+		// The secret is read in the background from init on, and needed only to
+		// fetch a token: with the table emptied, this run must fetch.
+		table := f.s.Tables["TokensTable"]
+		if _, err := f.s.Dynamo.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "token#" + cfg.AppID},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		calls := f.tokenCalls()
 		env := map[string]string{"WECHAT_SECRET_ID": "no-such-secret", "AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.Endpoint()}
 		fn := f.instance(t, env)
 		_, err := fn.Invoke(ctx, f.payload)
+		if n := f.tokenCalls(); n != calls {
+			t.Errorf("%d token calls without an AppSecret", n-calls)
+		}
 		var fe *rie.FunctionError
 		if !errors.As(err, &fe) || !strings.Contains(fn.Logs(), `reading WECHAT_SECRET_ID \"no-such-secret\"`) {
 			t.Errorf("err = %v; logs:\n%s", err, fn.Logs())

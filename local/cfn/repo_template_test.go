@@ -292,7 +292,7 @@ func TestRepoTemplateManagementRoutesRequireIAM(t *testing.T) {
 	tpl := loadRepoTemplate(t)
 	// The management API creates codes on the account's behalf and shows its statistics:
 	// deployed, every route of it must need a SigV4 signature (README: "IAM-authorized").
-	prefixes := []string{"/qrcodes", "/stats", "/logins"}
+	prefixes := []string{"/qrcodes", "/stats", "/logins", "/users"}
 	found := map[string]int{}
 	for _, fn := range tpl.Functions() {
 		for _, r := range fn.Routes {
@@ -310,6 +310,9 @@ func TestRepoTemplateManagementRoutesRequireIAM(t *testing.T) {
 	// Without this the check above would pass on a template that lost its API altogether.
 	if found["/qrcodes"] == 0 {
 		t.Error("no HttpApi route under /qrcodes: the QR management API README documents is not deployed")
+	}
+	if found["/users"] == 0 {
+		t.Error("no HttpApi route under /users: DELETE /users/{openid}, which erases a follower, is not deployed")
 	}
 }
 

@@ -75,28 +75,37 @@ func TestRepoTemplateScanActionsMapping(t *testing.T) {
 	if err != nil || f.Len() == 0 {
 		t.Fatalf("FilterCriteria %v: %v; want a filter keeping new scan records only", ev.Filters, err)
 	}
-	record := func(event, sk string) []byte {
+	// A record is a push's claim that carries the event it records (shared/dynamo claimKey).
+	record := func(event, sk, recorded string) []byte {
+		img := map[string]any{"pk": map[string]string{"S": "user#o1"}, "sk": map[string]string{"S": sk}}
+		if recorded != "" {
+			img["event"] = map[string]string{"S": recorded}
+		}
 		b, _ := json.Marshal(map[string]any{
 			"eventName": event, "eventSource": "aws:dynamodb",
 			"dynamodb": map[string]any{
 				"Keys":     map[string]any{"pk": map[string]string{"S": "user#o1"}, "sk": map[string]string{"S": sk}},
-				"NewImage": map[string]any{"pk": map[string]string{"S": "user#o1"}, "sk": map[string]string{"S": sk}},
+				"NewImage": img,
 			},
 		})
 		return b
 	}
 	for _, c := range []struct {
-		event, sk string
-		want      bool
+		event, sk, recorded string
+		want                bool
 	}{
-		{"INSERT", "scan#1732500000#subscribe#riddle-1", true},
-		{"INSERT", "scan#1732500000#SCAN#poster", true},
-		{"MODIFY", "scan#1732500000#SCAN#poster", false},
-		{"REMOVE", "scan#1732500000#SCAN#poster", false},
-		{"INSERT", "push#wx#1732500000", false},
-		{"INSERT", "source", false},
+		{"INSERT", "push#event:1732500000|subscribe|qrscene_riddle-1", "subscribe", true},
+		{"INSERT", "push#event:1732500000|SCAN|poster", "SCAN", true},
+		{"INSERT", "push#event:1732500000|unsubscribe|", "unsubscribe", true},
+		{"MODIFY", "push#event:1732500000|SCAN|poster", "SCAN", false},
+		{"REMOVE", "push#event:1732500000|SCAN|poster", "SCAN", false},
+		{"INSERT", "push#event:1732500000|SCAN|login:ABC", "", false}, // a log-in's claim
+		{"INSERT", "push#event:1732500000|CLICK|menu", "", false},     // a push that records nothing
+		{"INSERT", "push#msg:1234567890123456", "", false},
+		{"INSERT", "followup#event:1732500000|SCAN|poster#0", "", false},
+		{"INSERT", "source", "", false},
 	} {
-		if got, err := f.Match(record(c.event, c.sk)); err != nil || got != c.want {
+		if got, err := f.Match(record(c.event, c.sk, c.recorded)); err != nil || got != c.want {
 			t.Errorf("filter on %s of %s: %v, %v; want %v", c.event, c.sk, got, err, c.want)
 		}
 	}

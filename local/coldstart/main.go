@@ -1,7 +1,7 @@
 // Command coldstart measures each function's cold start under aws-lambda-rie, the runtime
 // interface emulator sam local uses, and the size of each bootstrap as deployed:
 //
-//	go run ./local/coldstart [-n 10] [-secret] [-v]
+//	go run ./local/coldstart [-n 10] [-secret=false] [-v]
 //
 // It starts one local stack (DynamoDB Local with the template's tables and the WeChat
 // emulator), brings it to the state a deployed stack is in (the schedule has stored a token,
@@ -11,20 +11,25 @@
 //
 // What init does (functions/<fn>/main.go and functions/internal/boot), before the first event:
 //
-//   - every function: boot.Load builds the JSON logger and the AWS configuration
-//     (config.LoadDefaultConfig: environment only, no network) and, when WECHAT_SECRET_ID is
-//     set (deployed), reads the account's secret with one Secrets Manager GetSecretValue.
-//     Locally the stack passes the plain variables instead, so init makes no network call;
-//     -secret puts the secret in moto_server and measures that round trip too.
-//   - callback: callback.ConfigFromEnv (parses the EncodingAESKey into an AES cipher), the
-//     DynamoDB store (a client; no request), callback.New.
+//   - every function: boot.Load builds the JSON logger and the AWS configuration from
+//     Lambda's variables (no config.LoadDefaultConfig, no file, no network). When
+//     WECHAT_SECRET_ID is set (deployed, and here by default: the secret is put in
+//     moto_server; -secret=false passes the plain variables instead), boot.Secret starts the
+//     one Secrets Manager GetSecretValue in the background: it runs while the rest of init and
+//     the runtime's first request for an event do, and the first use of a secret value waits
+//     for what is left of it.
+//   - callback: callback.ConfigFromEnv, the secret's read (it builds the Verifier, parsing the
+//     EncodingAESKeys into AES ciphers), the DynamoDB store (a client; no request),
+//     callback.New. Its first invocation needs the Token, so it waits for the read's end.
 //   - qrcode: the WeChat client, the token source over the tokens table (no request: the token
-//     is read at the first call that needs it), the DynamoDB store, api.New.
+//     is read at the first call that needs it, and the AppSecret only if a token must be
+//     fetched), the DynamoDB store, api.New.
 //   - tokenrefresh: the WeChat client and the token source; the handler's Refresh runs per
-//     invocation (one GetItem, and a WeChat call only in the token's last minutes).
+//     invocation (one GetItem, and a WeChat call, which needs the AppSecret, only in the
+//     token's last minutes).
 //
-// So init is CPU and allocation: the Go runtime, package initialisers (the AWS SDK's
-// endpoint rules and the QR and image code are the largest), and the wiring above.
+// So init is CPU and allocation: the Go runtime and package initialisers (the AWS SDK's
+// DynamoDB schemas and endpoint rules are the largest; GODEBUG=inittrace=1 lists them).
 //
 // The figures are this machine's (its architecture and CPU, under whatever else runs on it),
 // not Lambda's arm64 at the template's memory size: compare functions and changes with them,
@@ -63,7 +68,7 @@ import (
 
 func main() {
 	n := flag.Int("n", 10, "cold starts per function")
-	secret := flag.Bool("secret", false, "read the account's secret from Secrets Manager at init, as deployed (moto_server on loopback)")
+	secret := flag.Bool("secret", true, "read the account's secret from Secrets Manager, as deployed (moto_server on loopback); false passes the plain variables")
 	verbose := flag.Bool("v", false, "print the logs of each function's first run")
 	flag.Parse()
 	if *n < 1 || *n > 1000 {
@@ -444,9 +449,9 @@ func report(results []result, n int, withSecret bool) {
 	fmt.Printf("\n## Cold starts under aws-lambda-rie (%d per function)\n\n", n)
 	fmt.Printf("Machine: %s/%s, %d CPUs (%s), %s. ", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), host, runtime.Version())
 	if withSecret {
-		fmt.Println("Init reads the secret from Secrets Manager (moto_server on loopback), as deployed.")
+		fmt.Println("The secret is read from Secrets Manager (moto_server on loopback), as deployed.")
 	} else {
-		fmt.Println("Init reads the plain variables of a local stack (deployed, it also reads the secret: -secret).")
+		fmt.Println("The functions read the plain variables of a local stack (-secret=false; deployed, they read the secret).")
 	}
 	fmt.Println()
 	fmt.Println("| function | bootstrap linux/arm64 (MiB) | init median (ms) | init p90 | first invoke median (ms) | first invoke p90 | REPORT Duration median | REPORT Init Duration median | wall median (ms) | wall p90 |")

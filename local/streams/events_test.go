@@ -12,10 +12,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"wechatqr/local/cfn"
 	"wechatqr/local/dynamolocal/dynamotest"
 	"wechatqr/local/streams"
 	"wechatqr/shared/dynamo"
 	"wechatqr/shared/qr"
+	"wechatqr/shared/wechat"
 )
 
 var update = flag.Bool("update", false, "rewrite events/scan-actions.json")
@@ -46,11 +48,27 @@ func TestEventsFileIsWhatTheMappingBuilds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The template's own filter, so the sample holds what the deployed mapping delivers.
+	tpl, err := cfn.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var filters []string
+	for _, fn := range tpl.Functions() {
+		if fn.LogicalID == "ScanActionsFunction" {
+			for _, s := range fn.Streams {
+				filters = append(filters, s.Filters...)
+			}
+		}
+	}
+	if len(filters) == 0 {
+		t.Fatal("template.yaml: ScanActionsFunction has no stream filter")
+	}
 	f := &fixture{t: t, ddb: ddb, table: names["EventsTable"]}
 	f.stream = streamARN(t, f)
 	fn := &recorder{}
 	m, err := streams.Start(context.Background(), streams.Client(dynamotest.Server().Endpoint(), "us-east-1"), fn, streams.Config{
-		StreamARN: f.stream, Filters: []string{scanFilter}, BatchingWindow: time.Second, PollInterval: 50 * time.Millisecond,
+		StreamARN: f.stream, Filters: filters, BatchingWindow: time.Second, PollInterval: 50 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,8 +81,12 @@ func TestEventsFileIsWhatTheMappingBuilds(t *testing.T) {
 		{Scene: "riddle-1", OpenID: "oKqdL5Vn7Ek3wOq2fG8mZ1xYc9aQ", Event: qr.EventSubscribe, At: time.Unix(signedAt, 0), Unique: true, UniqueToday: true, Register: true},
 		{Scene: "riddle-1", OpenID: "oKqdL5Vn7Ek3wOq2fG8mZ1xYc9aR", Event: qr.EventScan, At: time.Unix(signedAt+1, 0), Unique: true, UniqueToday: true},
 	}
-	for i, sc := range scans {
-		claim := qr.Claim{Key: sc.OpenID + "#" + time.Unix(signedAt+int64(i), 0).Format("150405"), Reply: []byte("success"), At: sc.At}
+	for _, sc := range scans {
+		msg := wechat.Message{FromUserName: sc.OpenID, CreateTime: sc.At.Unix(), Event: sc.Event, EventKey: sc.Scene}
+		if sc.Event == qr.EventSubscribe {
+			msg.EventKey = "qrscene_" + sc.Scene
+		}
+		claim := qr.Claim{Key: msg.DedupeKey(), OpenID: sc.OpenID, At: sc.At}
 		if _, _, err := store.Record(ctx, claim, &sc); err != nil {
 			t.Fatal(err)
 		}

@@ -265,7 +265,7 @@ func (f *fixture) records(t *testing.T) []actions.Record {
 		}
 		for _, it := range res.Items {
 			sk := it["sk"].(*dtypes.AttributeValueMemberS).Value
-			if !strings.HasPrefix(sk, "scan#") {
+			if _, isRecord := it["event"]; !isRecord || !strings.HasPrefix(sk, actions.RecordPrefix) {
 				continue
 			}
 			at, _ := strconv.ParseInt(it["at"].(*dtypes.AttributeValueMemberN).Value, 10, 64)

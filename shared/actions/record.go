@@ -15,14 +15,17 @@ package actions
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"time"
 
 	"wechatqr/shared/qr"
 )
 
-// Record is one scan record as the callback wrote it (pk=user#<openid>,
-// sk=scan#<unix time>#<event>#<scene>), read from the events table's stream.
+// Record is one scan record as the callback wrote it, read from the events
+// table's stream: the push's claim, which for a scan, a follow or a leaving is
+// also its record (pk=user#<openid>, sk=RecordKey(at, event, scene), with the
+// attributes scene, openid, event and at).
 type Record struct {
 	// ID identifies the record in its batch: the stream's sequence number, which
 	// the function reports back for a record that failed.
@@ -42,9 +45,26 @@ func (r Record) PushID() string {
 	return hex.EncodeToString(h[:16])
 }
 
-// Push is the part of the record's key after "scan#": what markers and claims of
+// RecordPrefix starts the sort key of every push claim that records an event;
+// messages' claims start "push#msg:".
+const RecordPrefix = "push#event:"
+
+// RecordKey is the sort key the callback gives the record of an event pushed at
+// at (its CreateTime) through scene: the push's dedupe key without the openid,
+// which the partition names (shared/dynamo claimKey). Its EventKey is
+// "qrscene_<scene>" for a subscribe through a code, the scene for SCAN, and
+// empty for a follow through no code and for unsubscribe.
+func RecordKey(at int64, event, scene string) string {
+	eventKey := scene
+	if event == qr.EventSubscribe && scene != "" {
+		eventKey = "qrscene_" + scene
+	}
+	return RecordPrefix + strconv.FormatInt(at, 10) + "|" + event + "|" + eventKey
+}
+
+// Push is the part of the record's key after "push#": what markers and claims of
 // this push are keyed by, under the follower's partition.
-func (r Record) Push() string { return strings.TrimPrefix(r.SK, "scan#") }
+func (r Record) Push() string { return strings.TrimPrefix(r.SK, "push#") }
 
 // kind says what a record asks for.
 type kind int

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"wechatqr/shared/qr"
@@ -32,6 +33,8 @@ type Store interface {
 	Scenes(ctx context.Context) ([]string, error)
 	CreateSession(ctx context.Context, s *qr.Session) error
 	Session(ctx context.Context, id string) (*qr.Session, error)
+	// EraseUser deletes every item naming openid, counters excepted, by kind.
+	EraseUser(ctx context.Context, openid string) (qr.Erased, error)
 }
 
 // WeChat creates codes.
@@ -107,8 +110,13 @@ func New(cfg Config, store Store, wx WeChat, tokens Tokens, log *slog.Logger) (*
 	h.mux.HandleFunc("GET /stats/sources", h.sources)
 	h.mux.HandleFunc("POST /logins", h.createLogin)
 	h.mux.HandleFunc("GET /logins/{id}", h.getLogin)
+	h.mux.HandleFunc("DELETE /users/{openid}", h.eraseUser)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, qr.Errorf(qr.ENotFound, "no route %s %s", r.Method, r.URL.Path))
+		path := r.URL.Path
+		if strings.HasPrefix(path, "/users/") {
+			path = "/users/{openid}" // a follower's openid stays out of errors and logs
+		}
+		h.fail(w, r, qr.Errorf(qr.ENotFound, "no route %s %s", r.Method, path))
 	})
 	return h, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"wechatqr/shared/qr"
 	"wechatqr/shared/token"
@@ -78,7 +79,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		level = slog.LevelError
 	}
 	h.log.LogAttrs(r.Context(), level, "request failed",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("method", r.Method), logPath(r),
 		slog.Int("status", status), slog.String("error", err.Error()))
 	writeJSON(w, status, body)
 }
@@ -90,3 +91,12 @@ func isNetwork(err error) bool {
 }
 
 func pathEscape(s string) string { return url.PathEscape(s) }
+
+// logPath is the request's path as logs may show it: a follower's openid only
+// as its SHA-256, the way DELETE /users/{openid} logs it.
+func logPath(r *http.Request) slog.Attr {
+	if openid, ok := strings.CutPrefix(r.URL.Path, "/users/"); ok {
+		return slog.Group("", slog.String("path", "/users/{openid}"), slog.String("openid_sha256", openIDHash(openid)))
+	}
+	return slog.String("path", r.URL.Path)
+}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,16 +37,40 @@ type stack struct {
 	store    *dynamo.Store
 	client   *dynamodb.Client
 	tables   dynamo.Tables
+	all      []string // every table of the template, the tokens table included
+	logs     *syncBuffer
 }
 
-func newStack(t *testing.T, cfg api.Config) *stack {
+// syncBuffer collects log lines written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newStack(t *testing.T, cfg api.Config, opts ...dynamo.Options) *stack {
 	t.Helper()
 	platform, wx := wechattest.NewServer(wechattest.PlatformConfig{})
 	t.Cleanup(wx.Close)
 
 	client, names := dynamotest.Tables(t, nil)
 	tables := dynamo.Tables{Scenes: names["ScenesTable"], Events: names["EventsTable"]}
-	store, err := dynamo.New(client, tables, dynamo.Options{})
+	var o dynamo.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	store, err := dynamo.New(client, tables, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +90,8 @@ func newStack(t *testing.T, cfg api.Config) *stack {
 	if cfg.ShowQRCodeURL == nil {
 		cfg.ShowQRCodeURL = platform.ShowQRCodeURL
 	}
-	h, err := api.New(cfg, store, wc, source, slog.New(slog.DiscardHandler))
+	logs := &syncBuffer{}
+	h, err := api.New(cfg, store, wc, source, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +108,11 @@ func newStack(t *testing.T, cfg api.Config) *stack {
 	}
 	cbs := httptest.NewServer(cb)
 	t.Cleanup(cbs.Close)
-	return &stack{api: h, platform: platform, callback: cbs.URL + "/wechat", store: store, client: client, tables: tables}
+	all := make([]string, 0, len(names))
+	for _, n := range names {
+		all = append(all, n)
+	}
+	return &stack{api: h, platform: platform, callback: cbs.URL + "/wechat", store: store, client: client, tables: tables, all: all, logs: logs}
 }
 
 // do sends one request to the API and decodes a JSON answer into out (if not nil).

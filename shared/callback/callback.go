@@ -8,6 +8,7 @@ package callback
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -41,15 +42,24 @@ var success = []byte("success")
 // Handler serves GET and POST on the callback URL.
 type Handler struct {
 	cfg   Config
+	keys  Keys
 	store Store
 	log   *slog.Logger
 	now   func() time.Time
 }
 
-// New returns a Handler; cfg must carry the AppID and Token.
+// New returns a Handler; cfg must carry the AppID and the Token (or Keys).
 func New(cfg Config, store Store, log *slog.Logger) (*Handler, error) {
-	if cfg.AppID == "" || cfg.Token == "" {
+	if cfg.AppID == "" || cfg.Token == "" && cfg.Keys == nil {
 		return nil, errors.New("callback: AppID and Token are required")
+	}
+	keys := cfg.Keys
+	if keys == nil {
+		v, err := wechat.NewVerifier(wechat.Keys{Token: cfg.Token, Cipher: cfg.Cipher, PreviousToken: cfg.PreviousToken, PreviousCipher: cfg.PreviousCipher})
+		if err != nil {
+			return nil, fmt.Errorf("callback: %w", err)
+		}
+		keys = StaticKeys{v}
 	}
 	if store == nil {
 		return nil, errors.New("callback: a store is required")
@@ -76,7 +86,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Handler, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Handler{cfg: cfg, store: store, log: log, now: now}, nil
+	return &Handler{cfg: cfg, keys: keys, store: store, log: log, now: now}, nil
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -101,16 +111,23 @@ func (h *Handler) verifyURL(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, "verify", err)
 		return
 	}
+	_, served, err := h.verify(r.Context(), func(v *wechat.Verifier) (wechat.Served, error) {
+		return v.VerifySignature(q.Get("timestamp"), q.Get("nonce"), q.Get("signature"))
+	})
+	if err != nil {
+		h.reject(w, r, "verify", err)
+		return
+	}
 	if echostr == "" {
 		h.reject(w, r, "verify", reject(http.StatusBadRequest, "missing query parameter echostr"))
 		return
 	}
-	h.log.Info("url verified")
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "url verified", slog.String("token", served.Token.String()))
 	writeText(w, http.StatusOK, echostr)
 }
 
-// checkQuery applies the checks every request gets: the parameters are there, the
-// timestamp is inside the window, and the signature holds.
+// checkQuery applies the checks every request gets before its signature: the
+// parameters are there and the timestamp is inside the window.
 func (h *Handler) checkQuery(q map[string][]string) error {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
@@ -124,10 +141,44 @@ func (h *Handler) checkQuery(q map[string][]string) error {
 			return reject(http.StatusBadRequest, "missing query parameter "+p.name)
 		}
 	}
-	if err := wechat.CheckTimestamp(timestamp, h.now(), h.cfg.Tolerance); err != nil {
-		return err
+	return wechat.CheckTimestamp(timestamp, h.now(), h.cfg.Tolerance)
+}
+
+// verify runs check with the current values and, if it fails for want of the
+// right Token or key, once more with values re-read when they were due
+// (Keys.Renew): a push under a Token this instance has not seen yet is served
+// rather than refused. An accepted request never waits.
+func (h *Handler) verify(ctx context.Context, check func(*wechat.Verifier) (wechat.Served, error)) (*wechat.Verifier, wechat.Served, error) {
+	v, err := h.keys.Verifier(ctx)
+	if err != nil {
+		return nil, wechat.Served{}, err // the secret could not be read: 503, and WeChat retries
 	}
-	return wechat.VerifySignature(h.cfg.Token, timestamp, nonce, signature)
+	served, err := check(v)
+	if err == nil || !keyMismatch(err) {
+		return v, served, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, renewWait)
+	defer cancel()
+	if nv, ok := h.keys.Renew(rctx); ok {
+		if s, err2 := check(nv); err2 == nil {
+			return nv, s, nil
+		}
+	}
+	return v, served, err
+}
+
+// renewWait bounds how long a refused request waits for the secret's re-read:
+// one Secrets Manager read, well inside WeChat's 5 s.
+const renewWait = time.Second
+
+// keyMismatch tells the failures a newer Token or EncodingAESKey might cure.
+func keyMismatch(err error) bool {
+	for _, e := range [...]error{wechat.ErrSignature, wechat.ErrMsgSignature, wechat.ErrPadding, wechat.ErrMessageLength, wechat.ErrAppID} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // pushResult is what handling one push came to, for the reply and the log line.
@@ -136,6 +187,10 @@ type pushResult struct {
 	event   string
 	scene   string
 	outcome string
+	// keys and served are the values that verified the push: its reply is
+	// signed and sealed with them.
+	keys   *wechat.Verifier
+	served wechat.Served
 }
 
 func (h *Handler) push(w http.ResponseWriter, r *http.Request) {
@@ -152,8 +207,10 @@ func (h *Handler) push(w http.ResponseWriter, r *http.Request) {
 	}
 	body := res.reply
 	if mode == "aes" && !isSuccess(body) {
+		// Sealed with the key that opened this delivery: a retry of a push under
+		// the previous key gets the stored reply under that key too.
 		ts := h.now().Unix()
-		body, err = h.cfg.Cipher.Seal(nil, h.cfg.Token, res.reply, ts, strconv.FormatUint(uint64(rand.Uint32()), 10))
+		body, err = res.keys.Seal(nil, res.served, res.reply, ts, strconv.FormatUint(uint64(rand.Uint32()), 10))
 		if err != nil {
 			h.reject(w, r, "push", err, slog.String("mode", mode))
 			return
@@ -168,14 +225,23 @@ func (h *Handler) push(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 	if h.log.Enabled(r.Context(), slog.LevelInfo) { // no attributes built for nobody
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "push",
+		attrs := [...]slog.Attr{
 			slog.String("event", res.event),
 			slog.String("scene", res.scene),
 			slog.String("outcome", res.outcome),
 			slog.String("mode", mode),
 			slog.Int("status", http.StatusOK),
 			slog.Duration("duration", h.now().Sub(start)),
-		)
+			// Which value served, never the value: during a rotation, the log says
+			// when WeChat has switched to the new Token or key.
+			slog.String("token", res.served.Token.String()),
+			slog.String("aes_key", res.served.AESKey.String()),
+		}
+		n := len(attrs)
+		if mode != "aes" {
+			n-- // no key served a plaintext push
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "push", attrs[:n]...)
 	}
 }
 
@@ -194,37 +260,47 @@ func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) 
 	if err != nil {
 		return pushResult{}, reject(http.StatusBadRequest, "the body is not a WeChat XML push")
 	}
-	switch encryptType {
-	case "", "raw":
-		// Plaintext mode. (A compatible-mode body also carries the plaintext fields,
-		// but its encrypt_type is aes, so we never trust them below.)
-	case "aes":
-		if h.cfg.Cipher == nil {
-			return pushResult{}, reject(http.StatusInternalServerError, "encrypted push received but no EncodingAESKey is configured (WECHAT_ENCODING_AES_KEY)")
-		}
-		if msgSignature == "" {
-			return pushResult{}, reject(http.StatusBadRequest, "missing query parameter msg_signature")
-		}
-		if msg.Encrypt == "" {
-			return pushResult{}, reject(http.StatusBadRequest, "encrypt_type=aes but the body has no Encrypt element")
-		}
-		if err := wechat.VerifyMsgSignature(h.cfg.Token, q.Get("timestamp"), q.Get("nonce"), msg.Encrypt, msgSignature); err != nil {
-			return pushResult{}, err
-		}
-		inner, err := h.cfg.Cipher.Decrypt(msg.Encrypt)
+	timestamp, nonce, signature := q.Get("timestamp"), q.Get("nonce"), q.Get("signature")
+	var inner []byte
+	keys, served, err := h.verify(r.Context(), func(v *wechat.Verifier) (wechat.Served, error) {
+		s, err := v.VerifySignature(timestamp, nonce, signature)
 		if err != nil {
-			return pushResult{}, err
+			return s, err
 		}
+		switch encryptType {
+		case "", "raw":
+			// Plaintext mode. (A compatible-mode body also carries the plaintext
+			// fields, but its encrypt_type is aes, so we never trust them below.)
+			return s, nil
+		case "aes":
+		default:
+			return s, reject(http.StatusBadRequest, "encrypt_type must be aes or absent")
+		}
+		switch {
+		case !v.CanDecrypt():
+			return s, reject(http.StatusInternalServerError, "encrypted push received but no EncodingAESKey is configured (WECHAT_ENCODING_AES_KEY)")
+		case msgSignature == "":
+			return s, reject(http.StatusBadRequest, "missing query parameter msg_signature")
+		case msg.Encrypt == "":
+			return s, reject(http.StatusBadRequest, "encrypt_type=aes but the body has no Encrypt element")
+		}
+		inner, s, err = v.Decrypt(s, timestamp, nonce, msgSignature, msg.Encrypt)
+		return s, err
+	})
+	if err != nil {
+		return pushResult{}, err
+	}
+	if encryptType == "aes" {
 		if msg, err = wechat.ParseMessage(inner); err != nil {
 			return pushResult{}, reject(http.StatusBadRequest, "the decrypted message is not WeChat XML")
 		}
-	default:
-		return pushResult{}, reject(http.StatusBadRequest, "encrypt_type must be aes or absent")
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Deadline)
 	defer cancel()
-	return h.dispatch(ctx, &msg)
+	res, err := h.dispatch(ctx, &msg)
+	res.keys, res.served = keys, served
+	return res, err
 }
 
 // readBody reads at most MaxBody bytes; anything longer is refused before parsing.
@@ -322,7 +398,7 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 		return res, err
 	}
 	if st.Claim != nil {
-		res.reply, res.outcome = st.Claim.Reply, "duplicate"
+		res.reply, res.outcome = answerFrom(msg, st.Claim.Reply), "duplicate"
 		return res, nil
 	}
 	reply := body(st)
@@ -331,15 +407,15 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 	}
 	scan := &qr.Scan{
 		Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at,
-		Unique: !st.Seen, UniqueToday: !st.SeenToday, Register: !st.Registered, Source: st.Source,
+		Unique: !st.Seen, UniqueToday: !st.SeenToday, Register: !st.Registered, Source: st.Source, SeenUntil: st.SeenUntil,
 	}
-	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, Reply: reply, At: at}, scan)
+	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, reply), At: at}, scan)
 	if err != nil {
 		return res, err
 	}
-	res.reply, res.outcome = winner.Reply, "recorded"
+	res.reply, res.outcome = reply, "recorded"
 	if !first {
-		res.outcome = "duplicate"
+		res.reply, res.outcome = answerFrom(msg, winner.Reply), "duplicate"
 	}
 	return res, nil
 }
@@ -353,17 +429,17 @@ func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res
 		return res, err
 	}
 	if st.Claim != nil {
-		res.reply, res.outcome = st.Claim.Reply, "duplicate"
+		res.reply, res.outcome = answerFrom(msg, st.Claim.Reply), "duplicate"
 		return res, nil
 	}
 	at := time.Unix(msg.CreateTime, 0).UTC()
 	bound := h.render(msg, h.cfg.Login.Bound)
-	outcome, prior, err := h.store.BindSession(ctx, qr.Claim{Key: key, Reply: bound, At: at}, id, msg.FromUserName, at)
+	outcome, prior, err := h.store.BindSession(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, bound), At: at}, id, msg.FromUserName, at)
 	switch {
 	case err != nil:
 		return res, err
 	case prior != nil:
-		res.reply, res.outcome = prior.Reply, "duplicate"
+		res.reply, res.outcome = answerFrom(msg, prior.Reply), "duplicate"
 		return res, nil
 	case outcome == qr.LoginBound:
 		res.reply, res.outcome = bound, "login bound"

@@ -1,6 +1,7 @@
 package callback
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -25,6 +26,15 @@ type Config struct {
 	Token string
 	// Cipher decrypts compatible- and safe-mode pushes; nil means plaintext mode only.
 	Cipher *wechat.Cipher
+	// PreviousToken and PreviousCipher are the values before a rotation, still
+	// accepted (a reply goes back under the values its push came with); empty and
+	// nil outside a rotation.
+	PreviousToken  string
+	PreviousCipher *wechat.Cipher
+	// Keys, when set, supplies the four values above at each request, as the
+	// account's secret is re-read (secrets.Live); Token, Cipher and the previous
+	// ones are then ignored.
+	Keys Keys
 	// Tolerance is how far a push's timestamp may be from now. Zero or less turns the
 	// check off, which is for replaying recorded events locally only.
 	Tolerance time.Duration
@@ -54,30 +64,67 @@ var DefaultLoginReplies = LoginReplies{
 	Expired: qr.TextReply("This log-in code has expired. Reload the page for a new one."),
 }
 
+// Keys supplies the Token and EncodingAESKey, current and previous, as they change.
+type Keys interface {
+	// Verifier returns the values to check a request with now. It is called once
+	// per request and must not wait, except at an instance's first requests, for
+	// the secret's first read (bounded by ctx).
+	Verifier(ctx context.Context) (*wechat.Verifier, error)
+	// Renew is called when a request fails verification. If the values are older
+	// than their refresh interval, it waits (bounded by ctx) for them to be re-read
+	// and returns the new ones with true when they changed: the first push signed
+	// with a new Token on an instance that has not yet seen it is then served
+	// rather than lost. It returns false at once otherwise.
+	Renew(ctx context.Context) (*wechat.Verifier, bool)
+}
+
+// StaticKeys are Keys that never change.
+type StaticKeys struct{ V *wechat.Verifier }
+
+// Verifier returns k.V.
+func (k StaticKeys) Verifier(context.Context) (*wechat.Verifier, error) { return k.V, nil }
+
+// Renew has nothing newer.
+func (k StaticKeys) Renew(context.Context) (*wechat.Verifier, bool) { return nil, false }
+
+// VerifierFromEnv builds the callback's Verifier from WECHAT_TOKEN,
+// WECHAT_ENCODING_AES_KEY and, during a rotation, WECHAT_TOKEN_PREVIOUS and
+// WECHAT_ENCODING_AES_KEY_PREVIOUS, for appID. Errors name the variable, never
+// its value.
+func VerifierFromEnv(getenv func(string) string, appID string) (*wechat.Verifier, error) {
+	k := wechat.Keys{Token: getenv("WECHAT_TOKEN"), PreviousToken: getenv("WECHAT_TOKEN_PREVIOUS")}
+	if k.Token == "" {
+		return nil, errors.New("WECHAT_TOKEN is required: the Token from the account's server configuration")
+	}
+	for _, c := range []struct {
+		name string
+		dst  **wechat.Cipher
+	}{{"WECHAT_ENCODING_AES_KEY", &k.Cipher}, {"WECHAT_ENCODING_AES_KEY_PREVIOUS", &k.PreviousCipher}} {
+		if key := getenv(c.name); key != "" {
+			cipher, err := wechat.NewCipher(key, appID)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			*c.dst = cipher
+		}
+	}
+	return wechat.NewVerifier(k)
+}
+
 // ConfigFromEnv reads the configuration from environment variables (design.md):
-// WECHAT_APP_ID, WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY, WECHAT_TIMESTAMP_TOLERANCE
-// (seconds; 0 turns the window off, for local replays only), WECHAT_MAX_BODY_BYTES,
-// WECHAT_WELCOME_REPLY and WECHAT_DEFAULT_REPLY (texts; empty answers "success").
+// WECHAT_APP_ID, WECHAT_TIMESTAMP_TOLERANCE (seconds; 0 turns the window off, for
+// local replays only), WECHAT_MAX_BODY_BYTES, WECHAT_WELCOME_REPLY and
+// WECHAT_DEFAULT_REPLY (texts; empty answers "success"). The Token and the keys,
+// which live in the secret, are not among them: set Keys (VerifierFromEnv).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		AppID:     getenv("WECHAT_APP_ID"),
-		Token:     getenv("WECHAT_TOKEN"),
 		Tolerance: DefaultTolerance,
 		MaxBody:   DefaultMaxBody,
 		Deadline:  DefaultDeadline,
 	}
 	if cfg.AppID == "" {
 		return Config{}, errors.New("WECHAT_APP_ID is required")
-	}
-	if cfg.Token == "" {
-		return Config{}, errors.New("WECHAT_TOKEN is required: the Token from the account's server configuration")
-	}
-	if key := getenv("WECHAT_ENCODING_AES_KEY"); key != "" {
-		c, err := wechat.NewCipher(key, cfg.AppID)
-		if err != nil {
-			return Config{}, fmt.Errorf("WECHAT_ENCODING_AES_KEY: %w", err)
-		}
-		cfg.Cipher = c
 	}
 	if v := getenv("WECHAT_TIMESTAMP_TOLERANCE"); v != "" {
 		n, err := strconv.Atoi(v)

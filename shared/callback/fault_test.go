@@ -111,10 +111,12 @@ func takeCensus(t *testing.T, client *dynamodb.Client, names dynamo.Tables) cens
 				sk, _ := it["sk"].(*types.AttributeValueMemberS)
 				switch {
 				case sk == nil:
-				case sk.Value == "claim":
+				case strings.HasPrefix(sk.Value, "push#"):
+					// A claim of a scan, a follow or a leaving is also its record.
 					c.claims++
-				case strings.HasPrefix(sk.Value, "scan#"):
-					c.records++
+					if _, ok := it["event"]; ok {
+						c.records++
+					}
 				case sk.Value == "stats" || sk.Value == "total": // a scene's (or a shard's) totals, not its days
 					if n, ok := it["scans"].(*types.AttributeValueMemberN); ok {
 						v, err := strconv.ParseInt(n.Value, 10, 64)

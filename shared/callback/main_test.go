@@ -65,7 +65,8 @@ func itemCount(t *testing.T, client *dynamodb.Client, names dynamo.Tables) int {
 	return n
 }
 
-// eventCount counts the claims and the scan records in the events table.
+// eventCount counts the claims and the records (of scans, follows, leavings) in
+// the events table.
 func eventCount(t *testing.T, client *dynamodb.Client, names dynamo.Tables) (claims, records int) {
 	t.Helper()
 	out, err := client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(names.Events), ConsistentRead: aws.Bool(true)})
@@ -73,12 +74,12 @@ func eventCount(t *testing.T, client *dynamodb.Client, names dynamo.Tables) (cla
 		t.Fatal(err)
 	}
 	for _, it := range out.Items {
-		sk := it["sk"].(*types.AttributeValueMemberS).Value
-		switch {
-		case sk == "claim":
+		// A claim of a scan, a follow or a leaving is also its record.
+		if sk := it["sk"].(*types.AttributeValueMemberS).Value; strings.HasPrefix(sk, "push#") {
 			claims++
-		case strings.HasPrefix(sk, "scan#"):
-			records++
+			if _, ok := it["event"]; ok {
+				records++
+			}
 		}
 	}
 	return claims, records

@@ -14,13 +14,18 @@
 //	        pk=account#quota            sk=permanent the account's permanent-code count
 //	        pk=actions#<scene>#<shard>  sk=total     a shard of the scene's action counters (see actions.go)
 //	        pk=tag#<name>               sk=id        a WeChat tag's id
-//	events  pk=push#<key>               sk=claim     one claim per push WeChat delivered (TTL: a day)
-//	        pk=user#<openid>            sk=scan#…    one record per first delivery of a push
+//	events  pk=user#<openid>            sk=push#<key>  a push's claim; for a scan, follow or leaving also its record
 //	        pk=user#<openid>            sk=source    the scene whose subscribe brought the follower
 //	        pk=user#<openid>            sk=tagged#…|followup#…|published#…  a push's action markers and claims (TTL)
 //
 // Counters are sharded in their partition key: a hot scene's writes spread over
 // Options.Shards partitions instead of one (see README, "Scaling").
+//
+// Everything that names a follower lives in the follower's partition of the events
+// table, or is found from it (the seen markers from the scenes of the records, a
+// log-in session from its claim), and expires by TTL within the retention period:
+// erasing a follower is a bounded set of Queries, never a table Scan (erase.go).
+// Counters hold aggregates only and stay.
 package dynamo
 
 import (
@@ -60,7 +65,14 @@ type Options struct {
 	// charged to one by the push's hash; reads sum them all). Raise it for hotter
 	// scenes; never lower it, or the counts of the dropped shards stop being read.
 	Shards int
+	// Retention is how long anything naming a follower is kept (SCAN_RETENTION_DAYS);
+	// zero means DefaultRetention.
+	Retention time.Duration
 }
+
+// DefaultRetention is ScanRetentionDays' default: 400 days, a year of campaigns
+// with room to compare one year's with the next.
+const DefaultRetention = 400 * 24 * time.Hour
 
 // DefaultShards gives a scene about 10 × 250 = 2,500 counted scans a second: a
 // partition takes 1,000 write units a second, and a scan updates two items of its
@@ -73,11 +85,12 @@ const MaxShards = 100
 
 // Store implements the callback's and the API's persistence on DynamoDB.
 type Store struct {
-	db       API
-	tables   Tables
-	shards   int
-	claimTTL time.Duration
-	now      func() time.Time
+	db        API
+	tables    Tables
+	shards    int
+	claimTTL  time.Duration // a claim that records nothing: a bound log-in
+	retention time.Duration // records, sources, markers
+	now       func() time.Time
 }
 
 // expireAt is when an item written now for something that happened at at may go:
@@ -91,8 +104,10 @@ func (s *Store) expireAt(at time.Time, ttl time.Duration) int64 {
 	return at.Add(ttl).Unix()
 }
 
-// ClaimTTL is how long a push claim is kept. WeChat retries within about 15 s; a day
-// leaves ample room and costs nothing, since TTL deletion is free.
+// ClaimTTL is how long a claim that records nothing else (a bound log-in's) is
+// kept. WeChat retries within about 15 s; a day leaves ample room and costs
+// nothing, since TTL deletion is free. A claim that is also a scan's record is
+// kept for the retention.
 const ClaimTTL = 24 * time.Hour
 
 // New returns a Store over db. It checks only its arguments.
@@ -106,7 +121,13 @@ func New(db API, tables Tables, opts Options) (*Store, error) {
 	if opts.Shards < 1 || opts.Shards > MaxShards {
 		return nil, fmt.Errorf("dynamo: %d counter shards; 1 to %d", opts.Shards, MaxShards)
 	}
-	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: ClaimTTL, now: time.Now}, nil
+	if opts.Retention == 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Retention < 24*time.Hour {
+		return nil, fmt.Errorf("dynamo: a retention of %v; at least a day (SCAN_RETENTION_DAYS ≥ 1)", opts.Retention)
+	}
+	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: min(ClaimTTL, opts.Retention), retention: opts.Retention, now: time.Now}, nil
 }
 
 // Key prefixes and sort keys of the item kinds above.
@@ -116,9 +137,7 @@ const (
 	prefixUser  = "user#"
 	skCode      = "code"
 	skRegistry  = "registry"
-	skClaim     = "claim"
 	skSource    = "source"
-	skScan      = "scan"
 	listScenes  = "scene" // the ByCreated index's partition of scenes with statistics
 )
 

@@ -27,10 +27,18 @@ func (k key) av() map[string]types.AttributeValue {
 	}
 }
 
+// claimItem is a push's claim. For a scan, a follow or a leaving it is also the
+// push's record (scene, openid, event), kept for the retention period; a bound
+// log-in's claim records nothing but the session it bound, so that erasure finds
+// the session, and goes after a day.
 type claimItem struct {
 	key
-	Reply    []byte `dynamodbav:"reply"`
+	Reply    []byte `dynamodbav:"reply,omitempty"` // what the callback needs to rebuild its answer
 	At       int64  `dynamodbav:"at"`
+	Scene    string `dynamodbav:"scene,omitempty"`
+	OpenID   string `dynamodbav:"openid,omitempty"`
+	Event    string `dynamodbav:"event,omitempty"`
+	Login    string `dynamodbav:"login,omitempty"`
 	ExpireAt int64  `dynamodbav:"expire_at"`
 }
 
@@ -53,24 +61,29 @@ type codeItem struct {
 	ListSK        string     `dynamodbav:"list_sk,omitempty"`
 }
 
-type scanItem struct {
-	key
-	Scene  string `dynamodbav:"scene,omitempty"`
-	OpenID string `dynamodbav:"openid"`
-	Event  string `dynamodbav:"event"`
-	At     int64  `dynamodbav:"at"`
-}
-
 type sourceItem struct {
 	key
-	Scene string `dynamodbav:"scene"`
-	At    int64  `dynamodbav:"at"`
+	Scene    string `dynamodbav:"scene"`
+	At       int64  `dynamodbav:"at"`
+	ExpireAt int64  `dynamodbav:"expire_at"`
 }
 
 func codeKey(scene string) key     { return key{prefixScene + scene, skCode} }
 func registryKey(scene string) key { return key{prefixScene + scene, skRegistry} }
-func claimKey(push string) key     { return key{prefixPush + push, skClaim} }
 func sourceKey(openid string) key  { return key{prefixUser + openid, skSource} }
+
+// claimKey files a push's claim under its user, so that erasure finds it with the
+// rest of the user's items; one user does not push thousands a second, so the
+// partition stays cool. The push key of an event names the openid, which the
+// partition already names: "event:<openid>|<CreateTime>|<Event>|<EventKey>" is
+// kept as sk=push#event:<CreateTime>|<Event>|<EventKey>, a message's "msg:<MsgId>"
+// as sk=push#msg:<MsgId>. The stream's filter (template.yaml) relies on the first.
+func claimKey(openid, push string) key {
+	if rest, ok := strings.CutPrefix(push, "event:"+openid+"|"); ok {
+		push = "event:" + rest
+	}
+	return key{prefixUser + openid, prefixPush + push}
+}
 
 // seenKey marks that openid scanned scene, all time (day "") or on one day. Its
 // partition is the pair, so a hot scene's new users spread over partitions.
@@ -80,12 +93,6 @@ func seenKey(scene, openid, day string) key {
 		sk = "day#" + day
 	}
 	return key{"seen#" + scene + "#" + openid, sk}
-}
-
-// scanKey files a record under its user, which spreads a hot scene's records
-// over partitions; the time, event and scene make it unique like the push key.
-func scanKey(s qr.Scan) key {
-	return key{prefixUser + s.OpenID, fmt.Sprintf("%s#%010d#%s#%s", skScan, s.At.Unix(), s.Event, s.Scene)}
 }
 
 func (c codeItem) code() *qr.Code {
@@ -128,7 +135,7 @@ func (s *Store) PutCode(ctx context.Context, c *qr.Code) error {
 // for a scan, the scene's mapping, whether it has statistics yet and whether the
 // user scanned it before; for unsubscribe, the scene that brought the follower.
 func (s *Store) Lookup(ctx context.Context, q qr.Lookup) (qr.PushState, error) {
-	events := []map[string]types.AttributeValue{claimKey(q.PushKey).av()}
+	events := []map[string]types.AttributeValue{claimKey(q.OpenID, q.PushKey).av()}
 	var scenes []map[string]types.AttributeValue
 	switch {
 	case q.Event == qr.EventUnsubscribe:
@@ -161,7 +168,7 @@ func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.Attrib
 		return fmt.Errorf("dynamo: unmarshal key: %w", err)
 	}
 	switch {
-	case k.SK == skClaim:
+	case strings.HasPrefix(k.SK, prefixPush):
 		var it claimItem
 		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 			return fmt.Errorf("dynamo: unmarshal claim: %w", err)
@@ -182,7 +189,14 @@ func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.Attrib
 		}
 		st.Source = it.Scene
 	case k.SK == "all":
+		var it markerItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return fmt.Errorf("dynamo: unmarshal marker: %w", err)
+		}
 		st.Seen = true
+		if it.ExpireAt != 0 {
+			st.SeenUntil = time.Unix(it.ExpireAt, 0).UTC()
+		}
 	case strings.HasPrefix(k.SK, "day#"):
 		st.SeenToday = true
 	}
@@ -190,7 +204,7 @@ func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.Attrib
 }
 
 func (c claimItem) claim(pushKey string) *qr.Claim {
-	return &qr.Claim{Key: pushKey, Reply: c.Reply, At: time.Unix(c.At, 0).UTC()}
+	return &qr.Claim{Key: pushKey, OpenID: strings.TrimPrefix(c.PK, prefixUser), Reply: c.Reply, At: time.Unix(c.At, 0).UTC()}
 }
 
 // Record claims a push and counts it in one transaction, so there is never a
@@ -283,8 +297,14 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 		items = append(items, types.TransactWriteItem{Put: p})
 		return len(items) - 1
 	}
-	// The claim comes first: Record reads its cancellation reason at index 0.
-	put(s.tables.Events, claimItem{key: claimKey(c.Key), Reply: c.Reply, At: c.At.Unix(), ExpireAt: s.expireAt(c.At, s.claimTTL)}, "attribute_not_exists(pk)")
+	// The claim comes first: Record reads its cancellation reason at index 0. With
+	// a scan it is the scan's record too: one item where there were two, which is
+	// 2 of the transaction's write units (README, "Cost").
+	claim := claimItem{key: claimKey(c.OpenID, c.Key), Reply: c.Reply, At: c.At.Unix(), ExpireAt: s.expireAt(c.At, s.claimTTL)}
+	if scan != nil {
+		claim.Scene, claim.OpenID, claim.Event, claim.ExpireAt = sc.Scene, sc.OpenID, sc.Event, s.expireAt(sc.At, s.retention)
+	}
+	put(s.tables.Events, claim, "attribute_not_exists(pk)")
 	if failure != nil {
 		return nil, parts, failure
 	}
@@ -292,7 +312,9 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 	if scan == nil {
 		return items, parts, nil
 	}
-	put(s.tables.Events, scanItem{key: scanKey(sc), Scene: sc.Scene, OpenID: sc.OpenID, Event: sc.Event, At: sc.At.Unix()}, "")
+	// Whatever names the follower expires with the record: a marker never outlives
+	// the record erasure finds it from (erase.go).
+	kept := s.expireAt(sc.At, s.retention)
 	deleteSource := func() {
 		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.tables.Events, Key: sourceKey(sc.OpenID).av()}})
 	}
@@ -311,18 +333,27 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 		delta.Scans = 1
 		if sc.Event == qr.EventSubscribe {
 			delta.Subscribes = 1
-			put(s.tables.Events, sourceItem{key: sourceKey(sc.OpenID), Scene: sc.Scene, At: sc.At.Unix()}, "")
+			put(s.tables.Events, sourceItem{key: sourceKey(sc.OpenID), Scene: sc.Scene, At: sc.At.Unix(), ExpireAt: kept}, "")
 		}
 		dayDelta = delta
 		const fresh = "attribute_not_exists(pk)"
-		if sc.Unique {
+		switch {
+		case sc.Unique:
 			delta.UniqueUsers = 1
-			parts.unique = put(s.tables.Scenes, seenKey(sc.Scene, sc.OpenID, ""), fresh)
+			parts.unique = put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, ""), ExpireAt: kept}, fresh)
+		case sc.SeenUntil.Unix() < kept-int64(s.retention/2/time.Second):
+			// The follower is back and their marker has less than half the retention
+			// left (or none stored, from before markers expired): rewrite it with this
+			// record's expiry, so a follower who keeps scanning counts once. It costs a
+			// write once per half retention per follower and scene, and the marker
+			// still expires with a record that leads to it.
+			put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, ""), ExpireAt: kept}, "")
 		}
 		if sc.UniqueToday {
 			dayDelta.UniqueUsers = 1
-			// Day markers matter only on their day; TTL drops them after a week.
-			parts.uniqueToday = put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, day), ExpireAt: s.expireAt(sc.At, 7*24*time.Hour)}, fresh)
+			// Day markers matter only on their day; TTL drops them after a week
+			// (or with the record, when the retention is shorter).
+			parts.uniqueToday = put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, day), ExpireAt: min(kept, s.expireAt(sc.At, dayMarkerTTL))}, fresh)
 		}
 		if sc.Register {
 			parts.register = put(s.tables.Scenes, registryItem{key: registryKey(sc.Scene), Scene: sc.Scene, FirstSeen: sc.At.Unix(), ListPK: listScenes, ListSK: sc.Scene}, fresh)
@@ -345,8 +376,11 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 
 type markerItem struct {
 	key
-	ExpireAt int64 `dynamodbav:"expire_at,omitempty"`
+	ExpireAt int64 `dynamodbav:"expire_at"`
 }
+
+// dayMarkerTTL keeps a day's unique-user marker past its day, in any time zone.
+const dayMarkerTTL = 7 * 24 * time.Hour
 
 type registryItem struct {
 	key

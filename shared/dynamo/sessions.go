@@ -90,7 +90,9 @@ func (s *Store) Session(ctx context.Context, id string) (*qr.Session, error) {
 // or LoginUsed or LoginExpired with nothing written; or, when another delivery of
 // the push claimed it first, that claim.
 func (s *Store) BindSession(ctx context.Context, c qr.Claim, id, openid string, at time.Time) (outcome string, prior *qr.Claim, err error) {
-	claim, err := attributevalue.MarshalMap(claimItem{key: claimKey(c.Key), Reply: c.Reply, At: c.At.Unix(), ExpireAt: s.expireAt(c.At, s.claimTTL)})
+	// The claim names the session it bound: erasing openid finds the session from it
+	// (the claim outlives the session, a day against at most two hours).
+	claim, err := attributevalue.MarshalMap(claimItem{key: claimKey(openid, c.Key), Reply: c.Reply, At: c.At.Unix(), Login: id, ExpireAt: s.expireAt(c.At, s.claimTTL)})
 	if err != nil {
 		return "", nil, fmt.Errorf("dynamo: marshal claim: %w", err)
 	}

@@ -201,6 +201,11 @@ type Scan struct {
 	Unique, UniqueToday bool
 	// Register: the scene is not yet in the list of scenes with statistics.
 	Register bool
+	// SeenUntil: when the all-time marker the lookup saw expires (zero: none seen,
+	// or one written before markers expired). The store rewrites a marker that
+	// would expire before long with this scan's retention, so a follower who keeps
+	// scanning a scene keeps counting once.
+	SeenUntil time.Time
 	// Source is, for unsubscribe, the scene whose subscribe brought the follower,
 	// which the unsubscribe is charged to; empty when they came through no code.
 	Source string
@@ -217,20 +222,25 @@ type Lookup struct {
 
 // PushState is what a Lookup found, read in one round trip.
 type PushState struct {
-	Code       *Code  // the scene's mapping; nil when it has none
-	Claim      *Claim // an earlier delivery's claim; nil on the first delivery
-	Seen       bool   // OpenID scanned Scene before
-	SeenToday  bool   // OpenID scanned Scene on the push's statistics day
-	Registered bool   // Scene has statistics already
-	Source     string // for unsubscribe: the scene that brought the follower
+	Code       *Code     // the scene's mapping; nil when it has none
+	Claim      *Claim    // an earlier delivery's claim; nil on the first delivery
+	Seen       bool      // OpenID scanned Scene before
+	SeenUntil  time.Time // when that all-time marker expires (zero: no expiry stored)
+	SeenToday  bool      // OpenID scanned Scene on the push's statistics day
+	Registered bool      // Scene has statistics already
+	Source     string    // for unsubscribe: the scene that brought the follower
 }
 
 // Claim marks a push as handled. The first delivery writes it together with the
 // push's counts; every later delivery of the same push finds it and answers Reply,
 // so retries get the same bytes and count nothing.
 type Claim struct {
-	Key   string
-	Reply []byte // the plaintext reply body, "success" when there is nothing to say
+	Key    string
+	OpenID string // the follower who pushed it; the store files the claim under them
+	// Reply is what the caller needs to answer a retry with the same bytes; the
+	// callback stores the reply without the parts the push itself gives back
+	// (the openid, the account), so a claim holds no openid in its bytes.
+	Reply []byte
 	At    time.Time
 }
 
@@ -314,3 +324,16 @@ const (
 	LoginUsed    = "used"    // someone scanned it first
 	LoginExpired = "expired" // the session ran out (or never existed)
 )
+
+// Kinds of items erasing a follower deletes (DELETE /users/{openid}). A kind a
+// later item adds under the follower is reported under its own name.
+const (
+	ErasedScanRecords = "scan_records" // scans, follows and leavings (each also its push's claim)
+	ErasedClaims      = "claims"       // claims that record nothing else (a bound log-in)
+	ErasedSources     = "sources"      // the scene that brought the follower
+	ErasedMarkers     = "markers"      // "scanned this scene" markers, all time and per day
+	ErasedSessions    = "sessions"     // log-in sessions the follower bound
+)
+
+// Erased counts, by kind, the items erasing a follower deleted.
+type Erased map[string]int

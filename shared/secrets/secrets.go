@@ -1,7 +1,7 @@
 // Package secrets reads the account's secrets: from AWS Secrets Manager when
 // deployed (WECHAT_SECRET_ID names a JSON secret), from environment variables when
-// run locally. It is read once per cold start, so rotating the secret takes effect
-// as instances are replaced.
+// run locally. It is read at cold start and, through Live, again in the background
+// on warm instances, so that a rotation reaches every instance without a restart.
 package secrets
 
 import (
@@ -18,6 +18,9 @@ var fields = []struct{ env, key string }{
 	{"WECHAT_APP_SECRET", "app_secret"},
 	{"WECHAT_TOKEN", "token"},
 	{"WECHAT_ENCODING_AES_KEY", "encoding_aes_key"},
+	// During a rotation: the values before, still accepted.
+	{"WECHAT_TOKEN_PREVIOUS", "previous_token"},
+	{"WECHAT_ENCODING_AES_KEY_PREVIOUS", "previous_encoding_aes_key"},
 }
 
 // API is the part of the Secrets Manager client used here.
@@ -25,8 +28,9 @@ type API interface {
 	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-// Env returns a getenv that answers WECHAT_APP_SECRET, WECHAT_TOKEN and
-// WECHAT_ENCODING_AES_KEY from the secret named by WECHAT_SECRET_ID when that is
+// Env returns a getenv that answers WECHAT_APP_SECRET, WECHAT_TOKEN,
+// WECHAT_ENCODING_AES_KEY and, during a rotation, WECHAT_TOKEN_PREVIOUS and
+// WECHAT_ENCODING_AES_KEY_PREVIOUS from the secret named by WECHAT_SECRET_ID when that is
 // set (the secret wins), and everything else from getenv. Without WECHAT_SECRET_ID
 // it returns getenv itself and makes no call. client may be nil then.
 func Env(ctx context.Context, getenv func(string) string, client API) (func(string) string, error) {

@@ -51,6 +51,7 @@ const maxErrorBody = 512
 type Client struct {
 	baseURL        string // no trailing slash
 	appID, secret  string
+	secretFunc     func(context.Context) (string, error)
 	httpClient     *http.Client
 	maxRetries     int
 	backoff        time.Duration
@@ -68,6 +69,14 @@ type ClientOption func(*Client)
 // the access token to wherever Location points. Its Timeout, if any, applies
 // on top of the per-attempt timeout.
 func WithHTTPClient(hc *http.Client) ClientOption { return func(c *Client) { c.httpClient = hc } }
+
+// WithSecretFunc makes the client ask secret for the AppSecret at each token
+// call, instead of using the one given to NewClient: the account's secret as
+// last re-read, so that a rotated AppSecret is used without a restart. An
+// error from secret fails the call; it must not contain the value.
+func WithSecretFunc(secret func(context.Context) (string, error)) ClientOption {
+	return func(c *Client) { c.secretFunc = secret }
+}
 
 // WithMaxRetries sets how many extra attempts a call may make after a
 // transient failure (default DefaultMaxRetries; 0 disables retries).
@@ -182,12 +191,13 @@ type AccessToken struct {
 // Failures that prove nothing reached WeChat (errcode -1, a refused
 // connection) are retried as usual.
 func (c *Client) Token(ctx context.Context) (AccessToken, error) {
-	if c.appID == "" || c.secret == "" {
-		return AccessToken{}, fmt.Errorf("%w: the client has no AppID or secret", ErrInvalidRequest)
+	secret, err := c.appSecret(ctx)
+	if err != nil {
+		return AccessToken{}, err
 	}
-	q := "grant_type=client_credential&appid=" + url.QueryEscape(c.appID) + "&secret=" + url.QueryEscape(c.secret)
+	q := "grant_type=client_credential&appid=" + url.QueryEscape(c.appID) + "&secret=" + url.QueryEscape(secret)
 	var tok AccessToken
-	err := c.call(ctx, request{method: http.MethodGet, path: "/cgi-bin/token", query: q, retry: retryUnsent}, &tok)
+	err = c.call(ctx, request{method: http.MethodGet, path: "/cgi-bin/token", query: q, retry: retryUnsent, secret: secret}, &tok)
 	if err != nil {
 		return AccessToken{}, err
 	}
@@ -201,15 +211,16 @@ func (c *Client) Token(ctx context.Context) (AccessToken, error) {
 // the current token dies at once; the call is then retried only when
 // nothing can have reached WeChat, for the reason given at Token.
 func (c *Client) StableToken(ctx context.Context, forceRefresh bool) (AccessToken, error) {
-	if c.appID == "" || c.secret == "" {
-		return AccessToken{}, fmt.Errorf("%w: the client has no AppID or secret", ErrInvalidRequest)
+	secret, err := c.appSecret(ctx)
+	if err != nil {
+		return AccessToken{}, err
 	}
 	body, err := encodeJSON(struct {
 		GrantType    string `json:"grant_type"`
 		AppID        string `json:"appid"`
 		Secret       string `json:"secret"`
 		ForceRefresh bool   `json:"force_refresh"`
-	}{"client_credential", c.appID, c.secret, forceRefresh})
+	}{"client_credential", c.appID, secret, forceRefresh})
 	if err != nil {
 		return AccessToken{}, err
 	}
@@ -218,10 +229,26 @@ func (c *Client) StableToken(ctx context.Context, forceRefresh bool) (AccessToke
 		policy = retryUnsent
 	}
 	var tok AccessToken
-	if err := c.call(ctx, request{method: http.MethodPost, path: "/cgi-bin/stable_token", body: body, retry: policy}, &tok); err != nil {
+	if err := c.call(ctx, request{method: http.MethodPost, path: "/cgi-bin/stable_token", body: body, retry: policy, secret: secret}, &tok); err != nil {
 		return AccessToken{}, err
 	}
 	return tok, checkToken(tok)
+}
+
+// appSecret is the AppSecret for a token call: WithSecretFunc's, else NewClient's.
+func (c *Client) appSecret(ctx context.Context) (string, error) {
+	secret := c.secret
+	if c.secretFunc != nil {
+		s, err := c.secretFunc(ctx)
+		if err != nil {
+			return "", fmt.Errorf("wechat: the AppSecret: %w", err)
+		}
+		secret = s
+	}
+	if c.appID == "" || secret == "" {
+		return "", fmt.Errorf("%w: the client has no AppID or secret", ErrInvalidRequest)
+	}
+	return secret, nil
 }
 
 func checkToken(tok AccessToken) error {
@@ -265,6 +292,7 @@ type request struct {
 	body         []byte
 	retry        retryPolicy
 	token        string // the access token in query, blanked out of answer text
+	secret       string // the AppSecret in query or body, blanked out likewise
 }
 
 // call runs r with retries and decodes the answer into out.
@@ -361,7 +389,7 @@ func (c *Client) attempt(ctx context.Context, r request, out any) error {
 		snippet := data[:min(len(data), maxErrorBody)]
 		return &HTTPError{
 			Method: r.method, Path: r.path, StatusCode: resp.StatusCode,
-			Body: []byte(c.scrub(string(snippet), r.token)),
+			Body: []byte(c.scrub(string(snippet), r)),
 		}
 	}
 	if len(data) > maxResponseBody {
@@ -376,7 +404,7 @@ func (c *Client) attempt(ctx context.Context, r request, out any) error {
 			ErrInvalidResponse, r.method, r.path, resp.StatusCode, len(data), resp.Header.Get("Content-Type"))
 	}
 	if head.ErrCode != nil && *head.ErrCode != 0 {
-		return &APIError{Code: *head.ErrCode, Message: c.scrub(head.ErrMsg, r.token)}
+		return &APIError{Code: *head.ErrCode, Message: c.scrub(head.ErrMsg, r)}
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%w: %s %s: %v", ErrInvalidResponse, r.method, r.path, err)
@@ -391,11 +419,11 @@ func neverSent(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// scrub blanks the client's secret and the call's access token out of text
-// that came from the other side (an errmsg, an error page), in case a proxy
-// or a misbehaving server echoes the request.
-func (c *Client) scrub(s, token string) string {
-	for _, secret := range []string{c.secret, token} {
+// scrub blanks the client's secret, the call's AppSecret and its access token
+// out of text that came from the other side (an errmsg, an error page), in case
+// a proxy or a misbehaving server echoes the request.
+func (c *Client) scrub(s string, r request) string {
+	for _, secret := range []string{c.secret, r.secret, r.token} {
 		if secret != "" {
 			s = strings.ReplaceAll(s, secret, "REDACTED")
 			if esc := url.QueryEscape(secret); esc != secret {
@@ -435,10 +463,10 @@ func (c *Client) netErr(r request, err error, unsent bool) *netError {
 		} else {
 			// A *url.Error deeper in the chain cannot be replaced in place;
 			// keep its message, redacted, and drop the chain below it.
-			err = errors.New(c.scrub(strings.ReplaceAll(err.Error(), ue.URL, redactURL(ue.URL)), r.token))
+			err = errors.New(c.scrub(strings.ReplaceAll(err.Error(), ue.URL, redactURL(ue.URL)), r))
 		}
 	}
-	msg := c.scrub("wechat: "+r.method+" "+r.path+": "+err.Error(), r.token)
+	msg := c.scrub("wechat: "+r.method+" "+r.path+": "+err.Error(), r)
 	return &netError{msg: msg, err: err, unsent: unsent}
 }
 

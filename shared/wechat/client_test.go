@@ -624,3 +624,41 @@ func TestClientDoesNotFollowRedirects(t *testing.T) {
 		t.Error("the client followed the redirect and sent the secret elsewhere")
 	}
 }
+
+// TestSecretFuncIsAskedAtEachTokenCall: a rotated AppSecret is used from the
+// next call on, without a new client, and a failure to get one makes no call.
+func TestSecretFuncIsAskedAtEachTokenCall(t *testing.T) {
+	p := wechattest.NewPlatform(wechattest.PlatformConfig{})
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	current, failure := "not-the-secret", error(nil)
+	c, err := wechat.NewClient(srv.URL, wechattest.DefaultAppID, "", wechat.WithSecretFunc(func(context.Context) (string, error) {
+		return current, failure
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apiErr *wechat.APIError
+	_, err = c.StableToken(context.Background(), false)
+	if !errors.As(err, &apiErr) || apiErr.Code != 40125 {
+		t.Fatalf("the old secret: %v, want 40125", err)
+	}
+	if strings.Contains(err.Error(), current) {
+		t.Errorf("the error quotes the secret: %v", err)
+	}
+	current = wechattest.DefaultAppSecret
+	if _, err := c.StableToken(context.Background(), false); err != nil {
+		t.Fatalf("the rotated secret: %v", err)
+	}
+	if _, err := c.Token(context.Background()); err != nil {
+		t.Fatalf("the rotated secret, classic: %v", err)
+	}
+	failure = errors.New("secrets: unavailable")
+	calls := p.Calls(wechattest.PathStableToken)
+	if _, err := c.StableToken(context.Background(), false); err == nil || !strings.Contains(err.Error(), "unavailable") {
+		t.Errorf("a failed secret read: %v", err)
+	}
+	if n := p.Calls(wechattest.PathStableToken); n != calls {
+		t.Errorf("%d calls made without a secret", n-calls)
+	}
+}

@@ -35,6 +35,12 @@
 // Cipher.Open does steps 2 to 5. Every failure is a sentinel error (ErrSignature,
 // ErrMsgSignature, ErrPadding, …) for errors.Is.
 //
+// # Rotation
+//
+// A Verifier holds the current Token and EncodingAESKey and, while they are
+// being changed, the previous ones (§1): it does steps 1, 3 and 4 with either,
+// says which served (Served), and seals the reply with the same (Verifier.Seal).
+//
 // Section numbers (§) in this package refer to the team's protocol
 // reference, wechat-protocol.md, whose §10 vectors the tests check.
 //

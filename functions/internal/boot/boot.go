@@ -1,16 +1,21 @@
 // Package boot is the cold-start wiring every function shares: the JSON logger,
-// the AWS configuration, and the environment with the account's secrets laid over
-// it. It runs once per instance, at init.
+// the AWS configuration, and the account's secret, read in the background and
+// re-read on warm instances. It runs once per instance, at init.
 package boot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"wechatqr/shared/secrets"
@@ -18,27 +23,103 @@ import (
 
 // Env is what a function builds its dependencies from.
 type Env struct {
-	AWS    aws.Config
-	Getenv func(string) string // os.Getenv, with the secret's values when WECHAT_SECRET_ID is set
+	AWS aws.Config
+	// Getenv is os.Getenv: the plain configuration. The secret's values (the
+	// AppSecret, the Token, the EncodingAESKey) come through Secret.
+	Getenv func(string) string
 	Log    *slog.Logger
+
+	sm      secrets.API // nil without WECHAT_SECRET_ID
+	refresh time.Duration
 }
 
-// Load reads the AWS configuration and, when WECHAT_SECRET_ID is set, the secret.
-func Load(ctx context.Context) (*Env, error) {
+// Load builds the logger and the AWS configuration. It makes no network call:
+// the secret is read by Secret, in the background.
+func Load(context.Context) (*Env, error) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
-	}
-	var sm secrets.API
-	if os.Getenv("WECHAT_SECRET_ID") != "" {
-		sm = secretsmanager.NewFromConfig(cfg)
-	}
-	getenv, err := secrets.Env(ctx, os.Getenv, sm)
+	cfg, err := awsConfig(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return &Env{AWS: cfg, Getenv: getenv, Log: log}, nil
+	refresh := secrets.DefaultRefresh
+	if v := os.Getenv("WECHAT_SECRET_REFRESH_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("WECHAT_SECRET_REFRESH_SECONDS: %q is not a whole number of seconds (0 turns re-reading off)", v)
+		}
+		refresh = time.Duration(n) * time.Second
+	}
+	e := &Env{AWS: cfg, Getenv: os.Getenv, Log: log, refresh: refresh}
+	if os.Getenv("WECHAT_SECRET_ID") != "" {
+		e.sm = secretsmanager.NewFromConfig(cfg)
+	}
+	return e, nil
+}
+
+// Secret returns a value that build makes from the environment with the
+// account's secret laid over it (secrets.Env). With WECHAT_SECRET_ID, the
+// secret's first read starts now, in the background, so that it overlaps the
+// rest of init and the runtime's wait for the first event; the first Get waits
+// for what is left of it. The secret is then re-read every
+// WECHAT_SECRET_REFRESH_SECONDS (300 by default; 0 never) without a read on
+// the request path (secrets.Live). Without WECHAT_SECRET_ID, the value is built
+// now from the environment, and build's error is returned.
+func Secret[T any](e *Env, build func(getenv func(string) string) (T, error)) (*secrets.Live[T], error) {
+	if e.sm == nil {
+		v, err := build(os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		return secrets.NewLive(v, nil, secrets.LiveOptions{}), nil
+	}
+	read := func(ctx context.Context) (T, error) {
+		getenv, err := secrets.Env(ctx, os.Getenv, e.sm)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return build(getenv)
+	}
+	return secrets.StartLive(read, secrets.LiveOptions{Interval: e.refresh, Log: e.Log}), nil
+}
+
+// awsConfig is what config.LoadDefaultConfig gives a Lambda function, built from
+// the variables Lambda sets (AWS_REGION and the role's AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and the SDK's endpoint overrides
+// (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>). LoadDefaultConfig would also
+// read the shared config files, look for SSO and web-identity settings and link
+// the STS, SSO and sign-in clients into every binary, whose package
+// initialisers alone cost a cold start about 2 ms: none of it applies here.
+func awsConfig(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	id, key := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if region == "" || id == "" || key == "" {
+		return aws.Config{}, errors.New("aws config: AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set, as Lambda and aws-lambda-rie set them")
+	}
+	cfg := aws.Config{
+		Region:        region,
+		Credentials:   aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, key, getenv("AWS_SESSION_TOKEN"))),
+		HTTPClient:    awshttp.NewBuildableClient(),
+		ConfigSources: []any{endpoints(getenv)},
+	}
+	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
+		cfg.BaseEndpoint = aws.String(u)
+	}
+	return cfg, nil
+}
+
+// endpoints answers the service clients' question for a per-service endpoint
+// (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER: the SDK's id of
+// the service in capitals, spaces as underscores), as LoadDefaultConfig's
+// environment source does.
+type endpoints func(string) string
+
+func (getenv endpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	u := getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_")))
+	return u, u != "", nil
 }
 
 // Fail logs an init failure as one JSON line and exits: Lambda reports the

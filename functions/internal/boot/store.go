@@ -3,6 +3,7 @@ package boot
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -11,7 +12,8 @@ import (
 
 // Store builds the scenes-and-events store from SCENES_TABLE, EVENTS_TABLE and
 // STATS_SHARDS (the counter shards; the callback writes and the API reads them,
-// so the template gives both the same value).
+// so the template gives both the same value) and SCAN_RETENTION_DAYS (how long
+// anything naming a follower is kept).
 func (e *Env) Store() (*dynamo.Store, error) {
 	var opts dynamo.Options
 	if v := e.Getenv("STATS_SHARDS"); v != "" {
@@ -20,6 +22,13 @@ func (e *Env) Store() (*dynamo.Store, error) {
 			return nil, fmt.Errorf("STATS_SHARDS: %q is not a whole number", v)
 		}
 		opts.Shards = n
+	}
+	if v := e.Getenv("SCAN_RETENTION_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("SCAN_RETENTION_DAYS: %q is not a whole number of days, 1 or more", v)
+		}
+		opts.Retention = time.Duration(n) * 24 * time.Hour
 	}
 	return dynamo.New(dynamodb.NewFromConfig(e.AWS), dynamo.Tables{
 		Scenes: e.Getenv("SCENES_TABLE"),

@@ -60,9 +60,32 @@ type Signer struct {
 	EncodingAESKey string
 	// OriginalID is the account's gh_ ID; DefaultOriginalID when empty.
 	OriginalID string
+	// PreviousToken and PreviousEncodingAESKey are the values before a
+	// rotation, as an instance that keeps both holds them; Using signs and
+	// seals with them.
+	PreviousToken          string
+	PreviousEncodingAESKey string
 	// Rand, when set, supplies the 16-byte random prefix of each encryption,
 	// for reproducible bodies; nil means crypto/rand. Reads consume it.
 	Rand io.Reader
+}
+
+// Using returns the Signer that signs with the token's value (Current: Token,
+// Previous: PreviousToken) and seals and opens with the key's
+// (EncodingAESKey or PreviousEncodingAESKey): WeChat's side before or during a
+// rotation. Its OpenReply accepts only a reply signed and sealed with exactly
+// those values, which is how a test sees that a reply went back under the
+// values its push came with.
+func (s Signer) Using(token, key wechat.Generation) Signer {
+	out := s
+	if token == wechat.Previous {
+		out.Token = s.PreviousToken
+	}
+	if key == wechat.Previous {
+		out.EncodingAESKey = s.PreviousEncodingAESKey
+	}
+	out.PreviousToken, out.PreviousEncodingAESKey = "", ""
+	return out
 }
 
 func (s Signer) originalID() string {

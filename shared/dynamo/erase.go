@@ -1,0 +1,195 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"wechatqr/shared/qr"
+)
+
+// erasePage bounds the items one page of the follower's partition brings, so a
+// follower with years of scans is erased in steps of bounded memory.
+const erasePage = 100
+
+// EraseUser deletes every item that names openid, in every table, and counts them
+// by kind. The follower's partition of the events table holds their claims,
+// records and source (and whatever later kinds file under user#<openid>); the
+// seen markers are found from the scenes those items name, a bound log-in session
+// from its claim. Counters hold aggregates only and are left alone.
+//
+// Each page deletes the markers and sessions it points to before the items that
+// point to them, so a failure part-way leaves nothing unfindable: calling again
+// finishes the job. A follower with nothing stored gets zero counts.
+func (s *Store) EraseUser(ctx context.Context, openid string) (qr.Erased, error) {
+	erased := qr.Erased{qr.ErasedScanRecords: 0, qr.ErasedClaims: 0, qr.ErasedSources: 0, qr.ErasedMarkers: 0, qr.ErasedSessions: 0}
+	scenes := map[string]bool{}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.tables.Events,
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": "pk"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: prefixUser + openid}},
+		ConsistentRead:            aws.Bool(true),
+		Limit:                     aws.Int32(erasePage),
+	}
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, unavailable("erase: query the follower's items", err)
+		}
+		keys := make([]key, 0, len(out.Items))
+		kinds := make([]string, 0, len(out.Items))
+		for _, av := range out.Items {
+			var it userItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return nil, fmt.Errorf("dynamo: unmarshal the follower's item: %w", err)
+			}
+			if it.Scene != "" && !scenes[it.Scene] {
+				n, err := s.eraseMarkers(ctx, it.Scene, openid)
+				if err != nil {
+					return nil, err
+				}
+				scenes[it.Scene] = true
+				erased[qr.ErasedMarkers] += n
+			}
+			if it.Login != "" {
+				gone, err := s.eraseSession(ctx, it.Login, openid)
+				if err != nil {
+					return nil, err
+				}
+				if gone {
+					erased[qr.ErasedSessions]++
+				}
+			}
+			keys = append(keys, it.key)
+			kinds = append(kinds, kindOf(it))
+		}
+		if err := s.batchDelete(ctx, s.tables.Events, keys); err != nil {
+			return nil, err
+		}
+		for _, k := range kinds {
+			erased[k]++
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return erased, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// userItem is what EraseUser reads of an item in a follower's partition: its key
+// and what it points to elsewhere.
+type userItem struct {
+	key
+	Scene string `dynamodbav:"scene"` // a record's or a source's scene: the markers
+	Event string `dynamodbav:"event"` // set on records
+	Login string `dynamodbav:"login"` // a bound log-in's session
+}
+
+// kindOf names what an item of a follower's partition is, for EraseUser's answer.
+func kindOf(it userItem) string {
+	switch {
+	case strings.HasPrefix(it.SK, prefixPush) && it.Event != "":
+		return qr.ErasedScanRecords
+	case strings.HasPrefix(it.SK, prefixPush):
+		return qr.ErasedClaims
+	case it.SK == skSource:
+		return qr.ErasedSources
+	case strings.HasPrefix(it.SK, "scan#"):
+		return qr.ErasedScanRecords // a record written before claims became records
+	}
+	kind, _, _ := strings.Cut(it.SK, "#") // a kind filed here by a later feature
+	return kind
+}
+
+// eraseMarkers deletes openid's seen markers of scene (all time and every day).
+func (s *Store) eraseMarkers(ctx context.Context, scene, openid string) (int, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.tables.Scenes,
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ProjectionExpression:      aws.String("#pk, #sk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#sk": "sk"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: seenKey(scene, openid, "").PK}},
+		ConsistentRead:            aws.Bool(true),
+	}
+	n := 0
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return n, unavailable("erase: query markers", err)
+		}
+		keys := make([]key, 0, len(out.Items))
+		for _, av := range out.Items {
+			var k key
+			if err := attributevalue.UnmarshalMap(av, &k); err != nil {
+				return n, fmt.Errorf("dynamo: unmarshal marker key: %w", err)
+			}
+			keys = append(keys, k)
+		}
+		if err := s.batchDelete(ctx, s.tables.Scenes, keys); err != nil {
+			return n, err
+		}
+		n += len(keys)
+		if len(out.LastEvaluatedKey) == 0 {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// eraseSession deletes log-in session id if openid bound it; it reports whether
+// there was one to delete (TTL removes sessions within two hours of their start).
+func (s *Store) eraseSession(ctx context.Context, id, openid string) (bool, error) {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.tables.Scenes,
+		Key:                       sessionKey(id).av(),
+		ConditionExpression:       aws.String("#o = :o"),
+		ExpressionAttributeNames:  map[string]string{"#o": "openid"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: openid}},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil // gone already, or never bound to this follower
+	}
+	if err != nil {
+		return false, unavailable("erase: delete session", err)
+	}
+	return true, nil
+}
+
+// batchDelete deletes keys of one table, 25 to a BatchWriteItem, retrying what
+// DynamoDB leaves unprocessed under throttling a few times with a short backoff.
+func (s *Store) batchDelete(ctx context.Context, table string, keys []key) error {
+	for len(keys) > 0 {
+		n := min(len(keys), 25)
+		reqs := make([]types.WriteRequest, 0, n)
+		for _, k := range keys[:n] {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k.av()}})
+		}
+		pending := map[string][]types.WriteRequest{table: reqs}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt == 5 {
+				return unavailable("erase: batch delete", errors.New("items left unprocessed after retries"))
+			}
+			if attempt > 0 {
+				if err := sleep(ctx, time.Duration(20<<attempt)*time.Millisecond); err != nil {
+					return unavailable("erase: batch delete", err)
+				}
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return unavailable("erase: batch delete", err)
+			}
+			pending = out.UnprocessedItems
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
