@@ -15,9 +15,9 @@ MODE      ?= plaintext
 DEPLOY_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 DEPLOY_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME  ?= 60s
-FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate
+FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate ./shared/api:FuzzParseBatch
 
-.PHONY: help deps tools test vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
+.PHONY: help deps tools vendor test vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,15 @@ $(DDB_LOCAL): local/package.json local/package-lock.json
 	@command -v java >/dev/null || { echo "java not found: install Java 17 (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	npm ci --prefix local --ignore-scripts --no-audit --no-fund
 	@touch $@
+
+# The console's libraries, pinned in local/package-lock.json, copied byte for byte (with
+# their licences) into the embedded assets; shared/console's tests compare the two.
+VENDOR     := shared/console/assets/vendor
+VENDOR_MAP := uplot/dist/uPlot.esm.js:uPlot.esm.js uplot/dist/uPlot.min.css:uPlot.min.css uplot/LICENSE:uPlot.LICENSE.txt \
+              fflate/esm/browser.js:fflate.js fflate/LICENSE:fflate.LICENSE.txt
+vendor: $(DDB_LOCAL) ## copy the console's pinned npm libraries (uPlot, fflate) into shared/console/assets/vendor
+	@mkdir -p $(VENDOR)
+	@for m in $(VENDOR_MAP); do cp local/node_modules/$${m%%:*} $(VENDOR)/$${m##*:} && echo "vendored $${m%%:*}"; done
 
 tools: $(RIE) ## install aws-lambda-rie (pinned) into .bin/
 $(RIE):
