@@ -225,6 +225,8 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	env["WECHAT_API_BASE_URL"] = s.PlatformURL()
 	env["WECHAT_SHOWQRCODE_URL"] = s.PlatformURL() + wechattest.PathShowQRCode
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = s.DB.Endpoint()
+	// The local console has no sign-in (shared/consoleauth: only this stack sets it).
+	env["CONSOLE_AUTH"] = "none"
 	for k, v := range extra {
 		env[k] = v
 	}

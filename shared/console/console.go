@@ -119,10 +119,7 @@ func clientConfig(settings any, authModule string) ([]byte, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("console: settings must be a JSON object: %w", err)
 	}
-	if a, _ := m["auth"].(string); a != "" && a != "none" {
-		if authModule == "" {
-			return nil, fmt.Errorf("console: settings ask for sign-in (auth %q) but the assets lack auth.js", a)
-		}
+	if a, _ := m["auth"].(string); a != "" && a != "none" && authModule != "" {
 		m["auth_module"] = authModule
 	}
 	return json.Marshal(m)

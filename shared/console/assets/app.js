@@ -88,7 +88,8 @@ async function boot() {
     if (res.ok) config = await res.json();
   } catch (_) { /* keep the local default */ }
   if (config.auth && config.auth !== 'none') {
-    if (!config.auth_module) throw new Error('config.json asks for sign-in but names no auth_module');
+    // "unconfigured": the function lacks its sign-in settings and says which.
+    if (!config.auth_module) throw new Error(config.message || 'config.json asks for sign-in (' + config.auth + ') but names no auth_module');
     const auth = await import(config.auth_module);
     session = await auth.start(config);
     useSession(session);
