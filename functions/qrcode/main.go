@@ -14,7 +14,6 @@ import (
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/api"
 	"wechatqr/shared/console"
-	"wechatqr/shared/consoleauth"
 )
 
 func main() {
@@ -47,7 +46,7 @@ func build(env *boot.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := consoleauth.FromEnv(env.Getenv, env.Log)
+	auth, err := env.ConsoleAuth(context.Background())
 	if err != nil {
 		return nil, err
 	}

@@ -206,6 +206,9 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 			if r.LogicalID == name && r.Type == "AWS::SecretsManager::Secret" {
 				return "", true // no secret locally: the variables below stand in
 			}
+			if r.LogicalID == name && strings.HasPrefix(r.Type, "AWS::Cognito::") {
+				return "", true // no sign-in locally: CONSOLE_AUTH=none below
+			}
 		}
 		return "", false
 	}

@@ -1,10 +1,46 @@
 package consoleauth
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
+
+// ParameterReader reads one SSM parameter's value.
+type ParameterReader interface {
+	Parameter(ctx context.Context, name string) (string, error)
+}
+
+// ClientIDFromParameter returns getenv with CONSOLE_CLIENT_ID read from the
+// SSM parameter CONSOLE_CLIENT_ID_PARAMETER names, when only the latter is set.
+//
+// Why a parameter: the app client's callback URL names the HTTP API, whose
+// routes name the qrcode function; giving the function the client id in its
+// environment would close a dependency cycle the template cannot have. The
+// template writes the id to a parameter the function names by a fixed path.
+// It is read once, at init, so config.json can carry it; on failure the
+// console's data stays refused (the management API is unaffected).
+func ClientIDFromParameter(ctx context.Context, getenv func(string) string, params ParameterReader) (func(string) string, error) {
+	name := getenv(EnvClientIDParameter)
+	if getenv(EnvClientID) != "" || name == "" || params == nil {
+		return getenv, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	id, err := params.Parameter(ctx, name)
+	if err != nil {
+		return getenv, fmt.Errorf("consoleauth: reading the console's app client id from SSM parameter %q: %w", name, err)
+	}
+	return func(k string) string {
+		if k == EnvClientID {
+			return id
+		}
+		return getenv(k)
+	}, nil
+}
 
 // Setup is what the console's mount needs from sign-in: the auth fields of
 // config.json, the extra origins of its CSP's connect-src, and the guard of
@@ -24,9 +60,12 @@ type Setup struct {
 const (
 	EnvUserPoolID = "CONSOLE_USER_POOL_ID"
 	EnvClientID   = "CONSOLE_CLIENT_ID"
-	EnvDomain     = "CONSOLE_AUTH_DOMAIN"
-	EnvJWKSURL    = "CONSOLE_JWKS_URL" // tests: moto_server's JWKS
-	EnvAuth       = "CONSOLE_AUTH"     // "none": no sign-in (the local stack only)
+	// EnvClientIDParameter names the SSM parameter holding the client id when
+	// CONSOLE_CLIENT_ID is unset: the deployed case (see ClientIDFromParameter).
+	EnvClientIDParameter = "CONSOLE_CLIENT_ID_PARAMETER"
+	EnvDomain            = "CONSOLE_AUTH_DOMAIN"
+	EnvJWKSURL           = "CONSOLE_JWKS_URL" // tests: moto_server's JWKS
+	EnvAuth              = "CONSOLE_AUTH"     // "none": no sign-in (the local stack only)
 )
 
 // FromEnv builds the console's sign-in from the function's environment. With

@@ -1,7 +1,9 @@
 package consoleauth_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -83,5 +85,32 @@ func TestFromEnvChoosesTheSignIn(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+type params map[string]string
+
+func (p params) Parameter(_ context.Context, name string) (string, error) {
+	v, ok := p[name]
+	if !ok {
+		return "", errors.New("ParameterNotFound")
+	}
+	return v, nil
+}
+
+func TestClientIDFromParameterFillsTheClientID(t *testing.T) {
+	env := map[string]string{consoleauth.EnvClientIDParameter: "/stack/console/client-id"}
+	getenv := func(k string) string { return env[k] }
+	got, err := consoleauth.ClientIDFromParameter(context.Background(), getenv, params{"/stack/console/client-id": "abc123"})
+	if err != nil || got(consoleauth.EnvClientID) != "abc123" || got(consoleauth.EnvClientIDParameter) != "/stack/console/client-id" {
+		t.Fatalf("client id %q, err %v", got(consoleauth.EnvClientID), err)
+	}
+	if _, err := consoleauth.ClientIDFromParameter(context.Background(), getenv, params{}); err == nil || !strings.Contains(err.Error(), "/stack/console/client-id") {
+		t.Errorf("a missing parameter: err %v, want one naming it", err)
+	}
+	env[consoleauth.EnvClientID] = "set"
+	got, err = consoleauth.ClientIDFromParameter(context.Background(), getenv, nil)
+	if err != nil || got(consoleauth.EnvClientID) != "set" {
+		t.Errorf("an explicit CONSOLE_CLIENT_ID was replaced: %q %v", got(consoleauth.EnvClientID), err)
 	}
 }

@@ -1,0 +1,36 @@
+package boot
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"wechatqr/shared/consoleauth"
+)
+
+// ConsoleAuth is the console's sign-in as the environment configures it, with
+// the app client id read from SSM when the template passes only its parameter's
+// name (consoleauth.ClientIDFromParameter says why). A failed read leaves the
+// console's data refused and is logged; it does not fail the function.
+func (e *Env) ConsoleAuth(ctx context.Context) (consoleauth.Setup, error) {
+	getenv := e.Getenv
+	if getenv(consoleauth.EnvClientIDParameter) != "" && getenv(consoleauth.EnvClientID) == "" {
+		var err error
+		getenv, err = consoleauth.ClientIDFromParameter(ctx, getenv, parameters{ssm.NewFromConfig(e.AWS)})
+		if err != nil {
+			e.Log.Error("console sign-in unavailable", "error", err.Error())
+		}
+	}
+	return consoleauth.FromEnv(getenv, e.Log)
+}
+
+type parameters struct{ c *ssm.Client }
+
+func (p parameters) Parameter(ctx context.Context, name string) (string, error) {
+	out, err := p.c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.Parameter.Value), nil
+}
