@@ -188,7 +188,7 @@ func (s *Stack) PlatformURL() string { return "http://" + s.platformLn.Addr().St
 // variables design.md allows locally.
 func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string]string, error) {
 	cfg := s.Platform.Config()
-	params := map[string]string{"AWS::Region": rie.Region, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com"}
+	params := map[string]string{"AWS::Region": rie.Region, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "wechat-qr-local"}
 	for _, p := range s.Template.Parameters() {
 		if p.HasDefault {
 			params[p.Name] = p.Default
