@@ -167,7 +167,9 @@ export function num(n) { return new Intl.NumberFormat(locale).format(n); }
 // dateTime shows an RFC 3339 instant in the browser's zone, with the zone named.
 export function dateTime(iso) {
   if (!iso) return '';
-  return new Intl.DateTimeFormat(locale, {dateStyle: 'medium', timeStyle: 'short', timeZoneName: 'short'}).format(new Date(iso));
+  // (dateStyle cannot be combined with timeZoneName: the fields are spelled out.)
+  return new Intl.DateTimeFormat(locale, {year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+    timeZoneName: 'short'}).format(new Date(iso));
 }
 
 // day shows a China-time day (YYYY-MM-DD) in the locale's style.

@@ -143,13 +143,13 @@ export async function render(root, {arg: scene, title}) {
       }}}, field(t('create.expire'), secs, t('create.expireHint')), h('div', {class: 'field'}, btn)), result);
   }
 
-  root.append(
+  root.append(...[
     h('div', {class: 'cols'},
       h('section', {'aria-labelledby': 'image-h'}, h('h2', {id: 'image-h'}, t('code.image')), h('div', {class: 'qr'}, img), imgErr, dlForm),
       h('section', {'aria-labelledby': 'facts-h'}, h('h2', {id: 'facts-h'}, t('code.facts')), facts)),
     h('section', {'aria-labelledby': 'reply-h'}, h('h2', {id: 'reply-h'}, t('code.reply')), replyForm),
     h('section', {'aria-labelledby': 'stats-h'}, h('h2', {id: 'stats-h'}, t('code.stats')), period.el, statsErr, totals, chart, daysTable),
-    reissue);
+    reissue].filter(Boolean));
   await loadStats();
   return () => cleanups.forEach(f => f());
 }
