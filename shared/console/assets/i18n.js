@@ -63,7 +63,7 @@ const en = {
   'batch.nothing': 'No code was made.', 'batch.made': '{n} of {total} codes made.', 'batch.download': 'Download {name}',
   'sources.title': 'Sources', 'sources.caption': 'Scenes by new followers, {from} – {to} (China time)',
   'sources.rank': '#', 'sources.totalSubs': 'New followers in total', 'sources.export': 'Export CSV',
-  'sources.none': 'No scene has statistics yet.', 'sources.chartTitle': 'New followers, top {n} scenes',
+  'sources.none': 'No scene has statistics yet.', 'sources.chartTitle': 'New followers by scene (top {n})',
 };
 
 const zh = {

@@ -113,7 +113,7 @@ export async function render(root, {arg: scene, title}) {
     const series = [{label: t('total.scans'), values: pick('scans')}, {label: t('total.subscribes'), values: pick('subscribes')},
       {label: t('total.unsubscribes'), values: pick('unsubscribes')}];
     try {
-      destroy = await dayChart(chart, all, series, t('code.chartTitle', {from: day(st.from), to: day(st.to)}));
+      destroy = await dayChart(chart, all, series, t('code.chartTitle', {from: day(st.from), to: day(st.to)}), t('code.day'), day);
     } catch (e) { statsErr.textContent = e.message; }
     fill(daysTable, h('caption', {}, t('code.daysCaption')),
       h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, t('code.day')), series.map(s => h('th', {scope: 'col', class: 'num'}, s.label)))),

@@ -71,7 +71,7 @@ export async function render(root, {title}) {
     if (top.length) {
       try {
         destroy = await barChart(chart, top.map(s => s.scene), top.map(s => s.period.subscribes), t('total.subscribes'),
-          t('sources.chartTitle', {n: top.length}));
+          t('sources.chartTitle', {n: top.length}), t('codes.col.scene'));
       } catch (e) { err.textContent = e.message; }
     }
   }
