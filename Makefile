@@ -17,7 +17,7 @@ DEPLOY_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME  ?= 60s
 FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate ./shared/api:FuzzParseBatch
 
-.PHONY: help deps tools vendor test vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
+.PHONY: help deps tools vendor browser screenshots test vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,7 +53,17 @@ lint: ## cfn-lint the template
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: pip install cfn-lint"; exit 1; }
 	cfn-lint template.yaml
 
-test: deps tools vet lint ## everything CI runs: vet, cfn-lint, all tests (DynamoDB Local, RIE), short fuzzing
+# The console's tests drive Debian's Chromium headless (local/browser); a CJK font
+# so that Chinese pages render as people see them, not as empty boxes.
+browser: ## install Debian's chromium and a Chinese font when missing (as root, like CI)
+	@command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . || \
+	  { apt-get update && apt-get install -y --no-install-recommends chromium fonts-wqy-microhei; }
+
+screenshots: deps tools browser ## every console page in English and Chinese as PNGs in build/screenshots/
+	SCREENSHOT_DIR=$(CURDIR)/build/screenshots $(GO) test ./local/browser -run '^TestEveryPageInBothLanguages$$' -count=1
+	@ls build/screenshots
+
+test: deps tools browser vet lint ## everything CI runs: vet, cfn-lint, all tests (DynamoDB Local, RIE, Chromium), short fuzzing
 	$(GO) test -count=1 ./...
 	@for t in $(FUZZ_TARGETS); do \
 	  out=$$($(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=5s 2>&1) || { echo "$$out"; exit 1; }; \

@@ -30,7 +30,7 @@ type code struct {
 	} `json:"reply"`
 }
 
-func scan(t *testing.T, openid, scene string) string {
+func scan(t testing.TB, openid, scene string) string {
 	t.Helper()
 	push, err := st.Platform.ScanScene(context.Background(), front.URL+"/wechat", openid, scene, wechattest.Plaintext)
 	if err != nil {

@@ -74,11 +74,11 @@ func run(m *testing.M) int {
 
 // page opens the console at hash (e.g. "/create") in a new tab, in English
 // unless lang says otherwise, and waits for the page to have rendered.
-func page(t *testing.T, hash, lang string) context.Context {
+func page(t testing.TB, hash, lang string) context.Context {
 	t.Helper()
 	tab, cancel := chrom.Tab()
 	t.Cleanup(cancel)
-	ctx, stop := context.WithTimeout(tab, 2*time.Minute)
+	ctx, stop := context.WithTimeout(tab, 15*time.Minute)
 	t.Cleanup(stop)
 	if lang == "" {
 		lang = "en"
@@ -101,14 +101,14 @@ func page(t *testing.T, hash, lang string) context.Context {
 	return ctx
 }
 
-func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+func do(t testing.TB, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
+func eval[T any](t testing.TB, ctx context.Context, js string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -118,9 +118,14 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 }
 
 // waitFor polls a JavaScript condition until it holds.
-func waitFor(t *testing.T, ctx context.Context, cond string) {
+func waitFor(t testing.TB, ctx context.Context, cond string) {
 	t.Helper()
-	wctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	waitLong(t, ctx, cond, 45*time.Second)
+}
+
+func waitLong(t testing.TB, ctx context.Context, cond string, limit time.Duration) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	js := `new Promise((ok) => { const f = () => { try { if (` + cond + `) return ok(true); } catch (_) {} setTimeout(f, 50); }; f(); })`
 	if _, err := chromedp.Run(wctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise)); err != nil {
@@ -136,21 +141,21 @@ func mainText(ctx context.Context) string {
 
 // set gives a form control a value as a person would leave it: the value,
 // then the input and change events the page listens for.
-func set(t *testing.T, ctx context.Context, id, value string) {
+func set(t testing.TB, ctx context.Context, id, value string) {
 	t.Helper()
 	v, _ := json.Marshal(value)
 	eval[bool](t, ctx, fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = %s;
 		e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, id, v))
 }
 
-func text(t *testing.T, ctx context.Context, css string) string {
+func text(t testing.TB, ctx context.Context, css string) string {
 	t.Helper()
 	sel, _ := json.Marshal(css)
 	return eval[string](t, ctx, fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ''`, sel))
 }
 
 // apiGet reads the QR API directly, for what the page should show.
-func apiGet(t *testing.T, path string, out any) {
+func apiGet(t testing.TB, path string, out any) {
 	t.Helper()
 	res, err := http.Get(front.URL + path)
 	if err != nil {
@@ -166,7 +171,7 @@ func apiGet(t *testing.T, path string, out any) {
 	}
 }
 
-func apiPost(t *testing.T, path, body string) {
+func apiPost(t testing.TB, path, body string) {
 	t.Helper()
 	res, err := http.Post(front.URL+path, "application/json", strings.NewReader(body))
 	if err != nil {
@@ -180,7 +185,7 @@ func apiPost(t *testing.T, path, body string) {
 }
 
 // audit fails the test on any serious or critical axe-core violation of the page as it is.
-func audit(t *testing.T, ctx context.Context, what string) {
+func audit(t testing.TB, ctx context.Context, what string) {
 	t.Helper()
 	vs, err := browser.Audit(ctx)
 	if err != nil {
