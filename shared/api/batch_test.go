@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"wechatqr/shared/api"
+	"wechatqr/shared/qr"
 )
 
 type batchJSON struct {
@@ -219,7 +220,9 @@ func FuzzParseBatch(f *testing.F) {
 		if b.Valid+b.Invalid != len(b.Rows) || len(b.Rows) > api.MaxBatchRows {
 			t.Fatalf("%d valid + %d invalid for %d rows", b.Valid, b.Invalid, len(b.Rows))
 		}
-		h, err := api.New(api.Config{Now: func() time.Time { return fuzzNow }}, newMemStore(), &fixedWeChat{}, fixedTokens{}, nil)
+		// An empty store (newMemStore holds codes to collide with): every valid row is new.
+		store := &memStore{codes: map[string]*qr.Code{}}
+		h, err := api.New(api.Config{Now: func() time.Time { return fuzzNow }}, store, &fixedWeChat{}, fixedTokens{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
