@@ -258,7 +258,7 @@ func (h *Handler) listCodes(ctx context.Context, cursor string, limit int, searc
 				out = append(out, c)
 			}
 		}
-		if cursor = next; cursor == "" {
+		if cursor = next; cursor == "" || len(codes) == 0 {
 			break
 		}
 	}
