@@ -17,18 +17,19 @@ import (
 )
 
 func main() {
-	env, err := boot.Load(context.Background())
+	ctx := context.Background()
+	env, err := boot.Load(ctx)
 	if err != nil {
 		boot.Fail(nil, err)
 	}
-	h, err := build(env)
+	h, err := build(ctx, env)
 	if err != nil {
 		boot.Fail(env.Log, err)
 	}
 	lambda.Start(apigw.Handler(h))
 }
 
-func build(env *boot.Env) (http.Handler, error) {
+func build(ctx context.Context, env *boot.Env) (http.Handler, error) {
 	tokens, client, err := env.TokenSource()
 	if err != nil {
 		return nil, err
