@@ -230,6 +230,9 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = s.DB.Endpoint()
 	// The local console has no sign-in (shared/consoleauth: only this stack sets it).
 	env["CONSOLE_AUTH"] = "none"
+	// Nor an SSM parameter to read the app client id from: without this, each
+	// qrcode cold start would wait up to 3 s for SSM before seeing CONSOLE_AUTH.
+	delete(env, "CONSOLE_CLIENT_ID_PARAMETER")
 	for k, v := range extra {
 		env[k] = v
 	}
