@@ -125,12 +125,20 @@ func waitFor(t testing.TB, ctx context.Context, cond string) {
 
 func waitLong(t testing.TB, ctx context.Context, cond string, limit time.Duration) {
 	t.Helper()
-	wctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	js := `new Promise((ok) => { const f = () => { try { if (` + cond + `) return ok(true); } catch (_) {} setTimeout(f, 50); }; f(); })`
-	if _, err := chromedp.Run(wctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise)); err != nil {
-		t.Fatalf("waiting for %s: %v; the page shows: %q", cond, err, mainText(ctx))
+	// Polled from Go rather than awaited in the page: a navigation (a sign-in
+	// redirect, a reload) destroys the page's promises with its document.
+	deadline := time.Now().Add(limit)
+	js := `(() => { try { return !!(` + cond + `); } catch (_) { return false; } })()`
+	var last error
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
 	}
+	t.Fatalf("waiting for %s: timed out (%v); the page shows: %q", cond, last, mainText(ctx))
 }
 
 // mainText is what the page shows, for failure messages.
