@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -404,5 +405,53 @@ func BenchmarkNew(b *testing.B) {
 		if _, err := New(Config{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCatalogsCoverEveryMessage reads i18n.js and the modules: both languages
+// have the same keys, and every t('…') a module calls with a literal key exists.
+func TestCatalogsCoverEveryMessage(t *testing.T) {
+	src, err := embedded.ReadFile("assets/i18n.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(name string) map[string]bool {
+		start := bytes.Index(src, []byte("const "+name+" = {"))
+		end := bytes.Index(src[start:], []byte("\n};"))
+		if start < 0 || end < 0 {
+			t.Fatalf("no catalog %s in i18n.js", name)
+		}
+		keys := map[string]bool{}
+		for _, m := range regexp.MustCompile(`'([a-zA-Z]+\.[a-zA-Z.]+)':`).FindAllSubmatch(src[start:start+end], -1) {
+			keys[string(m[1])] = true
+		}
+		return keys
+	}
+	en, zh := block("en"), block("zh")
+	for k := range en {
+		if !zh[k] {
+			t.Errorf("zh-CN lacks %q", k)
+		}
+	}
+	for k := range zh {
+		if !en[k] {
+			t.Errorf("en lacks %q", k)
+		}
+	}
+	uses := regexp.MustCompile(`\bt\('([a-zA-Z]+(?:\.[a-zA-Z]+)+)'`)
+	err = fs.WalkDir(embedded, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".js") || strings.Contains(p, "/vendor/") {
+			return err
+		}
+		b, err := embedded.ReadFile(p)
+		for _, m := range uses.FindAllSubmatch(b, -1) {
+			if !en[string(m[1])] {
+				t.Errorf("%s uses %q, which no catalog has", p, m[1])
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
