@@ -146,6 +146,8 @@ async function finishSignIn(config, params) {
 }
 
 export async function start(config) {
+  // "unconfigured": the function has no user pool; its message says what is missing.
+  if (config.auth !== 'cognito') throw new Error(config.message || 'sign-in "' + config.auth + '" is not supported');
   if (!config.domain || !config.client_id) throw new Error('config.json lacks the sign-in domain or client id');
   const params = new URLSearchParams(location.search);
   let t = null;
