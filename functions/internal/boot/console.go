@@ -20,6 +20,8 @@ func (e *Env) ConsoleAuth(ctx context.Context) (consoleauth.Setup, error) {
 		getenv, err = consoleauth.ClientIDFromParameter(ctx, getenv, parameters{ssm.NewFromConfig(e.AWS)})
 		if err != nil {
 			e.Log.Error("console sign-in unavailable", "error", err.Error())
+			msg := "the console's sign-in could not be set up (its app client id was not readable); an operator should check the function's logs"
+			return consoleauth.Setup{Mode: "unconfigured", Settings: map[string]any{"auth": "unconfigured", "message": msg}, Guard: consoleauth.Refuse(msg)}, nil
 		}
 	}
 	return consoleauth.FromEnv(getenv, e.Log)
