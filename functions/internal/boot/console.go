@@ -2,6 +2,7 @@ package boot
 
 import (
 	"context"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -15,7 +16,8 @@ import (
 // console's data refused and is logged; it does not fail the function.
 func (e *Env) ConsoleAuth(ctx context.Context) (consoleauth.Setup, error) {
 	getenv := e.Getenv
-	if getenv(consoleauth.EnvClientIDParameter) != "" && getenv(consoleauth.EnvClientID) == "" {
+	if getenv(consoleauth.EnvClientIDParameter) != "" && getenv(consoleauth.EnvClientID) == "" &&
+		!strings.EqualFold(getenv(consoleauth.EnvAuth), "none") {
 		var err error
 		getenv, err = consoleauth.ClientIDFromParameter(ctx, getenv, parameters{ssm.NewFromConfig(e.AWS)})
 		if err != nil {
