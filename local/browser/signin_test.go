@@ -84,9 +84,12 @@ type hostedUI struct {
 	pool userPool
 	mu   sync.Mutex
 	// code → the challenge and redirect it was issued for
-	codes   map[string][2]string
-	logouts int
-	errs    []string
+	codes      map[string][2]string
+	refresh    string // the refresh token handed out
+	authorizes int
+	refreshes  int
+	logouts    int
+	errs       []string
 }
 
 func (h *hostedUI) fail(w http.ResponseWriter, msg string) {
@@ -114,6 +117,7 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		code := base64.RawURLEncoding.EncodeToString([]byte(time.Now().String()))
 		h.mu.Lock()
+		h.authorizes++
 		h.codes[code] = [2]string{q.Get("code_challenge"), q.Get("redirect_uri")}
 		h.mu.Unlock()
 		http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
@@ -123,6 +127,22 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f := r.PostForm
+		if f.Get("grant_type") == "refresh_token" {
+			h.mu.Lock()
+			ok := f.Get("refresh_token") == h.refresh && h.refresh != "" && f.Get("client_id") == h.pool.client
+			h.refreshes++
+			h.mu.Unlock()
+			if !ok {
+				h.fail(w, "token: a refresh with an unknown refresh token or client")
+				return
+			}
+			res := h.pool.signIn(h.t)
+			// Cognito's answer to a refresh carries no new refresh token.
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": aws.ToString(res.AccessToken),
+				"id_token": aws.ToString(res.IdToken), "expires_in": res.ExpiresIn, "token_type": "Bearer"})
+			return
+		}
 		h.mu.Lock()
 		issued, ok := h.codes[f.Get("code")]
 		delete(h.codes, f.Get("code"))
@@ -143,6 +163,9 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		res := h.pool.signIn(h.t)
+		h.mu.Lock()
+		h.refresh = aws.ToString(res.RefreshToken)
+		h.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"access_token": aws.ToString(res.AccessToken), "id_token": aws.ToString(res.IdToken),
@@ -263,6 +286,26 @@ func TestSignInWithCognitoThenDataNeedsTheToken(t *testing.T) {
 			t.Errorf("%s: the refusal %s is not {error, message}", tt.name, body)
 		}
 	}
+	// An access token about to expire is refreshed, without a new sign-in.
+	eval[bool](t, tctx, `(() => { const a = JSON.parse(sessionStorage.getItem('console.auth')); a.expires = Date.now() - 1000;
+		sessionStorage.setItem('console.auth', JSON.stringify(a)); return true; })()`)
+	do(t, tctx, chromedp.Reload())
+	waitFor(t, tctx, `document.querySelector('[data-test="code-row"]') || document.getElementById('codes-empty')`)
+	ui.mu.Lock()
+	authorizes, refreshes := ui.authorizes, ui.refreshes
+	ui.mu.Unlock()
+	if authorizes != 1 || refreshes != 1 {
+		t.Errorf("after the token expired: %d sign-ins, %d refreshes; want 1 and 1", authorizes, refreshes)
+	}
+	var again struct{ Access, Refresh string }
+	_ = json.Unmarshal([]byte(eval[string](t, tctx, `sessionStorage.getItem('console.auth') || ''`)), &again)
+	if again.Access == "" || again.Access == tok.Access || again.Refresh == "" {
+		t.Errorf("after the refresh: a new access token %v, the refresh token kept %v", again.Access != tok.Access, again.Refresh != "")
+	}
+	if len(ui.errs) > 0 {
+		t.Errorf("the hosted sign-in refused: %v", ui.errs)
+	}
+
 	// Signing out forgets the tokens and goes through the hosted sign-out.
 	do(t, tctx, chromedp.Click(chromedp.ID("sign-out")))
 	waitFor(t, tctx, `location.hash === '#/signed-out' || location.pathname.endsWith('/authorize')`)
