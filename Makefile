@@ -20,9 +20,9 @@ FUZZTIME  ?= 60s
 # testdata/fuzz/<Target>, which go test reads as seeds and adds failures to.
 TEST_FUZZTIME := $(if $(filter-out false 0,$(CI)),60s,5s)
 # The one list of fuzz targets, package:Target; `make test` and `make fuzz` take every one.
-FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate ./shared/api:FuzzEraseUser ./functions/scanactions:FuzzDecodeRecord ./shared/wechat:FuzzCustomMessageBody
+FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate ./shared/api:FuzzEraseUser ./functions/scanactions:FuzzDecodeRecord ./shared/wechat:FuzzCustomMessageBody ./shared/api:FuzzParseBatch
 
-.PHONY: help deps tools test vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
+.PHONY: help deps tools vendor browser screenshots test vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,15 @@ $(DDB_LOCAL): local/package.json local/package-lock.json
 	@command -v java >/dev/null || { echo "java not found: install Java 17 (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	npm ci --prefix local --ignore-scripts --no-audit --no-fund
 	@touch $@
+
+# The console's libraries, pinned in local/package-lock.json, copied byte for byte (with
+# their licences) into the embedded assets; shared/console's tests compare the two.
+VENDOR     := shared/console/assets/vendor
+VENDOR_MAP := uplot/dist/uPlot.esm.js:uPlot.esm.js uplot/dist/uPlot.min.css:uPlot.min.css uplot/LICENSE:uPlot.LICENSE.txt \
+              fflate/esm/browser.js:fflate.js fflate/LICENSE:fflate.LICENSE.txt
+vendor: $(DDB_LOCAL) ## copy the console's pinned npm libraries (uPlot, fflate) into shared/console/assets/vendor
+	@mkdir -p $(VENDOR)
+	@for m in $(VENDOR_MAP); do cp local/node_modules/$${m%%:*} $(VENDOR)/$${m##*:} && echo "vendored $${m%%:*}"; done
 
 tools: $(RIE) ## install aws-lambda-rie (pinned) into .bin/
 $(RIE):
@@ -49,7 +58,17 @@ lint: ## cfn-lint the template
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: pip install cfn-lint"; exit 1; }
 	cfn-lint template.yaml
 
-test: deps tools vet lint ## everything CI runs: vet, cfn-lint, all tests (DynamoDB Local, RIE), fuzzing (60 s a target with CI=true, else 5 s)
+# The console's tests drive Debian's Chromium headless (local/browser); a CJK font
+# so that Chinese pages render as people see them, not as empty boxes.
+browser: ## install Debian's chromium and a Chinese font when missing (as root, like CI)
+	@command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . || \
+	  { apt-get update && apt-get install -y --no-install-recommends chromium fonts-wqy-microhei; }
+
+screenshots: deps tools browser ## every console page in English and Chinese as PNGs in build/screenshots/
+	SCREENSHOT_DIR=$(CURDIR)/build/screenshots $(GO) test ./local/browser -run '^TestEveryPageInBothLanguages$$' -count=1
+	@ls build/screenshots
+
+test: deps tools browser vet lint ## everything CI runs: vet, cfn-lint, all tests (DynamoDB Local, RIE, Chromium), fuzzing (60 s a target with CI=true, else 5 s)
 	$(GO) test -count=1 ./...
 	@for t in $(FUZZ_TARGETS); do \
 	  out=$$($(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=$(TEST_FUZZTIME) 2>&1) || { echo "$$out"; exit 1; }; \

@@ -1,9 +1,11 @@
-// Command qrcode is the Lambda behind the QR management API (/qrcodes), which the
-// template puts behind IAM auth.
+// Command qrcode is the Lambda behind the QR management API (/qrcodes, behind
+// IAM auth in the template) and the console (/console, whose data requests
+// under /console/api/ carry a sign-in token instead).
 package main
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -11,21 +13,23 @@ import (
 	"wechatqr/functions/apigw"
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/api"
+	"wechatqr/shared/console"
 )
 
 func main() {
-	env, err := boot.Load(context.Background())
+	ctx := context.Background()
+	env, err := boot.Load(ctx)
 	if err != nil {
 		boot.Fail(nil, err)
 	}
-	h, err := build(env)
+	h, err := build(ctx, env)
 	if err != nil {
 		boot.Fail(env.Log, err)
 	}
 	lambda.Start(apigw.Handler(h))
 }
 
-func build(env *boot.Env) (*api.Handler, error) {
+func build(ctx context.Context, env *boot.Env) (http.Handler, error) {
 	tokens, client, err := env.TokenSource()
 	if err != nil {
 		return nil, err
@@ -39,5 +43,13 @@ func build(env *boot.Env) (*api.Handler, error) {
 		// Locally, image_url points at the emulator's showqrcode.
 		cfg.ShowQRCodeURL = func(ticket string) string { return base + "?ticket=" + url.QueryEscape(ticket) }
 	}
-	return api.New(cfg, store, client, tokens, env.Log)
+	a, err := api.New(cfg, store, client, tokens, env.Log)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := env.ConsoleAuth(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return console.Mount(a, console.Config{Settings: auth.Settings, ConnectSrc: auth.ConnectSrc, Guard: auth.Guard})
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -19,7 +20,12 @@ import (
 // MaxBody is API Gateway's payload limit for HTTP APIs.
 const MaxBody = 10 << 20
 
-var pathParam = regexp.MustCompile(`\{([^{}]+)\}`)
+var (
+	pathParam   = regexp.MustCompile(`\{([^{}]+)\}`)
+	greedyParam = regexp.MustCompile(`\{([^{}]+)\+\}`)
+	// anyMethods are the methods an ANY route answers locally.
+	anyMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+)
 
 // Front is the local API Gateway: an http.Handler that matches the template's
 // HttpApi routes, turns each request into the payload 2.0 event API Gateway
@@ -31,17 +37,26 @@ func (s *Stack) Front() http.Handler {
 	for id, f := range s.functions {
 		for _, r := range f.def.Routes {
 			route := r
-			pattern := route.Path
-			if route.Method != "ANY" {
-				pattern = route.Method + " " + pattern
-			}
+			// API Gateway's greedy {proxy+} is ServeMux's {proxy...}; the event names
+			// the parameter "proxy" either way.
+			path := greedyParam.ReplaceAllString(route.Path, "{$1...}")
 			var params []string
-			for _, m := range pathParam.FindAllStringSubmatch(route.Path, -1) {
-				params = append(params, m[1])
+			for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
+				params = append(params, strings.TrimSuffix(m[1], "..."))
 			}
-			mux.HandleFunc(pattern, func(w http.ResponseWriter, req *http.Request) {
+			handler := func(w http.ResponseWriter, req *http.Request) {
 				s.serve(w, req, id, apigw.Route{Key: route.Method + " " + route.Path, IAM: route.IAM}, params)
-			})
+			}
+			// ANY is registered once per method: a method-less "/console/api/{proxy...}"
+			// and "GET /console/{proxy...}" would conflict in ServeMux (neither is more
+			// specific), while API Gateway picks a route for them.
+			methods := []string{route.Method}
+			if route.Method == "ANY" {
+				methods = anyMethods
+			}
+			for _, m := range methods {
+				mux.HandleFunc(m+" "+path, handler)
+			}
 		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -216,7 +216,7 @@ func (s *Stack) PlatformURL() string { return "http://" + s.platformLn.Addr().St
 // variables design.md allows locally.
 func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string]string, error) {
 	cfg := s.Platform.Config()
-	params := map[string]string{"AWS::Region": rie.Region, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com"}
+	params := map[string]string{"AWS::Region": rie.Region, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "wechat-qr-local"}
 	for _, p := range s.Template.Parameters() {
 		if p.HasDefault {
 			params[p.Name] = p.Default
@@ -233,6 +233,9 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 		for _, r := range s.Template.Resources() {
 			if r.LogicalID == name && r.Type == "AWS::SecretsManager::Secret" {
 				return "", true // no secret locally: the variables below stand in
+			}
+			if r.LogicalID == name && strings.HasPrefix(r.Type, "AWS::Cognito::") {
+				return "", true // no sign-in locally: CONSOLE_AUTH=none below
 			}
 		}
 		return "", false
@@ -254,6 +257,11 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	env["WECHAT_SHOWQRCODE_URL"] = s.PlatformURL() + wechattest.PathShowQRCode
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = s.DB.Endpoint()
 	maps.Copy(env, s.awsEnv())
+	// The local console has no sign-in (shared/consoleauth: only this stack sets it).
+	env["CONSOLE_AUTH"] = "none"
+	// Nor an SSM parameter to read the app client id from: without this, each
+	// qrcode cold start would wait up to 3 s for SSM before seeing CONSOLE_AUTH.
+	delete(env, "CONSOLE_CLIENT_ID_PARAMETER")
 	for k, v := range extra {
 		env[k] = v
 	}

@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -262,5 +264,57 @@ func TestConcurrentScansThroughTheStackCountExactly(t *testing.T) {
 	}
 	if out.Count != n {
 		t.Errorf("%d scan records, want %d", out.Count, n)
+	}
+}
+
+// TestConsoleThroughTheFront opens the console as `make run` serves it: the
+// shell and an asset through the greedy route, the API under /console/api/
+// (prefix stripped by the function, no sign-in locally), and a batch parsed.
+func TestConsoleThroughTheFront(t *testing.T) {
+	_, front := startStack(t)
+	res := call(t, "GET", front.URL+"/console", "", nil)
+	shell, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Fatalf("GET /console: %d %v", res.StatusCode, res.Header)
+	}
+	m := regexp.MustCompile(`src="(/console/assets/app\.[0-9a-f]{12}\.js)"`).FindSubmatch(shell)
+	if m == nil {
+		t.Fatalf("the shell names no fingerprinted app.js:\n%s", shell)
+	}
+	req, _ := http.NewRequest("GET", front.URL+string(m[1]), nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	asset, err := http.DefaultTransport.RoundTrip(req) // the raw answer, not decompressed
+	if err != nil {
+		t.Fatal(err)
+	}
+	asset.Body.Close()
+	if asset.StatusCode != 200 || asset.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(asset.Header.Get("Cache-Control"), "immutable") {
+		t.Errorf("GET %s: %d %v", m[1], asset.StatusCode, asset.Header)
+	}
+	var cfg map[string]any
+	if call(t, "GET", front.URL+"/console/config.json", "", &cfg); cfg["auth"] != "none" {
+		t.Errorf("config.json = %v, want auth none locally", cfg)
+	}
+
+	var code struct{ Scene string }
+	if res := call(t, "POST", front.URL+"/console/api/qrcodes", `{"scene":"北京/海报","permanent":true}`, &code); res.StatusCode != 201 || code.Scene != "北京/海报" {
+		t.Fatalf("POST /console/api/qrcodes: %d %+v", res.StatusCode, code)
+	}
+	var page struct {
+		Codes []struct {
+			Scene string
+			Stats *struct{ Scans int }
+		}
+	}
+	call(t, "GET", front.URL+"/console/api/qrcodes?include=stats&q=海报", "", &page)
+	if len(page.Codes) != 1 || page.Codes[0].Stats == nil {
+		t.Errorf("list through /console/api: %+v", page)
+	}
+	if res := call(t, "GET", front.URL+"/console/api/qrcodes/"+url.PathEscape("北京/海报")+"/image?size=200", "", nil); res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" {
+		t.Errorf("the image through /console/api: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	var batch struct{ Valid, Invalid int }
+	if res := call(t, "POST", front.URL+"/console/api/batches/parse", "scene,reply\na,hi\n,\nb c ,x\n", &batch); res.StatusCode != 200 || batch.Valid != 1 || batch.Invalid != 1 {
+		t.Errorf("batch parse through /console/api: %d %+v", res.StatusCode, batch)
 	}
 }

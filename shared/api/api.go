@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"wechatqr/shared/qr"
@@ -108,6 +109,7 @@ func New(cfg Config, store Store, wx WeChat, tokens Tokens, log *slog.Logger) (*
 	h.mux.HandleFunc("GET /qrcodes/{scene}/image", h.image)
 	h.mux.HandleFunc("GET /qrcodes/{scene}/stats", h.stats)
 	h.mux.HandleFunc("GET /stats/sources", h.sources)
+	h.mux.HandleFunc("POST /batches/parse", h.parseBatch)
 	h.mux.HandleFunc("POST /logins", h.createLogin)
 	h.mux.HandleFunc("GET /logins/{id}", h.getLogin)
 	h.mux.HandleFunc("DELETE /users/{openid}", h.eraseUser)
@@ -140,6 +142,7 @@ type codeJSON struct {
 	Followups     []qr.Reply       `json:"followups"`
 	Stats         *qr.Counts       `json:"stats,omitempty"`
 	Actions       *qr.ActionCounts `json:"actions,omitempty"`
+	Today         *qr.Counts       `json:"today,omitempty"` // GET /qrcodes?include=stats: today's counts (China time)
 }
 
 func (h *Handler) view(c *qr.Code) codeJSON {
@@ -239,6 +242,13 @@ const (
 	MaxPageSize     = 100
 )
 
+// Search bounds of GET /qrcodes?q=: codes examined per request before the page
+// is answered short, with a cursor to go on from.
+const maxSearched = 2000
+
+// list answers a page of codes, newest first. q keeps the codes whose scene
+// contains it (case ignored); include=stats adds each code's totals and today's
+// counts, which is what the console's list shows.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := DefaultPageSize
@@ -250,7 +260,21 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = int(n)
 	}
-	codes, next, err := h.store.ListCodes(r.Context(), q.Get("cursor"), limit)
+	withStats := false
+	switch v := q.Get("include"); v {
+	case "":
+	case "stats":
+		withStats = true
+	default:
+		h.fail(w, r, qr.Errorf(qr.EInvalid, "include: only stats is known, not %q", v))
+		return
+	}
+	search := strings.ToLower(q.Get("q"))
+	if len(search) > wechat.MaxSceneStrLen*4 {
+		h.fail(w, r, qr.Errorf(qr.EInvalid, "q: at most %d bytes", wechat.MaxSceneStrLen*4))
+		return
+	}
+	codes, next, err := h.listCodes(r.Context(), q.Get("cursor"), limit, search)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -262,7 +286,67 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	for _, c := range codes {
 		page.Codes = append(page.Codes, h.view(c))
 	}
+	if withStats {
+		if err := h.addStats(r.Context(), page.Codes); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// listCodes reads a page, keeping only the scenes that contain search. Each
+// store page asks for no more codes than the answer still lacks, so the store's
+// cursor never skips a match; after maxSearched codes the page is answered short.
+func (h *Handler) listCodes(ctx context.Context, cursor string, limit int, search string) ([]*qr.Code, string, error) {
+	if search == "" {
+		return h.store.ListCodes(ctx, cursor, limit)
+	}
+	var out []*qr.Code
+	for searched := 0; len(out) < limit && searched < maxSearched; {
+		codes, next, err := h.store.ListCodes(ctx, cursor, limit-len(out))
+		if err != nil {
+			return nil, "", err
+		}
+		searched += len(codes)
+		for _, c := range codes {
+			if strings.Contains(strings.ToLower(c.Scene), search) {
+				out = append(out, c)
+			}
+		}
+		if cursor = next; cursor == "" || len(codes) == 0 {
+			break
+		}
+	}
+	return out, cursor, nil
+}
+
+// addStats fills each code's totals and today's counts (China time), reading
+// the scenes a few at a time.
+func (h *Handler) addStats(ctx context.Context, codes []codeJSON) error {
+	today := qr.DayOf(h.cfg.Now())
+	errs := make([]error, len(codes))
+	sem := make(chan struct{}, sourcesFanOut)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			st, err := h.store.SceneStats(ctx, codes[i].Scene, today, today)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			var day qr.Counts
+			for _, d := range st.Days {
+				day.Add(d.Counts)
+			}
+			codes[i].Stats, codes[i].Today = &st.Totals, &day
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // callWeChat creates a code with the shared token, refreshing it once on a token

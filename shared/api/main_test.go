@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,7 +27,26 @@ import (
 	"wechatqr/shared/wechat/wechattest"
 )
 
-func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
+// TestMain starts DynamoDB Local for the package's tests, except when only
+// fuzzing (-run=^$ -fuzz=…, and in every fuzz worker): the fuzz targets use fakes,
+// and a JVM started by each worker took most of `make test`'s 5 s of fuzzing.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if onlyFuzzing() {
+		os.Exit(m.Run())
+	}
+	os.Exit(dynamotest.Main(m))
+}
+
+func onlyFuzzing() bool {
+	value := func(name string) string {
+		if f := flag.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	return value("test.fuzzworker") == "true" || (value("test.fuzz") != "" && value("test.run") == "^$")
+}
 
 // stack is the API, the callback and WeChat's emulator over fresh tables: the
 // path a user's request takes, with only the network replaced by loopback.

@@ -55,6 +55,8 @@ func run(ctx context.Context, addr, data string, verbose bool) error {
 	fmt.Printf(`
 wechat-qr is running at %s  (ready in %.1fs)
 
+  console:  %s/console  (open it in a browser; no sign-in locally)
+
   routes:
     %s
 
@@ -69,7 +71,7 @@ wechat-qr is running at %s  (ready in %.1fs)
     curl -s %s/qrcodes/riddle-1
 %s
   Ctrl-C stops everything.
-`, base, time.Since(start).Seconds(), strings.Join(s.Routes(), "\n    "),
+`, base, time.Since(start).Seconds(), base, strings.Join(s.Routes(), "\n    "),
 		s.PlatformURL(), s.Platform.Config().AppID, s.Platform.Config().Token, s.DB.Endpoint(), motoLine(s), base, base, base, actionsTry(s, base))
 
 	// The template's schedule runs the token refresh every minute; so does this.

@@ -1,0 +1,298 @@
+package browser_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"wechatqr/local/browser"
+	"wechatqr/shared/wechat/wechattest"
+)
+
+// code is what GET /qrcodes/{scene} answers, as far as these tests read it.
+type code struct {
+	Scene string `json:"scene"`
+	URL   string `json:"url"`
+	Reply struct {
+		Content string `json:"content"`
+	} `json:"reply"`
+}
+
+func scan(t testing.TB, openid, scene string) string {
+	t.Helper()
+	push, err := st.Platform.ScanScene(context.Background(), front.URL+"/wechat", openid, scene, wechattest.Plaintext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if push.Status() != 200 {
+		t.Fatalf("scan of %s by %s: %d %s", scene, openid, push.Status(), push.Reply())
+	}
+	return string(push.Reply())
+}
+
+// imageQR screenshots the code page's <img> once it has loaded and decodes it.
+func imageQR(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	waitFor(t, ctx, `(() => { const i = document.getElementById('code-image'); return i && i.complete && i.naturalWidth > 0; })()`)
+	shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.ID("code-image")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := browser.DecodeQRPNG(shot)
+	if err != nil {
+		t.Fatalf("no QR code in the screenshot of #code-image: %v", err)
+	}
+	return got
+}
+
+func TestCreateThroughTheFormThenItIsListedAndItsQRDecodes(t *testing.T) {
+	const scene = "poster-browser-1"
+	ctx := page(t, "/create", "")
+	audit(t, ctx, "create page")
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.ID("create-scene"), scene),
+		chromedp.Click(chromedp.ID("create-permanent")),
+	)
+	set(t, ctx, "create-reply-type", "text")
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("create-reply-content"), "欢迎来到北京 poster 1"))
+	do(t, ctx, chromedp.Click(chromedp.ID("create-submit")))
+	waitFor(t, ctx, `document.getElementById('create-result-link') || document.getElementById('create-error').textContent`)
+	if msg := text(t, ctx, "#create-error"); msg != "" {
+		t.Fatalf("the API refused the form: %s", msg)
+	}
+	var want code
+	apiGet(t, "/qrcodes/"+scene, &want)
+	if want.Reply.Content != "欢迎来到北京 poster 1" {
+		t.Errorf("stored reply %q", want.Reply.Content)
+	}
+
+	list := page(t, "/codes?q="+scene, "")
+	row := `[data-test="code-row"][data-scene="` + scene + `"]`
+	waitFor(t, list, `document.querySelector('`+row+`')`)
+	if got := text(t, list, row+` [data-test="reply"]`); !strings.Contains(got, "欢迎来到北京") {
+		t.Errorf("the list's reply summary is %q", got)
+	}
+	if got := text(t, list, row+` [data-test="kind"]`); got == "" {
+		t.Error("the list shows no kind")
+	}
+	audit(t, list, "codes page")
+
+	do(t, list, chromedp.Click(chromedp.CSS(row+` [data-test="code-link"]`)))
+	waitFor(t, list, `document.getElementById('code-scene') && document.getElementById('code-scene').textContent === '`+scene+`'`)
+	if got := imageQR(t, list); got != want.URL {
+		t.Errorf("the QR on the code's page says %q, want the code's url %q", got, want.URL)
+	}
+}
+
+func TestScansChangeTheTotalsAndChartAndAnEditedReplyIsAnswered(t *testing.T) {
+	const scene = "scan-browser-1"
+	apiPost(t, "/qrcodes", `{"scene":"`+scene+`","permanent":true,"reply":{"type":"text","content":"first answer"}}`)
+
+	ctx := page(t, "/code/"+scene, "")
+	total := func(k string) string { return text(t, ctx, `[data-test="total-`+k+`"]`) }
+	waitFor(t, ctx, `document.querySelector('[data-test="total-scans"]')`)
+	if total("scans") != "0" || total("subscribes") != "0" {
+		t.Fatalf("before any scan: scans %q, subscribes %q", total("scans"), total("subscribes"))
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('[data-test="day-row"]').length`); n != 0 {
+		t.Errorf("%d day rows before any scan", n)
+	}
+
+	for i := range 3 {
+		if reply := scan(t, fmt.Sprintf("browser-fan-%d", i), scene); !strings.Contains(reply, "first answer") {
+			t.Fatalf("scan %d answered %q", i, reply)
+		}
+	}
+	do(t, ctx, chromedp.Reload())
+	waitFor(t, ctx, `document.querySelector('[data-test="total-scans"]') && document.querySelector('[data-test="total-scans"]').textContent === '3'`)
+	if total("subscribes") != "3" || total("unique") != "3" || total("net") != "3" {
+		t.Errorf("after 3 new followers: subscribes %q unique %q net %q", total("subscribes"), total("unique"), total("net"))
+	}
+	// The chart's data: one day (today in China time) with 3 scans and 3 subscribes.
+	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
+	cells := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('[data-test="day-row"][data-date="`+today+`"] td')).map(c => c.textContent)`)
+	if len(cells) != 3 || cells[0] != "3" || cells[1] != "3" || cells[2] != "0" {
+		t.Errorf("today's row of the chart data is %v, want [3 3 0]", cells)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#chart canvas').length`); n == 0 {
+		t.Error("no chart drawn")
+	}
+	audit(t, ctx, "code page")
+
+	// Edit the reply in place, then the next scan gets it.
+	set(t, ctx, "reply-content", "")
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("reply-content"), "第二个答案: a map"))
+	do(t, ctx, chromedp.Click(chromedp.ID("reply-save")))
+	waitFor(t, ctx, `document.getElementById('reply-saved').textContent !== '' || document.getElementById('reply-error').textContent !== ''`)
+	if msg := text(t, ctx, "#reply-error"); msg != "" {
+		t.Fatalf("saving the reply: %s", msg)
+	}
+	if reply := scan(t, "browser-fan-0", scene); !strings.Contains(reply, "第二个答案: a map") {
+		t.Errorf("after the edit, a scan answered %q", reply)
+	}
+	do(t, ctx, chromedp.Reload())
+	waitFor(t, ctx, `document.querySelector('[data-test="total-scans"]') && document.querySelector('[data-test="total-scans"]').textContent === '4'`)
+	if total("subscribes") != "3" {
+		t.Errorf("a follower's second scan counted as a subscribe: %q", total("subscribes"))
+	}
+}
+
+func TestABatchOf50BecomesAZipOfDecodableCodes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("scene,permanent,expire_seconds,reply,tag\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "batch-browser-%03d,false,3600,答案 %d,\n", i, i)
+	}
+	file := filepath.Join(t.TempDir(), "posters.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := page(t, "/batch", "")
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("batch-file"), []string{file}), chromedp.Click(chromedp.ID("batch-parse")))
+	waitFor(t, ctx, `(document.getElementById('batch-start') && !document.getElementById('batch-start').disabled) || document.getElementById('batch-parse-error').textContent`)
+	if msg := text(t, ctx, "#batch-parse-error"); msg != "" {
+		t.Fatalf("parsing the CSV: %s", msg)
+	}
+	began := time.Now()
+	do(t, ctx, chromedp.Click(chromedp.ID("batch-start")))
+	waitFor(t, ctx, `document.getElementById('batch-zip') || document.getElementById('batch-stopped').textContent`)
+	t.Logf("50 codes created and zipped in the browser in %s", time.Since(began).Round(10*time.Millisecond))
+	if msg := text(t, ctx, "#batch-stopped"); msg != "" {
+		t.Fatalf("the batch stopped: %s", msg)
+	}
+	if got := text(t, ctx, "#batch-progress-text"); got != "50 / 50" {
+		t.Errorf("progress reads %q", got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('[data-test="batch-failure"]').length`); n != 0 {
+		t.Errorf("%d failures listed", n)
+	}
+	audit(t, ctx, "batch page, done")
+
+	data, name, err := chrom.Download(ctx, chromedp.Click(chromedp.ID("batch-zip")), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(name, ".zip") {
+		t.Errorf("downloaded as %q", name)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("the download is not a ZIP: %v", err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	// A UTF-8 byte order mark lets Excel open the Chinese cells right.
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(files["manifest.csv"], []byte("\ufeff")))).ReadAll()
+	if err != nil || len(rows) != 51 {
+		t.Fatalf("manifest.csv: %d rows, %v", len(rows), err)
+	}
+	if strings.Join(rows[0][:5], ",") != "scene,action_name,ticket,url,expires_at" {
+		t.Errorf("manifest header %v", rows[0])
+	}
+	seen := map[string]bool{}
+	for _, r := range rows[1:] {
+		scene, url, file := r[0], r[3], r[5]
+		seen[scene] = true
+		if r[1] != "QR_STR_SCENE" || r[2] == "" || r[4] == "" {
+			t.Errorf("%s: manifest row %v", scene, r)
+		}
+		got, err := browser.DecodeQRPNG(files[file])
+		if err != nil {
+			t.Errorf("%s: %s does not decode: %v", scene, file, err)
+			continue
+		}
+		if got != url {
+			t.Errorf("%s: the image says %q, the manifest %q", scene, got, url)
+		}
+	}
+	if len(seen) != 50 || len(files) != 51 {
+		t.Errorf("%d scenes in the manifest, %d files in the ZIP; want 50 and 51", len(seen), len(files))
+	}
+	var c code
+	apiGet(t, "/qrcodes/batch-browser-049", &c)
+	if c.Reply.Content != "答案 49" {
+		t.Errorf("batch-browser-049's reply is %q", c.Reply.Content)
+	}
+}
+
+var cjk = regexp.MustCompile(`\p{Han}`)
+
+func TestLanguagesSwitchAndStay(t *testing.T) {
+	ctx := page(t, "/codes", "en")
+	if got := text(t, ctx, "#nav-codes"); got == "" || cjk.MatchString(got) {
+		t.Fatalf("in English the Codes link reads %q", got)
+	}
+	english := text(t, ctx, "#page-title")
+	set(t, ctx, "lang", "zh-CN")
+	waitFor(t, ctx, `document.documentElement.lang === 'zh-CN'`)
+	if got := text(t, ctx, "#nav-codes"); !cjk.MatchString(got) {
+		t.Errorf("in Chinese the Codes link reads %q", got)
+	}
+	if got := text(t, ctx, "#page-title"); got == english || !cjk.MatchString(got) {
+		t.Errorf("the title stayed %q", got)
+	}
+	// The choice outlives a reload.
+	do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#page-title")))
+	waitFor(t, ctx, `document.getElementById('page-title').textContent !== ''`)
+	if lang := eval[string](t, ctx, `document.documentElement.lang`); lang != "zh-CN" {
+		t.Errorf("after a reload the page is in %q", lang)
+	}
+	if v := eval[string](t, ctx, `document.getElementById('lang').value`); v != "zh-CN" {
+		t.Errorf("the language picker shows %q", v)
+	}
+	audit(t, ctx, "codes page in Chinese")
+}
+
+// TestAHostileReplyExecutesNothing stores a reply that would run script if any
+// page rendered it as markup, then opens every page that shows it. The CSP
+// would block the inline script, so the test also fails on a CSP report and on
+// any element the payload would have created.
+func TestAHostileReplyExecutesNothing(t *testing.T) {
+	const scene = "hostile-1"
+	payload := `<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold</b>`
+	apiPost(t, "/qrcodes", `{"scene":"`+scene+`","permanent":true,"reply":{"type":"text","content":`+strconv.Quote(payload)+`}}`)
+	for _, hash := range []string{"/codes?q=" + scene, "/code/" + scene} {
+		ctx := page(t, hash, "")
+		switch {
+		case strings.HasPrefix(hash, "/codes"):
+			waitFor(t, ctx, `document.querySelector('[data-test="code-row"][data-scene="`+scene+`"]')`)
+			if got := text(t, ctx, `[data-test="code-row"][data-scene="`+scene+`"] [data-test="reply"]`); !strings.Contains(got, "<script>") {
+				t.Errorf("the list shows the reply as %q, not as its text", got)
+			}
+		default:
+			waitFor(t, ctx, `document.getElementById('reply-content')`)
+			if got := eval[string](t, ctx, `document.getElementById('reply-content').value`); got != payload {
+				t.Errorf("the reply editor holds %q", got)
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // an onerror would have fired by now
+		if v := eval[string](t, ctx, `String(window.__pwned)`); v != "undefined" {
+			t.Errorf("%s: the payload ran (window.__pwned = %s)", hash, v)
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll('#main script, #main img[src="x"], #main b').length`); n != 0 {
+			t.Errorf("%s: the payload became %d elements", hash, n)
+		}
+		if v := eval[[]string](t, ctx, `window.__csp || []`); len(v) != 0 {
+			t.Errorf("%s: CSP violations %v: something tried to run", hash, v)
+		}
+	}
+}

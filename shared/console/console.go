@@ -1,0 +1,265 @@
+// Package console is the web console at /console: a page shell and its
+// JavaScript modules, embedded in the binary, fingerprinted so browsers cache
+// them for good, gzip-compressed at init, and served under a strict
+// Content-Security-Policy. Mount puts it in front of the QR management API,
+// which the console's scripts reach under /console/api/.
+package console
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+//go:embed assets
+var embedded embed.FS
+
+//go:embed shell.html
+var shellHTML string
+
+// chartCSS is uPlot's stylesheet, linked by the shell.
+const chartCSS = "vendor/uPlot.min.css"
+
+// APIPrefix is where the console's scripts reach the QR management API.
+const APIPrefix = "/console/api"
+
+// Config tunes the console.
+type Config struct {
+	// Settings is what GET /console/config.json answers, for the scripts to read
+	// how to sign in. nil answers {"auth":"none"} (the local stack).
+	Settings any
+	// ConnectSrc lists origins beyond 'self' the scripts may call (the Cognito
+	// hosts when signing in is configured), for the CSP's connect-src.
+	ConnectSrc []string
+	// Guard wraps the API under /console/api/ (a sign-in check when deployed);
+	// nil lets every request through (the local stack).
+	Guard func(http.Handler) http.Handler
+}
+
+// Handler serves the console's shell, assets and config.json.
+type Handler struct {
+	assets map[string]*asset // by URL
+	entry  map[string]*asset // by name, for the shell
+	shell  *asset
+	config []byte
+	csp    string
+}
+
+// New builds the console from the embedded assets.
+func New(cfg Config) (*Handler, error) {
+	root, err := fs.Sub(embedded, "assets")
+	if err != nil {
+		return nil, err
+	}
+	return newHandler(root, cfg)
+}
+
+func newHandler(root fs.FS, cfg Config) (*Handler, error) {
+	byName, err := loadAssets(root)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{assets: map[string]*asset{}, entry: byName}
+	for _, a := range byName {
+		h.assets[a.url] = a
+	}
+	for _, need := range []string{"app.js", "app.css", chartCSS} {
+		if byName[need] == nil {
+			return nil, fmt.Errorf("console: the assets lack %s", need)
+		}
+	}
+	tpl, err := template.New("shell").Parse(shellHTML)
+	if err != nil {
+		return nil, fmt.Errorf("console: shell: %w", err)
+	}
+	var b bytes.Buffer
+	if err := tpl.Execute(&b, map[string]string{
+		"AppJS": byName["app.js"].url, "AppCSS": byName["app.css"].url, "ChartCSS": byName[chartCSS].url,
+	}); err != nil {
+		return nil, fmt.Errorf("console: shell: %w", err)
+	}
+	h.shell = newAsset("index.html", b.Bytes())
+	h.shell.ctype = "text/html; charset=utf-8"
+
+	if h.config, err = clientConfig(cfg.Settings, h.AssetURL("auth.js")); err != nil {
+		return nil, err
+	}
+	connect := "'self'"
+	for _, o := range cfg.ConnectSrc {
+		if o == "" || strings.ContainsAny(o, " ;,'\"") {
+			return nil, fmt.Errorf("console: connect-src origin %q is not a plain origin", o)
+		}
+		connect += " " + o
+	}
+	h.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+		"connect-src " + connect + "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	return h, nil
+}
+
+// clientConfig is config.json: the settings as a JSON object, plus, when
+// signing in is configured, "auth_module", the fingerprinted URL of auth.js that
+// app.js imports (app.js cannot name it statically: the local console has no
+// sign-in and need not load it).
+func clientConfig(settings any, authModule string) ([]byte, error) {
+	if settings == nil {
+		return []byte(`{"auth":"none"}`), nil
+	}
+	b, err := json.Marshal(settings)
+	if err != nil {
+		return nil, fmt.Errorf("console: settings: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("console: settings must be a JSON object: %w", err)
+	}
+	if a, _ := m["auth"].(string); a != "" && a != "none" && authModule != "" {
+		m["auth_module"] = authModule
+	}
+	return json.Marshal(m)
+}
+
+// AssetURL returns the fingerprinted URL of an asset by its name under assets/
+// ("app.js"), or "" when there is none.
+func (h *Handler) AssetURL(name string) string {
+	if a := h.entry[name]; a != nil {
+		return a.url
+	}
+	return ""
+}
+
+// ShellAssets lists the URLs the shell itself links (its first-load set, before
+// any module imports).
+func (h *Handler) ShellAssets() []string {
+	return []string{h.entry["app.css"].url, h.entry[chartCSS].url, h.entry["app.js"].url}
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.plain(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	switch p := r.URL.Path; {
+	case p == "/console":
+		// The shell names the current fingerprints, so it is revalidated on every load.
+		h.send(w, r, h.shell, "no-cache")
+	case p == "/console/":
+		http.Redirect(w, r, "/console", http.StatusMovedPermanently)
+	case p == "/console/config.json":
+		h.headers(w)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Length", strconv.Itoa(len(h.config)))
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(h.config)
+		}
+	case strings.HasPrefix(p, AssetPrefix):
+		a := h.assets[p]
+		if a == nil {
+			h.plain(w, http.StatusNotFound, "no such asset (an old page? reload it)")
+			return
+		}
+		h.send(w, r, a, "public, max-age=31536000, immutable")
+	default:
+		h.plain(w, http.StatusNotFound, "not found")
+	}
+}
+
+// headers are on every console answer.
+func (h *Handler) headers(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", h.csp)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY") // for browsers older than frame-ancestors
+}
+
+func (h *Handler) send(w http.ResponseWriter, r *http.Request, a *asset, cacheControl string) {
+	h.headers(w)
+	hd := w.Header()
+	hd.Set("Cache-Control", cacheControl)
+	hd.Set("ETag", a.etag)
+	hd.Set("Vary", "Accept-Encoding")
+	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, a.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := a.body
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if gz := a.gzipped(); gz != nil {
+			body = gz
+			hd.Set("Content-Encoding", "gzip")
+		}
+	}
+	hd.Set("Content-Type", a.ctype)
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(body)
+	}
+}
+
+func (h *Handler) plain(w http.ResponseWriter, status int, msg string) {
+	h.headers(w)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsGzip reads Accept-Encoding, honouring an explicit q=0.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		params = strings.ReplaceAll(params, " ", "")
+		return !(params == "q=0" || params == "q=0.0" || params == "q=0.00" || params == "q=0.000")
+	}
+	return false
+}
+
+// Mount returns the one handler of the qrcode function: the console under
+// /console, the API under /console/api/ (prefix stripped, behind cfg.Guard) for
+// the console's scripts, and the API itself everywhere else (the IAM routes).
+func Mount(api http.Handler, cfg Config) (http.Handler, error) {
+	if api == nil {
+		return nil, errors.New("console: Mount needs the API handler")
+	}
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return mount(c, api, cfg), nil
+}
+
+func mount(c *Handler, api http.Handler, cfg Config) http.Handler {
+	var inner http.Handler = http.StripPrefix(APIPrefix, api)
+	if cfg.Guard != nil {
+		inner = cfg.Guard(inner)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/console", c)
+	mux.Handle("/console/", c)
+	mux.Handle(APIPrefix+"/", inner)
+	mux.Handle("/", api)
+	return mux
+}

@@ -1,0 +1,183 @@
+package consoleauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// CognitoConfig names the user pool and app client whose tokens are accepted.
+type CognitoConfig struct {
+	// UserPoolID is "<region>_<id>", e.g. "us-east-1_AbCdEf123".
+	UserPoolID string
+	// ClientID is the console's app client: only tokens issued to it pass.
+	ClientID string
+	// Domain is the hosted sign-in's base URL, e.g.
+	// "https://wechat-qr-console.auth.us-east-1.amazoncognito.com".
+	Domain string
+	// JWKSURL overrides where the pool's public keys are read (moto_server in
+	// tests); empty means the pool's own <issuer>/.well-known/jwks.json.
+	JWKSURL string
+	// Leeway allows for clock skew on exp, nbf and iat; zero means 30 s.
+	Leeway time.Duration
+	// HTTPClient fetches the keys; nil means a client with a 5 s timeout.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Log gets failures to refresh the keys; nil discards them.
+	Log *slog.Logger
+}
+
+// poolID is Cognito's user pool id: a region, an underscore, letters and digits.
+var poolID = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9A-Za-z]+$`)
+
+// Cognito verifies the access tokens of one user pool's app client. The pool's
+// keys are fetched on the first Verify, not when Cognito is built (a Lambda cold
+// start should not wait on them), then kept and refreshed hourly, and at most
+// every 5 minutes when a token names a key not seen yet (Cognito rotated).
+type Cognito struct {
+	cfg     CognitoConfig
+	issuer  string
+	jwksURL string
+	parser  *jwt.Parser
+
+	ctx    context.Context // ends the key refresh
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	keys   keyfunc.Keyfunc
+}
+
+var _ Verifier = (*Cognito)(nil)
+
+// NewCognito checks cfg and builds the verifier; it makes no request.
+func NewCognito(cfg CognitoConfig) (*Cognito, error) {
+	m := poolID.FindStringSubmatch(cfg.UserPoolID)
+	if m == nil {
+		return nil, fmt.Errorf("consoleauth: user pool id %q is not <region>_<id>", cfg.UserPoolID)
+	}
+	if cfg.ClientID == "" {
+		return nil, errors.New("consoleauth: no app client id")
+	}
+	if u, err := url.Parse(cfg.Domain); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("consoleauth: sign-in domain %q is not a base URL like https://<prefix>.auth.<region>.amazoncognito.com", cfg.Domain)
+	}
+	cfg.Domain = strings.TrimSuffix(cfg.Domain, "/")
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 30 * time.Second
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cognito{cfg: cfg, issuer: "https://cognito-idp." + m[1] + ".amazonaws.com/" + cfg.UserPoolID}
+	c.jwksURL = cfg.JWKSURL
+	if c.jwksURL == "" {
+		c.jwksURL = c.issuer + "/.well-known/jwks.json"
+	}
+	c.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{"RS256"}),
+		jwt.WithIssuer(c.issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+	)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// Issuer is the iss every accepted token carries.
+func (c *Cognito) Issuer() string { return c.issuer }
+
+// Close stops the background key refresh.
+func (c *Cognito) Close() { c.cancel() }
+
+// accessClaims are the claims of a Cognito access token that matter here.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	TokenUse string `json:"token_use"`
+	ClientID string `json:"client_id"`
+	Username string `json:"username"`
+}
+
+// Verify accepts only an RS256 access token signed by one of the pool's keys,
+// issued by the pool to the console's app client, and inside its lifetime.
+func (c *Cognito) Verify(ctx context.Context, raw string) (Claims, error) {
+	keys, err := c.keyfunc()
+	if err != nil {
+		return Claims{}, err
+	}
+	var cl accessClaims
+	if _, err := c.parser.ParseWithClaims(raw, &cl, keys.KeyfuncCtx(ctx)); err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	// An id token is signed by the same keys; only access tokens authorize calls.
+	if cl.TokenUse != "access" {
+		return Claims{}, fmt.Errorf("%w: token_use is %q, not access", ErrInvalidToken, cl.TokenUse)
+	}
+	if cl.ClientID != c.cfg.ClientID {
+		return Claims{}, fmt.Errorf("%w: issued to another app client", ErrInvalidToken)
+	}
+	return Claims{Subject: cl.Subject, Username: cl.Username}, nil
+}
+
+// keyfunc builds the key set on first use. A failed first fetch is not kept, so
+// the next request tries again.
+func (c *Cognito) keyfunc() (keyfunc.Keyfunc, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys != nil {
+		return c.keys, nil
+	}
+	fail := false
+	k, err := keyfunc.NewDefaultOverrideCtx(c.ctx, []string{c.jwksURL}, keyfunc.Override{
+		Client:                    c.cfg.HTTPClient,
+		HTTPTimeout:               5 * time.Second,
+		NoErrorReturnFirstHTTPReq: &fail,
+		// A token naming an unknown key refreshes the set at most every 5 minutes
+		// (keyfunc's default); a request never waits for that limiter.
+		RateLimitWaitMax: time.Millisecond,
+		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
+			return func(ctx context.Context, err error) {
+				c.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "refreshing the user pool's keys failed", slog.String("error", err.Error()))
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
+	}
+	c.keys = k
+	return k, nil
+}
+
+// Settings are the sign-in fields of /console/config.json: what auth.js needs
+// to run the authorization code flow with PKCE against the hosted sign-in.
+func (c *Cognito) Settings() map[string]any {
+	return map[string]any{
+		"auth":           "cognito",
+		"domain":         c.cfg.Domain,
+		"client_id":      c.cfg.ClientID,
+		"scopes":         "openid email",
+		"user_pool_id":   c.cfg.UserPoolID,
+		"token_endpoint": c.cfg.Domain + "/oauth2/token",
+	}
+}
+
+// ConnectSrc is the origin the console's scripts call besides their own (the
+// token endpoint), for the Content-Security-Policy.
+func (c *Cognito) ConnectSrc() []string { return []string{c.cfg.Domain} }

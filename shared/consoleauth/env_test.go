@@ -1,0 +1,116 @@
+package consoleauth_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"wechatqr/shared/consoleauth"
+)
+
+func TestFromEnvChoosesTheSignIn(t *testing.T) {
+	full := map[string]string{
+		consoleauth.EnvUserPoolID: "us-east-1_Pool1",
+		consoleauth.EnvClientID:   "client1",
+		consoleauth.EnvDomain:     "https://wechat-qr.auth.us-east-1.amazoncognito.com",
+	}
+	with := func(over map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range full {
+			m[k] = v
+		}
+		for k, v := range over {
+			if v == "-" {
+				delete(m, k)
+				continue
+			}
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		mode    string
+		wantErr string
+		refuses string // a word of the 401 message of an unconfigured console
+	}{
+		{"the template's three variables: Cognito", full, "cognito", "", ""},
+		{"CONSOLE_AUTH=none wins (the local stack)", with(map[string]string{consoleauth.EnvAuth: "none"}), "none", "", ""},
+		{"nothing set: the console's data is refused", map[string]string{}, "unconfigured", "", "CONSOLE_USER_POOL_ID"},
+		{"no client id: refused, naming it", with(map[string]string{consoleauth.EnvClientID: "-"}), "unconfigured", "", "CONSOLE_CLIENT_ID"},
+		{"a pool id that is no pool id", with(map[string]string{consoleauth.EnvUserPoolID: "Pool1"}), "", "user pool id", ""},
+		{"a domain that is no URL", with(map[string]string{consoleauth.EnvDomain: "wechat-qr"}), "", "sign-in domain", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := consoleauth.FromEnv(func(k string) string { return tt.env[k] }, nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Mode != tt.mode {
+				t.Fatalf("mode %q, want %q", s.Mode, tt.mode)
+			}
+			if s.Cognito != nil {
+				defer s.Cognito.Close()
+			}
+			switch tt.mode {
+			case "none":
+				if s.Guard != nil || s.Settings["auth"] != "none" {
+					t.Errorf("no sign-in, yet guard=%v settings=%v", s.Guard != nil, s.Settings)
+				}
+			case "cognito":
+				if s.Settings["auth"] != "cognito" || s.Settings["client_id"] != "client1" ||
+					s.Settings["domain"] != full[consoleauth.EnvDomain] || len(s.ConnectSrc) != 1 || s.ConnectSrc[0] != full[consoleauth.EnvDomain] {
+					t.Errorf("settings %v, connect-src %v", s.Settings, s.ConnectSrc)
+				}
+				if w := do(s.Guard(http.NotFoundHandler()), ""); w.Code != http.StatusUnauthorized {
+					t.Errorf("a request without a token: %d", w.Code)
+				}
+			case "unconfigured":
+				w := do(s.Guard(http.NotFoundHandler()), "Bearer whatever")
+				var body struct{ Error, Message string }
+				_ = json.Unmarshal(w.Body.Bytes(), &body)
+				if w.Code != http.StatusUnauthorized || body.Error != "console_auth_unconfigured" || !strings.Contains(body.Message, tt.refuses) {
+					t.Errorf("%d %+v, want 401 naming %s", w.Code, body, tt.refuses)
+				}
+			}
+		})
+	}
+}
+
+type params map[string]string
+
+func (p params) Parameter(_ context.Context, name string) (string, error) {
+	v, ok := p[name]
+	if !ok {
+		return "", errors.New("ParameterNotFound")
+	}
+	return v, nil
+}
+
+func TestClientIDFromParameterFillsTheClientID(t *testing.T) {
+	env := map[string]string{consoleauth.EnvClientIDParameter: "/stack/console/client-id"}
+	getenv := func(k string) string { return env[k] }
+	got, err := consoleauth.ClientIDFromParameter(context.Background(), getenv, params{"/stack/console/client-id": "abc123"})
+	if err != nil || got(consoleauth.EnvClientID) != "abc123" || got(consoleauth.EnvClientIDParameter) != "/stack/console/client-id" {
+		t.Fatalf("client id %q, err %v", got(consoleauth.EnvClientID), err)
+	}
+	if _, err := consoleauth.ClientIDFromParameter(context.Background(), getenv, params{}); err == nil || !strings.Contains(err.Error(), "/stack/console/client-id") {
+		t.Errorf("a missing parameter: err %v, want one naming it", err)
+	}
+	env[consoleauth.EnvClientID] = "set"
+	got, err = consoleauth.ClientIDFromParameter(context.Background(), getenv, nil)
+	if err != nil || got(consoleauth.EnvClientID) != "set" {
+		t.Errorf("an explicit CONSOLE_CLIENT_ID was replaced: %q %v", got(consoleauth.EnvClientID), err)
+	}
+}
