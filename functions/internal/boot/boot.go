@@ -5,7 +5,6 @@ package boot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -37,10 +36,7 @@ type Env struct {
 // the secret is read by Secret, in the background.
 func Load(context.Context) (*Env, error) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := awsConfig(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
+	cfg := awsConfig(os.Getenv)
 	refresh := secrets.DefaultRefresh
 	if v := os.Getenv("WECHAT_SECRET_REFRESH_SECONDS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -90,25 +86,26 @@ func Secret[T any](e *Env, build func(getenv func(string) string) (T, error)) (*
 // read the shared config files, look for SSO and web-identity settings and link
 // the STS, SSO and sign-in clients into every binary, whose package
 // initialisers alone cost a cold start about 2 ms: none of it applies here.
-func awsConfig(getenv func(string) string) (aws.Config, error) {
+func awsConfig(getenv func(string) string) aws.Config {
 	region := getenv("AWS_REGION")
 	if region == "" {
 		region = getenv("AWS_DEFAULT_REGION")
 	}
-	id, key := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
-	if region == "" || id == "" || key == "" {
-		return aws.Config{}, errors.New("aws config: AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set, as Lambda and aws-lambda-rie set them")
-	}
 	cfg := aws.Config{
 		Region:        region,
-		Credentials:   aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, key, getenv("AWS_SESSION_TOKEN"))),
 		HTTPClient:    awshttp.NewBuildableClient(),
 		ConfigSources: []any{endpoints(getenv)},
+	}
+	// Without credentials (sam local invoke on a machine with none) init still
+	// succeeds, as with LoadDefaultConfig: what needs no AWS call works, and a call
+	// fails with the SDK's own error about missing credentials.
+	if id, key := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && key != "" {
+		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, key, getenv("AWS_SESSION_TOKEN")))
 	}
 	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
 		cfg.BaseEndpoint = aws.String(u)
 	}
-	return cfg, nil
+	return cfg
 }
 
 // endpoints answers the service clients' question for a per-service endpoint
