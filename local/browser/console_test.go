@@ -183,6 +183,16 @@ func TestScansChangeTheTotalsAndChartAndAnEditedReplyIsAnswered(t *testing.T) {
 	set(t, ctx, "actions-followup-1-type", "news")
 	do(t, ctx, chromedp.SendKeys(chromedp.ID("actions-followup-1-title"), "春季优惠券"),
 		chromedp.SendKeys(chromedp.ID("actions-followup-1-url"), "https://example.com/coupon"))
+	// A refusal the page cannot foresee (a message type it does not offer) is
+	// the API's own message, beside the field it names.
+	eval[bool](t, ctx, `document.getElementById('actions-followup-1-type').add(new Option('video', 'video')) || true`)
+	set(t, ctx, "actions-followup-1-type", "video")
+	do(t, ctx, chromedp.Click(chromedp.ID("actions-save")))
+	waitFor(t, ctx, `document.getElementById('actions-followup-1-type-error').textContent !== ''`)
+	if got := text(t, ctx, "#actions-followup-1-type-error"); !strings.HasPrefix(got, `followups[1].type: "video" is not one of`) {
+		t.Errorf("the API's refusal shows as %q", got)
+	}
+	set(t, ctx, "actions-followup-1-type", "news")
 	do(t, ctx, chromedp.Click(chromedp.ID("actions-save")))
 	waitFor(t, ctx, `document.getElementById('actions-saved').textContent !== '' || document.querySelector('#actions-form .error:not(:empty)')`)
 	if msg := text(t, ctx, "#actions-form .error:not(:empty)"); msg != "" {

@@ -65,7 +65,7 @@ export function replyEditor(prefix, initial, allowNone, opts = {}) {
         if (!mediaID.value || bytes(mediaID.value) > limits.mediaID) fail(mediaID, t('reply.errMediaID', {max: limits.mediaID}));
         return {type: 'image', media_id: mediaID.value};
     }
-    return null;
+    return {type: type.value}; // a type this editor does not know: the API says why not
   }
 
   // showError puts an API message beside the field it names ("reply.content: …").
