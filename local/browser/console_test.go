@@ -238,7 +238,11 @@ func TestABatchOf50BecomesAZipOfDecodableCodes(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("scene,permanent,expire_seconds,reply,tag\n")
 	for i := range 50 {
-		fmt.Fprintf(&b, "batch-browser-%03d,false,3600,答案 %d,\n", i, i)
+		tag := ""
+		if i%10 == 9 {
+			tag = "批量海报"
+		}
+		fmt.Fprintf(&b, "batch-browser-%03d,false,3600,答案 %d,%s\n", i, i, tag)
 	}
 	file := filepath.Join(t.TempDir(), "posters.csv")
 	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
@@ -314,8 +318,8 @@ func TestABatchOf50BecomesAZipOfDecodableCodes(t *testing.T) {
 	}
 	var c code
 	apiGet(t, "/qrcodes/batch-browser-049", &c)
-	if c.Reply.Content != "答案 49" {
-		t.Errorf("batch-browser-049's reply is %q", c.Reply.Content)
+	if c.Reply.Content != "答案 49" || c.Tag != "批量海报" {
+		t.Errorf("batch-browser-049's reply is %q and its tag %q", c.Reply.Content, c.Tag)
 	}
 }
 
