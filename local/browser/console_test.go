@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,6 +29,11 @@ type code struct {
 	Reply struct {
 		Content string `json:"content"`
 	} `json:"reply"`
+	Tag       string `json:"tag"`
+	Followups []struct {
+		Type    string `json:"type"`
+		Content string `json:"content"`
+	} `json:"followups"`
 }
 
 func scan(t testing.TB, openid, scene string) string {
@@ -67,6 +73,20 @@ func TestCreateThroughTheFormThenItIsListedAndItsQRDecodes(t *testing.T) {
 	)
 	set(t, ctx, "create-reply-type", "text")
 	do(t, ctx, chromedp.SendKeys(chromedp.ID("create-reply-content"), "欢迎来到北京 poster 1"))
+	// A tag of 11 Chinese characters is 33 bytes: refused before submit, beside the field.
+	set(t, ctx, "create-actions-tag", "一二三四五六七八九十一")
+	do(t, ctx, chromedp.Click(chromedp.ID("create-actions-add")))
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("create-actions-followup-0-content"), "第二条消息"))
+	do(t, ctx, chromedp.Click(chromedp.ID("create-submit")))
+	if got := text(t, ctx, "#create-actions-tag-error"); !strings.Contains(got, "33 bytes") {
+		t.Errorf("a 33-byte tag: the field says %q", got)
+	}
+	if res, err := http.Get(front.URL + "/qrcodes/" + scene); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a refused form created the code: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	set(t, ctx, "create-actions-tag", "北京海报")
 	do(t, ctx, chromedp.Click(chromedp.ID("create-submit")))
 	waitFor(t, ctx, `document.getElementById('create-result-link') || document.getElementById('create-error').textContent`)
 	if msg := text(t, ctx, "#create-error"); msg != "" {
@@ -77,6 +97,9 @@ func TestCreateThroughTheFormThenItIsListedAndItsQRDecodes(t *testing.T) {
 	if want.Reply.Content != "欢迎来到北京 poster 1" {
 		t.Errorf("stored reply %q", want.Reply.Content)
 	}
+	if want.Tag != "北京海报" || len(want.Followups) != 1 || want.Followups[0].Content != "第二条消息" {
+		t.Errorf("stored tag %q and follow-ups %+v", want.Tag, want.Followups)
+	}
 
 	list := page(t, "/codes?q="+scene, "")
 	row := `[data-test="code-row"][data-scene="` + scene + `"]`
@@ -86,6 +109,9 @@ func TestCreateThroughTheFormThenItIsListedAndItsQRDecodes(t *testing.T) {
 	}
 	if got := text(t, list, row+` [data-test="kind"]`); got == "" {
 		t.Error("the list shows no kind")
+	}
+	if got := text(t, list, row+` [data-test="tag"]`); got != "北京海报" {
+		t.Errorf("the list labels the scene with the tag %q", got)
 	}
 	audit(t, list, "codes page")
 
@@ -147,13 +173,76 @@ func TestScansChangeTheTotalsAndChartAndAnEditedReplyIsAnswered(t *testing.T) {
 	if total("subscribes") != "3" {
 		t.Errorf("a follower's second scan counted as a subscribe: %q", total("subscribes"))
 	}
+
+	// Scan actions: a tag and two follow-ups set on the page, then a new
+	// follower's scan gets both, in order, and the page counts them.
+	streamIdle(t) // the earlier scans are handled before the scene has actions
+	set(t, ctx, "actions-tag", "北京海报")
+	do(t, ctx, chromedp.Click(chromedp.ID("actions-add")), chromedp.Click(chromedp.ID("actions-add")))
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("actions-followup-0-content"), "谢谢关注! Your coupon follows."))
+	set(t, ctx, "actions-followup-1-type", "news")
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("actions-followup-1-title"), "春季优惠券"),
+		chromedp.SendKeys(chromedp.ID("actions-followup-1-url"), "https://example.com/coupon"))
+	// A refusal the page cannot foresee (a message type it does not offer) is
+	// the API's own message, beside the field it names.
+	eval[bool](t, ctx, `document.getElementById('actions-followup-1-type').add(new Option('video', 'video')) || true`)
+	set(t, ctx, "actions-followup-1-type", "video")
+	do(t, ctx, chromedp.Click(chromedp.ID("actions-save")))
+	waitFor(t, ctx, `document.getElementById('actions-followup-1-type-error').textContent !== ''`)
+	if got := text(t, ctx, "#actions-followup-1-type-error"); !strings.HasPrefix(got, `followups[1].type: "video" is not one of`) {
+		t.Errorf("the API's refusal shows as %q", got)
+	}
+	set(t, ctx, "actions-followup-1-type", "news")
+	do(t, ctx, chromedp.Click(chromedp.ID("actions-save")))
+	waitFor(t, ctx, `document.getElementById('actions-saved').textContent !== '' || document.querySelector('#actions-form .error:not(:empty)')`)
+	if msg := text(t, ctx, "#actions-form .error:not(:empty)"); msg != "" {
+		t.Fatalf("saving the actions: %s", msg)
+	}
+	if got := text(t, ctx, "#code-tag"); got != "北京海报" {
+		t.Errorf("after saving, the facts show the tag %q", got)
+	}
+	scan(t, "browser-fan-actions", scene)
+	streamIdle(t)
+	var got []string
+	for _, m := range st.Platform.Messages("browser-fan-actions") {
+		got = append(got, m.String())
+	}
+	if want := []string{`text "谢谢关注! Your coupon follows."`, `news "春季优惠券" (https://example.com/coupon)`}; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the follower received %q, want %q", got, want)
+	}
+	do(t, ctx, chromedp.Reload())
+	waitFor(t, ctx, `document.querySelector('[data-test="action-followups-sent"]')`)
+	for k, want := range map[string]string{"tagged": "1", "tag-failed": "0", "followups-sent": "2", "followups-skipped": "0", "followups-failed": "0"} {
+		if got := text(t, ctx, `[data-test="action-`+k+`"]`); got != want {
+			t.Errorf("after the scan, the page counts %s = %q, want %q", k, got, want)
+		}
+	}
+	if got := eval[[]string](t, ctx, `[0, 1].map(i => document.getElementById('actions-followup-' + i + '-type').value)`); strings.Join(got, ",") != "text,news" {
+		t.Errorf("after a reload the follow-ups' editors are %v", got)
+	}
+	audit(t, ctx, "code page with scan actions")
+}
+
+// streamIdle waits until the local stack's stream mappings (the scan actions)
+// have handled every record written so far.
+func streamIdle(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := st.StreamIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestABatchOf50BecomesAZipOfDecodableCodes(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("scene,permanent,expire_seconds,reply,tag\n")
 	for i := range 50 {
-		fmt.Fprintf(&b, "batch-browser-%03d,false,3600,答案 %d,\n", i, i)
+		tag := ""
+		if i%10 == 9 {
+			tag = "批量海报"
+		}
+		fmt.Fprintf(&b, "batch-browser-%03d,false,3600,答案 %d,%s\n", i, i, tag)
 	}
 	file := filepath.Join(t.TempDir(), "posters.csv")
 	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
@@ -229,8 +318,8 @@ func TestABatchOf50BecomesAZipOfDecodableCodes(t *testing.T) {
 	}
 	var c code
 	apiGet(t, "/qrcodes/batch-browser-049", &c)
-	if c.Reply.Content != "答案 49" {
-		t.Errorf("batch-browser-049's reply is %q", c.Reply.Content)
+	if c.Reply.Content != "答案 49" || c.Tag != "批量海报" {
+		t.Errorf("batch-browser-049's reply is %q and its tag %q", c.Reply.Content, c.Tag)
 	}
 }
 
@@ -262,14 +351,18 @@ func TestLanguagesSwitchAndStay(t *testing.T) {
 	audit(t, ctx, "codes page in Chinese")
 }
 
-// TestAHostileReplyExecutesNothing stores a reply that would run script if any
+// TestAHostileReplyExecutesNothing stores a reply, tag and follow-ups that would run script if any
 // page rendered it as markup, then opens every page that shows it. The CSP
 // would block the inline script, so the test also fails on a CSP report and on
 // any element the payload would have created.
 func TestAHostileReplyExecutesNothing(t *testing.T) {
 	const scene = "hostile-1"
 	payload := `<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold</b>`
-	apiPost(t, "/qrcodes", `{"scene":"`+scene+`","permanent":true,"reply":{"type":"text","content":`+strconv.Quote(payload)+`}}`)
+	const tag = `<img src=x onerror=__pwned=3>` // 29 bytes: a tag's limit is 30
+	title := `<img src=x onerror="window.__pwned = 4"><b>t</b>`
+	apiPost(t, "/qrcodes", `{"scene":"`+scene+`","permanent":true,"reply":{"type":"text","content":`+strconv.Quote(payload)+`},`+
+		`"tag":`+strconv.Quote(tag)+`,"followups":[{"type":"text","content":`+strconv.Quote(payload)+`},`+
+		`{"type":"news","articles":[{"title":`+strconv.Quote(title)+`,"url":"https://example.com/"}]}]}`)
 	for _, hash := range []string{"/codes?q=" + scene, "/code/" + scene} {
 		ctx := page(t, hash, "")
 		switch {
@@ -278,10 +371,21 @@ func TestAHostileReplyExecutesNothing(t *testing.T) {
 			if got := text(t, ctx, `[data-test="code-row"][data-scene="`+scene+`"] [data-test="reply"]`); !strings.Contains(got, "<script>") {
 				t.Errorf("the list shows the reply as %q, not as its text", got)
 			}
+			if got := text(t, ctx, `[data-test="code-row"][data-scene="`+scene+`"] [data-test="tag"]`); got != tag {
+				t.Errorf("the list shows the tag as %q, not as its text", got)
+			}
 		default:
 			waitFor(t, ctx, `document.getElementById('reply-content')`)
 			if got := eval[string](t, ctx, `document.getElementById('reply-content').value`); got != payload {
 				t.Errorf("the reply editor holds %q", got)
+			}
+			for id, want := range map[string]string{"actions-tag": tag, "actions-followup-0-content": payload, "actions-followup-1-title": title} {
+				if got := eval[string](t, ctx, `document.getElementById('`+id+`').value`); got != want {
+					t.Errorf("#%s holds %q, want %q", id, got, want)
+				}
+			}
+			if got := text(t, ctx, "#code-tag"); got != tag {
+				t.Errorf("the facts show the tag as %q, not as its text", got)
 			}
 		}
 		time.Sleep(300 * time.Millisecond) // an onerror would have fired by now

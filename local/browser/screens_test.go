@@ -22,13 +22,20 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// Something to show: a campaign's codes, with scans.
+	// Something to show: a campaign's codes, with scans (and, once the stream
+	// has handled them, the first one's scan actions).
 	for i, s := range []string{"海报-北京", "parcel-insert-0001", "store-shanghai"} {
-		apiPost(t, "/qrcodes", fmt.Sprintf(`{"scene":%q,"permanent":%v,"reply":{"type":"text","content":"欢迎! Welcome, poster %d"}}`, s, i != 1, i))
+		actions := ""
+		if i == 0 { // the code page shows a scene with scan actions
+			actions = `,"tag":"北京海报","followups":[{"type":"text","content":"谢谢关注! Your coupon follows."},` +
+				`{"type":"news","articles":[{"title":"春季优惠券","url":"https://example.com/coupon"}]}]`
+		}
+		apiPost(t, "/qrcodes", fmt.Sprintf(`{"scene":%q,"permanent":%v,"reply":{"type":"text","content":"欢迎! Welcome, poster %d"}%s}`, s, i != 1, i, actions))
 		for j := 0; j <= 2-i; j++ {
 			scan(t, fmt.Sprintf("screens-fan-%d-%d", i, j), s)
 		}
 	}
+	streamIdle(t)
 	pages := []struct{ name, hash, ready string }{
 		{"codes", "/codes", `document.querySelector('[data-test="code-row"]')`},
 		{"code", "/code/海报-北京", `document.querySelector('[data-test="total-scans"]') && document.getElementById('code-image').naturalWidth > 0`},

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -39,24 +38,10 @@ type Batch struct {
 	Rows    []BatchRow `json:"rows"`
 	Valid   int        `json:"valid"`
 	Invalid int        `json:"invalid"`
-	// Notes say what the file asks that this version does not do (a tag column).
-	Notes []string `json:"notes,omitempty"`
 }
 
 // ErrBatch is a batch refused as a whole (no header, no scene column, too many rows).
 var ErrBatch = errors.New("batch")
-
-// createTakesTag reports whether POST /qrcodes knows "tag" (the scan-actions
-// work adds it); until then the column is read, and reported as ignored.
-var createTakesTag = func() bool {
-	t := reflect.TypeOf(createRequest{})
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == "tag" {
-			return true
-		}
-	}
-	return false
-}()
 
 // ParseBatch reads a batch CSV (header row; BatchColumns) into create requests.
 // A cell of digits without a leading zero is a numeric scene, as a JSON number
@@ -100,9 +85,6 @@ func ParseBatch(data []byte) (*Batch, error) {
 		return nil, fmt.Errorf("%w: the header has no scene column (the columns are %s)", ErrBatch, strings.Join(BatchColumns, ", "))
 	}
 	b := &Batch{Rows: []BatchRow{}}
-	if col["tag"] != 0 && !createTakesTag {
-		b.Notes = append(b.Notes, "The tag column is read but not applied yet: this version creates codes without tags.")
-	}
 	seen := map[string]int{}
 	for {
 		rec, err := cr.Read()
@@ -193,7 +175,7 @@ func batchRow(line int, rec, header []string, col map[string]int) BatchRow {
 	if v := cell("reply"); v != "" {
 		body["reply"] = qr.TextReply(v)
 	}
-	if v := cell("tag"); v != "" && createTakesTag {
+	if v := cell("tag"); v != "" {
 		body["tag"] = v
 	}
 	raw, err := json.Marshal(body)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,6 @@ type batchJSON struct {
 		Error   string
 	}
 	Valid, Invalid int
-	Notes          []string
 }
 
 func (s *stack) parseBatch(t *testing.T, csv string, out any) *httptest.ResponseRecorder {
@@ -45,17 +45,23 @@ func TestBatchParseAnswersEachLineAsACreateRequestOrItsError(t *testing.T) {
 		"z,,abc,,\r\n" + // 10
 		"short,true\r\n" + // 11: missing cells
 		"\"multi\nline\",,,,\r\n" + // 12-13: a quoted newline, refused as a scene
-		"login:x,,,,\r\n" // 14: reserved prefix
+		"login:x,,,,\r\n" + // 14: reserved prefix
+		"t,,,,一二三四五六七八九十一\r\n" + // 15: a tag of 33 bytes
+		"u,,,, 北京\r\n" // 16: a tag with a leading space
 	var b batchJSON
-	if w := s.parseBatch(t, csv, &b); w.Code != http.StatusOK {
+	w := s.parseBatch(t, csv, &b)
+	if w.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	if strings.Contains(w.Body.String(), "notes") {
+		t.Errorf("the answer carries notes: %s; every column is applied", w.Body)
 	}
 	want := []struct {
 		line    int
 		request string // compact JSON, or "" for a refused line
 		errHas  string
 	}{
-		{2, `{"permanent":true,"reply":{"type":"text","content":"欢迎, \"朋友\"!"},"scene":"poster-北京"}`, ""},
+		{2, `{"permanent":true,"reply":{"type":"text","content":"欢迎, \"朋友\"!"},"scene":"poster-北京","tag":"北京海报"}`, ""},
 		{3, `{"expire_seconds":604800,"permanent":false,"reply":{"type":"text","content":"Hi"},"scene":42}`, ""},
 		{4, `{"scene":"007"}`, ""},
 		{6, "", "already on line 2"},
@@ -66,6 +72,8 @@ func TestBatchParseAnswersEachLineAsACreateRequestOrItsError(t *testing.T) {
 		{11, "", "2 cells where the header has 5"},
 		{12, "", "scene"},
 		{14, "", "reserved"},
+		{15, "", "tag: 33 bytes"},
+		{16, "", "tag: no leading or trailing spaces"},
 	}
 	if len(b.Rows) != len(want) || b.Valid != 3 || b.Invalid != len(want)-3 {
 		t.Fatalf("got %d rows (%d valid, %d invalid), want %d: %+v", len(b.Rows), b.Valid, b.Invalid, len(want), b.Rows)
@@ -82,14 +90,20 @@ func TestBatchParseAnswersEachLineAsACreateRequestOrItsError(t *testing.T) {
 			t.Errorf("line %d: request %s error %q, want an error saying %q", w.line, got.Request, got.Error, w.errHas)
 		}
 	}
-	if len(b.Notes) != 1 || !strings.Contains(b.Notes[0], "tag") {
-		t.Errorf("notes = %q, want one saying the tag column is not applied", b.Notes)
-	}
-	// Each valid request is a body POST /qrcodes takes as it is.
+	// Each valid request is a body POST /qrcodes takes as it is, and a row's
+	// tag is the created code's.
 	for _, r := range b.Rows[:3] {
 		var c codeJSON
 		if w := s.do(t, "POST", "/qrcodes", string(r.Request), &c); w.Code != http.StatusCreated || c.Scene != r.Scene {
 			t.Errorf("POST /qrcodes %s: %d %s", r.Request, w.Code, w.Body)
+		}
+	}
+	for scene, tag := range map[string]string{"poster-北京": "北京海报", "42": ""} {
+		var got struct {
+			Tag string `json:"tag"`
+		}
+		if w := s.do(t, "GET", "/qrcodes/"+url.PathEscape(scene), "", &got); w.Code != http.StatusOK || got.Tag != tag {
+			t.Errorf("GET %s: %d, tag %q, want %q", scene, w.Code, got.Tag, tag)
 		}
 	}
 	if n := s.items(t); n == 0 {

@@ -64,6 +64,17 @@ const en = {
   'sources.title': 'Sources', 'sources.caption': 'Scenes by new followers, {from} – {to} (China time)',
   'sources.rank': '#', 'sources.totalSubs': 'New followers in total', 'sources.export': 'Export CSV',
   'sources.none': 'No scene has statistics yet.', 'sources.chartTitle': 'New followers by scene (top {n})',
+  'actions.title': 'Scan actions', 'actions.intro': 'After each counted scan the follower gets the tag and the follow-up messages, in order, within seconds.',
+  'actions.legend': 'Tag and follow-ups', 'actions.tag': 'Tag', 'actions.noTag': '(no tag)',
+  'actions.tagHint': 'A WeChat user tag given to everyone who scans: up to {max} bytes (10 Chinese characters). Empty for none.',
+  'actions.followupsHint': 'Up to {max} follow-up messages, sent as customer-service messages in this order.',
+  'actions.followup': 'Follow-up {n}', 'actions.add': 'Add a follow-up', 'actions.remove': 'Remove follow-up {n}',
+  'actions.save': 'Save tag and follow-ups', 'actions.saved': 'Saved. The next scan acts on them.',
+  'actions.errTagLong': '{n} bytes is over WeChat’s limit of {max} (a Chinese character is 3).',
+  'actions.errTagSpaces': 'No spaces at the start or end.', 'actions.errTagChar': 'The character {c} is not allowed in a tag.',
+  'actions.errTooMany': 'At most {max} follow-ups.',
+  'actions.count.tagged': 'Tagged', 'actions.count.tagFailed': 'Tagging refused', 'actions.count.sent': 'Follow-ups sent',
+  'actions.count.skipped': 'Follow-ups skipped', 'actions.count.failed': 'Follow-ups failed',
 };
 
 const zh = {
@@ -128,6 +139,17 @@ const zh = {
   'sources.title': '渠道统计', 'sources.caption': '各场景新关注排行，{from} – {to}（北京时间）',
   'sources.rank': '排名', 'sources.totalSubs': '累计新关注', 'sources.export': '导出 CSV',
   'sources.none': '还没有场景的统计数据。', 'sources.chartTitle': '新关注，前 {n} 个场景',
+  'actions.title': '扫码动作', 'actions.intro': '每次计入统计的扫码后，几秒内为粉丝打上标签，并按顺序发送后续消息。',
+  'actions.legend': '标签和后续消息', 'actions.tag': '标签', 'actions.noTag': '（无标签）',
+  'actions.tagHint': '为每个扫码的粉丝打上的微信用户标签：最多 {max} 字节（10 个汉字）。留空即不打标签。',
+  'actions.followupsHint': '最多 {max} 条后续消息，按此顺序以客服消息发送。',
+  'actions.followup': '后续消息 {n}', 'actions.add': '添加后续消息', 'actions.remove': '删除后续消息 {n}',
+  'actions.save': '保存标签和后续消息', 'actions.saved': '已保存，下一次扫码即按此执行。',
+  'actions.errTagLong': '{n} 字节，超过微信上限 {max}（一个汉字 3 字节）。',
+  'actions.errTagSpaces': '开头和结尾不能有空格。', 'actions.errTagChar': '标签中不能使用字符 {c}。',
+  'actions.errTooMany': '最多 {max} 条后续消息。',
+  'actions.count.tagged': '已打标签', 'actions.count.tagFailed': '打标签被拒', 'actions.count.sent': '后续消息已发送',
+  'actions.count.skipped': '后续消息已跳过', 'actions.count.failed': '后续消息发送失败',
 };
 
 export const catalogs = {en, 'zh-CN': zh};

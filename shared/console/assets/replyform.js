@@ -8,7 +8,10 @@ export const limits = {text: 2048, title: 64, description: 256, url: 1024, media
 
 // replyEditor: prefix names the controls (#<prefix>-type, -content, -title,
 // -description, -pic-url, -url, -media-id). allowNone adds "no reply".
-export function replyEditor(prefix, initial, allowNone) {
+// opts.legend titles the fieldset (default: the scan's reply); opts.name is
+// the field the API names in its messages ("reply", "followups[1]").
+export function replyEditor(prefix, initial, allowNone, opts = {}) {
+  const name = opts.name || 'reply';
   const r = initial || {type: allowNone ? '' : 'text'};
   const art = (r.articles && r.articles[0]) || {};
   const type = h('select', {id: prefix + '-type'},
@@ -30,7 +33,7 @@ export function replyEditor(prefix, initial, allowNone) {
   };
   const general = h('p', {class: 'error', role: 'alert', id: prefix + '-error'});
   const el = h('fieldset', {class: 'reply', id: prefix},
-    h('legend', {}, t('reply.legend')), field(t('reply.typeLabel'), type), parts.text, parts.news, parts.image, general);
+    h('legend', {}, opts.legend || t('reply.legend')), field(t('reply.typeLabel'), type), parts.text, parts.news, parts.image, general);
   const show = () => { for (const [k, p] of Object.entries(parts)) p.hidden = type.value !== k; };
   type.addEventListener('change', show);
   show();
@@ -62,19 +65,26 @@ export function replyEditor(prefix, initial, allowNone) {
         if (!mediaID.value || bytes(mediaID.value) > limits.mediaID) fail(mediaID, t('reply.errMediaID', {max: limits.mediaID}));
         return {type: 'image', media_id: mediaID.value};
     }
-    return null;
+    return {type: type.value}; // a type this editor does not know: the API says why not
   }
 
   // showError puts an API message beside the field it names ("reply.content: …").
   function showError(message) {
-    const byField = [['reply.content', content], ['reply.articles[0].title', title], ['reply.articles[0].description', description],
-      ['reply.articles[0].url', url], ['reply.media_id', mediaID], ['reply.type', type]];
-    for (const [name, c] of byField) {
-      if (message.startsWith(name + ':')) { setError(c, message); return true; }
+    const byField = [['.content', content], ['.articles[0].title', title], ['.articles[0].description', description],
+      ['.articles[0].url', url], ['.media_id', mediaID], ['.type', type]];
+    for (const [f, c] of byField) {
+      if (message.startsWith(name + f + ':')) { setError(c, message); return true; }
     }
-    if (message.startsWith('reply')) { general.textContent = message; return true; }
+    if (message.startsWith(name + ':') || message.startsWith(name + '.')) { general.textContent = message; return true; }
     return false;
   }
 
-  return {el, get, showError, clear};
+  // raw is what the controls hold, unchecked, shaped like a reply: to rebuild
+  // an editor elsewhere (a follow-up moving up a place) without losing input.
+  function raw() {
+    return {type: type.value, content: content.value, media_id: mediaID.value,
+      articles: [{title: title.value, description: description.value, pic_url: picURL.value, url: url.value}]};
+  }
+
+  return {el, get, showError, clear, raw};
 }

@@ -7,7 +7,7 @@
 //
 // Stable ids: #batch-file, #batch-expire, #batch-size, #batch-parse,
 // #batch-parse-error, #batch-summary, #batch-errors (li per refused line,
-// [data-test="batch-error"][data-line]), #batch-notes, #batch-start,
+// [data-test="batch-error"][data-line]), #batch-start,
 // #batch-cancel, #batch-progress (<progress>), #batch-progress-text
 // ("done / total"), #batch-failures (li [data-test="batch-failure"][data-line]),
 // #batch-stopped, #batch-done, #batch-zip (the download link).
@@ -64,7 +64,6 @@ export async function render(root, {title}) {
     const start = h('button', {type: 'button', id: 'batch-start', disabled: good.length === 0}, t('batch.start', {n: num(good.length)}));
     fill(el,
       h('p', {id: 'batch-summary', role: 'status'}, t('batch.summary', {rows: num(parsed.rows.length), good: num(good.length), bad: num(bad.length)})),
-      (parsed.notes || []).length ? h('ul', {id: 'batch-notes', class: 'notes'}, parsed.notes.map(n => h('li', {}, n))) : null,
       bad.length ? h('section', {'aria-labelledby': 'batch-errors-h'}, h('h2', {id: 'batch-errors-h'}, t('batch.refused')),
         h('ul', {id: 'batch-errors', class: 'failures'}, bad.map(r => h('li', {dataset: {test: 'batch-error', line: r.line}},
           t('batch.line', {line: r.line}) + (r.scene ? ' (' + r.scene + ')' : '') + ': ' + r.error)))) : null,

@@ -11,11 +11,17 @@
 // "total-unsubscribes" | "total-net"], #stats-period (7/30/90/custom),
 // #stats-from, #stats-to, #stats-apply, #chart, #days-table (one row per day,
 // [data-test="day-row"][data-date]), #stats-error, #reissue-form,
-// #reissue-seconds, #reissue, #reissue-result, #code-error.
+// #reissue-seconds, #reissue, #reissue-result, #code-error; the scan actions:
+// #code-tag (in the facts), #action-counts with [data-test="action-tagged" |
+// "action-tag-failed" | "action-followups-sent" | "action-followups-skipped" |
+// "action-followups-failed"], #actions-form, #actions (the editor: #actions-tag,
+// #actions-followup-<i>-…, #actions-add; actionsform.js), #actions-save,
+// #actions-saved.
 import {h, fill, field, setError, download} from '../dom.js';
 import {t, num, dateTime, remaining, day} from '../i18n.js';
 import {json, blob, scenePath, ApiError} from '../api.js';
 import {replyEditor} from '../replyform.js';
+import {actionsEditor} from '../actionsform.js';
 import {sceneValue} from '../codeview.js';
 import {periodControl, days} from '../period.js';
 import {dayChart} from '../chart.js';
@@ -38,7 +44,8 @@ export async function render(root, {arg: scene, title}) {
     h('dt', {}, t('code.scene')), h('dd', {id: 'code-scene'}, c.scene),
     h('dt', {}, t('code.kind')), h('dd', {id: 'code-kind'}, kind + ' (' + c.action_name + ')'),
     h('dt', {}, t('code.expires')), h('dd', {id: 'code-expires'}, expires),
-    h('dt', {}, t('code.created')), h('dd', {}, dateTime(c.created_at)));
+    h('dt', {}, t('code.created')), h('dd', {}, dateTime(c.created_at)),
+    h('dt', {}, t('actions.tag')), h('dd', {id: 'code-tag'}, c.tag ? h('span', {class: 'tag'}, c.tag) : t('actions.noTag')));
 
   // The image: fetched with the session's credentials, shown from a blob: URL.
   const img = h('img', {id: 'code-image', alt: t('code.imageAlt', {scene: c.scene}), width: 240, height: 240});
@@ -83,6 +90,33 @@ export async function render(root, {arg: scene, title}) {
       if (!editor.showError(e2.message)) document.getElementById('reply-error').textContent = e2.message;
     } finally { save.disabled = false; }
   }}}, editor.el, h('div', {class: 'row'}, save, saved));
+
+  // The scan actions: what they did so far, and tag + follow-ups edited in place.
+  const a = c.actions || {};
+  const counts = h('div', {id: 'action-counts', class: 'totals'}, [
+    ['tagged', t('actions.count.tagged'), a.tagged], ['tag-failed', t('actions.count.tagFailed'), a.tag_failed],
+    ['followups-sent', t('actions.count.sent'), a.followups_sent], ['followups-skipped', t('actions.count.skipped'), a.followups_skipped],
+    ['followups-failed', t('actions.count.failed'), a.followups_failed],
+  ].map(([k, label, v]) => h('div', {class: 'total'}, h('span', {class: 'label'}, label),
+    h('span', {class: 'value', dataset: {test: 'action-' + k}}, num(v || 0)))));
+  const actions = actionsEditor('actions', c);
+  const actionsSaved = h('p', {id: 'actions-saved', role: 'status'});
+  const actionsSave = h('button', {type: 'submit', id: 'actions-save'}, t('actions.save'));
+  const actionsForm = h('form', {id: 'actions-form', novalidate: true, on: {submit: async e => {
+    e.preventDefault();
+    actionsSaved.textContent = '';
+    let body;
+    try { body = actions.get(); } catch (_) { return; }
+    actionsSave.disabled = true;
+    try {
+      c = await json(scenePath(c.scene) + '/actions', {method: 'PUT', data: body});
+      actionsSaved.textContent = t('actions.saved');
+      const tagCell = document.getElementById('code-tag');
+      if (tagCell) fill(tagCell, c.tag ? h('span', {class: 'tag'}, c.tag) : t('actions.noTag'));
+    } catch (e2) {
+      if (!actions.showError(e2.message)) document.getElementById('actions-error').textContent = e2.message;
+    } finally { actionsSave.disabled = false; }
+  }}}, actions.el, h('div', {class: 'row'}, actionsSave, actionsSaved));
 
   // Totals and the chart.
   const totals = h('div', {id: 'totals', class: 'totals'});
@@ -148,6 +182,8 @@ export async function render(root, {arg: scene, title}) {
       h('section', {'aria-labelledby': 'image-h'}, h('h2', {id: 'image-h'}, t('code.image')), h('div', {class: 'qr'}, img), imgErr, dlForm),
       h('section', {'aria-labelledby': 'facts-h'}, h('h2', {id: 'facts-h'}, t('code.facts')), facts)),
     h('section', {'aria-labelledby': 'reply-h'}, h('h2', {id: 'reply-h'}, t('code.reply')), replyForm),
+    h('section', {'aria-labelledby': 'actions-h'}, h('h2', {id: 'actions-h'}, t('actions.title')),
+      h('p', {class: 'hint'}, t('actions.intro')), counts, actionsForm),
     h('section', {'aria-labelledby': 'stats-h'}, h('h2', {id: 'stats-h'}, t('code.stats')), period.el, statsErr, totals, chart, daysTable),
     reissue].filter(Boolean));
   await loadStats();

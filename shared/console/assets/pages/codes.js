@@ -2,7 +2,7 @@
 //
 // Stable ids: #codes-search-form, #codes-q (search box), #codes-search,
 // #codes-table, rows [data-test="code-row"][data-scene], links
-// [data-test="code-link"], cells [data-test="kind" | "expires" | "reply" |
+// [data-test="code-link"], the scene's tag beside it [data-test="tag"], cells [data-test="kind" | "expires" | "reply" |
 // "scans-today" | "subs-today" | "scans-total" | "subs-total"], #codes-empty,
 // #codes-first, #codes-next, #codes-error.
 import {h, fill, field} from '../dom.js';
@@ -62,7 +62,8 @@ function row(c) {
   else if (c.expired) expires = t('codes.expired');
   else expires = remaining(c.expires_at);
   return h('tr', {dataset: {test: 'code-row', scene: c.scene}},
-    h('th', {scope: 'row'}, h('a', {href: sceneHref(c.scene), dataset: {test: 'code-link'}}, c.scene)),
+    h('th', {scope: 'row'}, h('a', {href: sceneHref(c.scene), dataset: {test: 'code-link'}}, c.scene),
+      c.tag ? [' ', h('span', {class: 'tag', title: t('actions.tag'), dataset: {test: 'tag'}}, c.tag)] : null),
     h('td', {dataset: {test: 'kind'}}, c.permanent ? t('kind.permanent') : t('kind.temporary')),
     h('td', {dataset: {test: 'expires'}, class: c.expired ? 'muted' : null}, expires),
     h('td', {dataset: {test: 'reply'}, class: 'summary'}, replySummary(c.reply)),

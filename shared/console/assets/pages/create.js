@@ -3,12 +3,15 @@
 //
 // Stable ids: #create-form, #create-scene, #create-scene-kind (string/number),
 // #create-permanent, #create-expire, #create-reply (editor: #create-reply-type,
-// #create-reply-content, …), #create-submit, #create-error, #create-result,
+// #create-reply-content, …), #create-actions (tag and follow-ups:
+// #create-actions-tag, #create-actions-add, #create-actions-followup-<i>-…;
+// actionsform.js), #create-submit, #create-error, #create-result,
 // #create-result-link; each control's error is #<id>-error.
 import {h, fill, field, setError, bytes} from '../dom.js';
 import {t} from '../i18n.js';
 import {json} from '../api.js';
 import {replyEditor} from '../replyform.js';
+import {actionsEditor} from '../actionsform.js';
 import {sceneHref} from '../codeview.js';
 
 export const maxSceneBytes = 64, maxPermanentID = 100000, maxTemporaryID = 4294967295, maxExpire = 2592000;
@@ -43,6 +46,7 @@ export async function render(root, {title}) {
   const expireField = field(t('create.expire'), expire, t('create.expireHint'));
   permanent.addEventListener('change', () => { expireField.hidden = permanent.checked; });
   const editor = replyEditor('create-reply', null, true);
+  const actions = actionsEditor('create-actions', null);
   const submit = h('button', {type: 'submit', id: 'create-submit'}, t('create.submit'));
   const error = h('p', {id: 'create-error', class: 'error', role: 'alert'});
   const result = h('div', {id: 'create-result', role: 'status'});
@@ -63,6 +67,10 @@ export async function render(root, {title}) {
     let reply;
     try { reply = editor.get(); } catch (_) { return; }
     if (reply) body.reply = reply;
+    let acts;
+    try { acts = actions.get(); } catch (_) { return; }
+    if (acts.tag) body.tag = acts.tag; // "" is refused on create: no tag is no field
+    if (acts.followups.length) body.followups = acts.followups;
     submit.disabled = true;
     try {
       const c = await json('/qrcodes', {method: 'POST', data: body});
@@ -72,7 +80,7 @@ export async function render(root, {title}) {
       const m = e2.message;
       if (m.startsWith('scene')) setError(scene, m);
       else if (m.startsWith('expire_seconds')) setError(expire, m);
-      else if (!editor.showError(m)) error.textContent = m;
+      else if (!editor.showError(m) && !actions.showError(m)) error.textContent = m;
     } finally { submit.disabled = false; }
   }}},
   h('fieldset', {}, h('legend', {}, t('create.codeLegend')),
@@ -81,6 +89,6 @@ export async function render(root, {title}) {
     h('div', {class: 'field check'}, permanent, h('label', {for: 'create-permanent'}, t('create.permanent')),
       h('p', {class: 'hint'}, t('create.permanentHint'))),
     expireField),
-  editor.el, error, h('div', {class: 'row'}, submit));
+  editor.el, actions.el, error, h('div', {class: 'row'}, submit));
   fill(root, form, result);
 }
