@@ -10,7 +10,9 @@
 // [data-test="batch-error"][data-line]), #batch-start,
 // #batch-cancel, #batch-progress (<progress>), #batch-progress-text
 // ("done / total"), #batch-failures (li [data-test="batch-failure"][data-line]),
-// #batch-stopped, #batch-done, #batch-zip (the download link).
+// #batch-stopped, #batch-unmade (after a stop: li per row not created,
+// [data-test="batch-unmade"][data-line]), #batch-done, #batch-zip (the
+// download link).
 import {h, fill, field, setError} from '../dom.js';
 import {t, num} from '../i18n.js';
 import {json, blob, postRaw, scenePath} from '../api.js';
@@ -86,6 +88,7 @@ export async function render(root, {title}) {
       stopped, h('h3', {}, t('batch.failures')), failures, done));
 
     const made = []; // {row, code, png}
+    const settled = new Set(); // rows made or listed as failures
     let finished = 0, next = 0, halt = '', pauseUntil = 0;
     const tick = () => { progress.value = finished; text.textContent = num(finished) + ' / ' + num(total); };
     const failed = (row, message) => failures.append(h('li', {dataset: {test: 'batch-failure', line: row.line}},
@@ -118,12 +121,20 @@ export async function render(root, {title}) {
     async function worker() {
       while (!halt && !cancelled && next < rows.length) {
         const row = rows[next++];
-        if (await one(row)) { finished++; tick(); }
+        if (await one(row)) { finished++; settled.add(row); tick(); }
       }
     }
     await Promise.all(Array.from({length: Math.min(concurrency, rows.length)}, worker));
     cancel.disabled = true;
     if (halt) stopped.textContent = halt + ' ' + t('batch.kept', {n: num(made.length)});
+    // A stopped batch names every row it did not make, so that nobody has to
+    // diff the CSV against the ZIP to know what to run again.
+    const unmade = rows.filter(r => !settled.has(r));
+    if (unmade.length) {
+      done.before(h('h3', {id: 'batch-unmade-h'}, t('batch.unmade', {n: num(unmade.length)})),
+        h('ul', {id: 'batch-unmade', class: 'failures', 'aria-labelledby': 'batch-unmade-h'}, unmade.map(r => h('li', {dataset: {test: 'batch-unmade', line: r.line}},
+          t('batch.line', {line: r.line}) + ' (' + r.scene + ')'))));
+    }
     if (made.length === 0) { done.textContent = t('batch.nothing'); return; }
     const zipped = await zip(made);
     const url = URL.createObjectURL(new Blob([zipped], {type: 'application/zip'}));
