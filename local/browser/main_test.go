@@ -1,7 +1,10 @@
 package browser_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -206,4 +209,54 @@ func audit(t testing.TB, ctx context.Context, what string) {
 	if len(vs) > len(serious) {
 		t.Logf("%s: %d minor or moderate axe findings: %v", what, len(vs)-len(serious), vs)
 	}
+}
+
+// runBatch uploads the CSV file on the batch page ctx shows, checks it, starts
+// the batch and waits until it has finished: its ZIP is offered, or it stopped
+// with nothing made.
+func runBatch(t testing.TB, ctx context.Context, file string) {
+	t.Helper()
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("batch-file"), []string{file}), chromedp.Click(chromedp.ID("batch-parse")))
+	waitFor(t, ctx, `(document.getElementById('batch-start') && !document.getElementById('batch-start').disabled) || document.getElementById('batch-parse-error').textContent`)
+	if msg := text(t, ctx, "#batch-parse-error"); msg != "" {
+		t.Fatalf("parsing the CSV: %s", msg)
+	}
+	do(t, ctx, chromedp.Click(chromedp.ID("batch-start")))
+	waitFor(t, ctx, `document.getElementById('batch-zip') || document.getElementById('batch-done').textContent`)
+}
+
+// unzipBatch reads a batch's ZIP: every file by name, and manifest.csv's rows
+// (header first).
+func unzipBatch(t testing.TB, data []byte) (map[string][]byte, [][]string) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("the download is not a ZIP: %v", err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	// A UTF-8 byte order mark lets Excel open the Chinese cells right.
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(files["manifest.csv"], []byte("\ufeff")))).ReadAll()
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("manifest.csv: %d rows, %v", len(rows), err)
+	}
+	return files, rows
+}
+
+// apiStatus is the status GET path answers.
+func apiStatus(t testing.TB, path string) int {
+	t.Helper()
+	res, err := http.Get(front.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
