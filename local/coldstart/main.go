@@ -5,31 +5,40 @@
 //
 // It starts one local stack (DynamoDB Local with the template's tables and the WeChat
 // emulator), brings it to the state a deployed stack is in (the schedule has stored a token,
-// the riddle-1 code of the walkthrough exists), then, for each function, starts n fresh
-// emulators with the environment the stack gives that function and invokes each once with the
-// function's file from events/. Each run is a cold start: a new process, a new runtime.
+// the riddle-1 code of the walkthrough exists), builds every function and a baseline bootstrap
+// that only calls lambda.Start (testdata/baseline), then starts each n times, round by round,
+// in a fresh emulator with the environment the stack gives that function, and invokes it once
+// with the function's file from events/. Each run is a cold start: a new process, a new
+// runtime. Each function's median init is reported in milliseconds and against the baseline's
+// of the same run (the difference and the ratio), as the figures of a shared machine compare
+// only within one run.
+//
+// By default (-secret) the functions read from AWS what they read deployed, from moto_server:
+// the account's secret from Secrets Manager, and qrcode's console sign-in names its app client
+// id by an SSM parameter.
 //
 // What init does (functions/<fn>/main.go and functions/internal/boot), before the first event:
 //
 //   - every function: boot.Load builds the JSON logger and the AWS configuration from
-//     Lambda's variables (no config.LoadDefaultConfig, no file, no network). When
-//     WECHAT_SECRET_ID is set (deployed, and here by default: the secret is put in
-//     moto_server; -secret=false passes the plain variables instead), boot.Secret starts the
-//     one Secrets Manager GetSecretValue in the background: it runs while the rest of init and
-//     the runtime's first request for an event do, and the first use of a secret value waits
-//     for what is left of it.
+//     Lambda's variables (no config.LoadDefaultConfig, no file, no network). With
+//     WECHAT_SECRET_ID, boot.Secret starts the one Secrets Manager GetSecretValue in the
+//     background: it runs while the rest of init and the runtime's first request for an
+//     event do, and the first use of a secret value waits for what is left of it.
 //   - callback: callback.ConfigFromEnv, the secret's read (it builds the Verifier, parsing the
 //     EncodingAESKeys into AES ciphers), the DynamoDB store (a client; no request),
 //     callback.New. Its first invocation needs the Token, so it waits for the read's end.
-//   - qrcode: the WeChat client, the token source over the tokens table (no request: the token
-//     is read at the first call that needs it, and the AppSecret only if a token must be
-//     fetched), the DynamoDB store, api.New.
+//   - qrcode: the WeChat client, the token source over the tokens table (no request), the
+//     DynamoDB store, api.New, and the console's handler and sign-in, which only check their
+//     configuration: the console's assets are prepared, and the SSM parameter read, at the
+//     first console request that needs them.
 //   - tokenrefresh: the WeChat client and the token source; the handler's Refresh runs per
 //     invocation (one GetItem, and a WeChat call, which needs the AppSecret, only in the
 //     token's last minutes).
+//   - scanactions: the WeChat client, the token source, the store, the EventBridge publisher
+//     (a client; no request) and actions.New.
 //
 // So init is CPU and allocation: the Go runtime and package initialisers (the AWS SDK's
-// DynamoDB schemas and endpoint rules are the largest; GODEBUG=inittrace=1 lists them).
+// service schemas and endpoint rules are the largest; GODEBUG=inittrace=1 lists them).
 //
 // The figures are this machine's (its architecture and CPU, under whatever else runs on it),
 // not Lambda's arm64 at the template's memory size: compare functions and changes with them,
