@@ -6,7 +6,7 @@
 //
 // The assets are prepared (imports rewritten, fingerprints taken) at the first
 // request for a console page, not when the handler is built: that costs about
-// 7 ms of CPU (BenchmarkPrepare), which the function's cold start would pay
+// 6 ms of CPU (BenchmarkPrepare), which the function's cold start would pay
 // for every API request the console never sees.
 package console
 
