@@ -11,15 +11,14 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,24 +115,38 @@ func (h *Handler) load() error {
 			return fmt.Errorf("console: the assets lack %s", need)
 		}
 	}
-	tpl, err := template.New("shell").Parse(shellHTML)
+	shell, err := renderShell(byName["app.js"].url, byName["app.css"].url, byName[chartCSS].url)
 	if err != nil {
-		return fmt.Errorf("console: shell: %w", err)
-	}
-	var b bytes.Buffer
-	if err := tpl.Execute(&b, map[string]string{
-		"AppJS": byName["app.js"].url, "AppCSS": byName["app.css"].url, "ChartCSS": byName[chartCSS].url,
-	}); err != nil {
-		return fmt.Errorf("console: shell: %w", err)
+		return err
 	}
 	h.assets = make(map[string]*asset, len(byName))
 	for _, a := range byName {
 		h.assets[a.url] = a
 	}
 	h.entry = byName
-	h.shell = newAsset("index.html", b.Bytes())
+	h.shell = newAsset("index.html", shell)
 	h.shell.ctype = "text/html; charset=utf-8"
 	return nil
+}
+
+// shellURL is what a fingerprinted URL may hold: an asset's path, nothing an
+// HTML attribute would need to escape.
+var shellURL = regexp.MustCompile(`^/[A-Za-z0-9._/-]+$`)
+
+// renderShell fills shell.html's three placeholders. Not html/template: its
+// package initialisers and reflection would be linked into the function for
+// three attribute values, which are checked to need no escaping instead.
+func renderShell(appJS, appCSS, chartCSS string) ([]byte, error) {
+	for _, u := range []string{appJS, appCSS, chartCSS} {
+		if !shellURL.MatchString(u) {
+			return nil, fmt.Errorf("console: shell: asset URL %q holds characters an attribute would need escaped", u)
+		}
+	}
+	out := strings.NewReplacer("{{.AppJS}}", appJS, "{{.AppCSS}}", appCSS, "{{.ChartCSS}}", chartCSS).Replace(shellHTML)
+	if strings.Contains(out, "{{") {
+		return nil, errors.New("console: shell.html has a placeholder other than {{.AppJS}}, {{.AppCSS}} and {{.ChartCSS}}")
+	}
+	return []byte(out), nil
 }
 
 // clientConfig is config.json: the settings as a JSON object, plus, when

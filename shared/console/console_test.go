@@ -524,3 +524,19 @@ func TestCatalogsCoverEveryMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestTheShellNamesTheFingerprintedAssetsAndNothingElse(t *testing.T) {
+	h := newConsole(t, Config{})
+	body := get(t, h, "/console").Body.String()
+	for _, u := range h.ShellAssets() {
+		if !strings.Contains(body, `"`+u+`"`) {
+			t.Errorf("the shell does not name %s", u)
+		}
+	}
+	if strings.Contains(body, "{{") {
+		t.Errorf("a placeholder is left in the shell:\n%s", body)
+	}
+	if _, err := renderShell(`/console/assets/app.1.js" onload="x`, "/a.css", "/b.css"); err == nil {
+		t.Error("a URL that would break out of its attribute was put in the shell")
+	}
+}
