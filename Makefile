@@ -99,7 +99,7 @@ bench: deps ## the benchmarks, then ours against silenceper/wechat (local/peerbe
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
 	$(GO) run ./local/benchcmp -count 5
 
-coldstart: deps tools ## median init time of each function under aws-lambda-rie (N=10 starts, the secret in moto_server), and bootstrap sizes as deployed
+coldstart: deps tools ## median init of each function under aws-lambda-rie against a lambda.Start-only baseline (N=10 starts each, secret and SSM in moto_server), and bootstrap sizes as deployed
 	$(GO) run ./local/coldstart -n $(or $(N),10)
 
 load: deps tools ## scans per second through the local stack, one scene then 50, with the counters checked

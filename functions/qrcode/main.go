@@ -17,19 +17,18 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	env, err := boot.Load(ctx)
+	env, err := boot.Load(context.Background())
 	if err != nil {
 		boot.Fail(nil, err)
 	}
-	h, err := build(ctx, env)
+	h, err := build(env)
 	if err != nil {
 		boot.Fail(env.Log, err)
 	}
 	lambda.Start(apigw.Handler(h))
 }
 
-func build(ctx context.Context, env *boot.Env) (http.Handler, error) {
+func build(env *boot.Env) (http.Handler, error) {
 	tokens, client, err := env.TokenSource()
 	if err != nil {
 		return nil, err
@@ -47,9 +46,14 @@ func build(ctx context.Context, env *boot.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := env.ConsoleAuth(context.Background())
+	// Neither the console's assets nor its sign-in's app client id (SSM) are
+	// prepared here: the first console request that needs them does it.
+	auth, err := consoleAuth(env)
 	if err != nil {
 		return nil, err
 	}
-	return console.Mount(a, console.Config{Settings: auth.Settings, ConnectSrc: auth.ConnectSrc, Guard: auth.Guard})
+	return console.Mount(a, console.Config{
+		SettingsFunc: func(ctx context.Context) any { return auth.ClientSettings(ctx) },
+		ConnectSrc:   auth.ConnectSrc, Guard: auth.Guard,
+	})
 }

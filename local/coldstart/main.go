@@ -5,31 +5,40 @@
 //
 // It starts one local stack (DynamoDB Local with the template's tables and the WeChat
 // emulator), brings it to the state a deployed stack is in (the schedule has stored a token,
-// the riddle-1 code of the walkthrough exists), then, for each function, starts n fresh
-// emulators with the environment the stack gives that function and invokes each once with the
-// function's file from events/. Each run is a cold start: a new process, a new runtime.
+// the riddle-1 code of the walkthrough exists), builds every function and a baseline bootstrap
+// that only calls lambda.Start (testdata/baseline), then starts each n times, round by round,
+// in a fresh emulator with the environment the stack gives that function, and invokes it once
+// with the function's file from events/. Each run is a cold start: a new process, a new
+// runtime. Each function's median init is reported in milliseconds and against the baseline's
+// of the same run (the difference and the ratio), as the figures of a shared machine compare
+// only within one run.
+//
+// By default (-secret) the functions read from AWS what they read deployed, from moto_server:
+// the account's secret from Secrets Manager, and qrcode's console sign-in names its app client
+// id by an SSM parameter.
 //
 // What init does (functions/<fn>/main.go and functions/internal/boot), before the first event:
 //
 //   - every function: boot.Load builds the JSON logger and the AWS configuration from
-//     Lambda's variables (no config.LoadDefaultConfig, no file, no network). When
-//     WECHAT_SECRET_ID is set (deployed, and here by default: the secret is put in
-//     moto_server; -secret=false passes the plain variables instead), boot.Secret starts the
-//     one Secrets Manager GetSecretValue in the background: it runs while the rest of init and
-//     the runtime's first request for an event do, and the first use of a secret value waits
-//     for what is left of it.
+//     Lambda's variables (no config.LoadDefaultConfig, no file, no network). With
+//     WECHAT_SECRET_ID, boot.Secret starts the one Secrets Manager GetSecretValue in the
+//     background: it runs while the rest of init and the runtime's first request for an
+//     event do, and the first use of a secret value waits for what is left of it.
 //   - callback: callback.ConfigFromEnv, the secret's read (it builds the Verifier, parsing the
 //     EncodingAESKeys into AES ciphers), the DynamoDB store (a client; no request),
 //     callback.New. Its first invocation needs the Token, so it waits for the read's end.
-//   - qrcode: the WeChat client, the token source over the tokens table (no request: the token
-//     is read at the first call that needs it, and the AppSecret only if a token must be
-//     fetched), the DynamoDB store, api.New.
+//   - qrcode: the WeChat client, the token source over the tokens table (no request), the
+//     DynamoDB store, api.New, and the console's handler and sign-in, which only check their
+//     configuration: the console's assets are prepared, and the SSM parameter read, at the
+//     first console request that needs them.
 //   - tokenrefresh: the WeChat client and the token source; the handler's Refresh runs per
 //     invocation (one GetItem, and a WeChat call, which needs the AppSecret, only in the
 //     token's last minutes).
+//   - scanactions: the WeChat client, the token source, the store, the EventBridge publisher
+//     (a client; no request) and actions.New.
 //
 // So init is CPU and allocation: the Go runtime and package initialisers (the AWS SDK's
-// DynamoDB schemas and endpoint rules are the largest; GODEBUG=inittrace=1 lists them).
+// service schemas and endpoint rules are the largest; GODEBUG=inittrace=1 lists them).
 //
 // The figures are this machine's (its architecture and CPU, under whatever else runs on it),
 // not Lambda's arm64 at the template's memory size: compare functions and changes with them,
@@ -43,6 +52,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -59,6 +69,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"wechatqr/local/moto"
 	"wechatqr/local/repo"
@@ -68,7 +80,7 @@ import (
 
 func main() {
 	n := flag.Int("n", 10, "cold starts per function")
-	secret := flag.Bool("secret", true, "read the account's secret from Secrets Manager, as deployed (moto_server on loopback); false passes the plain variables")
+	secret := flag.Bool("secret", true, "read from AWS what a deployed function reads (the secret from Secrets Manager, the console's client id from SSM; moto_server on loopback); false passes the local stack's plain variables")
 	verbose := flag.Bool("v", false, "print the logs of each function's first run")
 	flag.Parse()
 	if *n < 1 || *n > 1000 {
@@ -83,42 +95,58 @@ func main() {
 	}
 }
 
-// fn is one function of functions/ and the event it is measured with.
+// fn is one bootstrap measured and the event it is invoked with.
 type fn struct {
-	name  string // functions/<name>
-	event string // events/<file>
+	name  string // functions/<name>, or baselineName
+	pkg   string // the package built
+	event string // events/<file>; "" sends {}
 	// prepare turns the file into run i's payload; nil sends it as is.
 	prepare func(s *stack.Stack, raw []byte, i int) ([]byte, error)
 }
 
+// baselineName is the bootstrap that only calls lambda.Start (testdata/baseline): the floor of
+// process start, Go runtime and aws-lambda-go on this machine, measured in the same run so that
+// every function's init is quoted against it.
+const baselineName = "baseline"
+
 var functions = []fn{
-	{name: "callback", event: "scan.json", prepare: freshPush},
-	{name: "qrcode", event: "qrcode-create.json", prepare: freshScene},
-	{name: "tokenrefresh", event: "tokenrefresh.json"},
+	{name: baselineName, pkg: "./local/coldstart/testdata/baseline"},
+	{name: "callback", pkg: "./functions/callback", event: "scan.json", prepare: freshPush},
+	{name: "qrcode", pkg: "./functions/qrcode", event: "qrcode-create.json", prepare: freshScene},
+	{name: "tokenrefresh", pkg: "./functions/tokenrefresh", event: "tokenrefresh.json"},
+	{name: "scanactions", pkg: "./functions/scanactions", event: "scan-actions.json"},
 }
 
 // sample is one cold start. The pinned emulator's REPORT line is not what Lambda's is: its
 // Init Duration times only the emulator's own init call (well under a millisecond), and its
 // Duration, on a first invocation, runs from the start of init to the end of the invocation.
 // The runtime's phases are in the emulator's log lines instead ("INIT REPORT(durationMs: …)",
-// "INVOKE RTDONE(…, duration: …ms)"); all four are recorded.
+// "INVOKE RTDONE(…, duration: …ms)").
 type sample struct {
-	reportInit time.Duration // REPORT's Init Duration
-	initPhase  time.Duration // INIT REPORT: the runtime's init, from exec to its first /next
-	invoke     time.Duration // INVOKE RTDONE: the first invocation alone
-	duration   time.Duration // REPORT's Duration
-	wall       time.Duration // Invoke as the caller saw it: process start, init and invocation
+	initPhase time.Duration // INIT REPORT: the runtime's init, from exec to its first /next
+	invoke    time.Duration // INVOKE RTDONE: the first invocation alone
+	wall      time.Duration // Invoke as the caller saw it: process start, init and invocation
 }
 
-// result is one function's samples and bootstrap size.
+// result is one bootstrap's samples and size.
 type result struct {
 	name     string
-	id       string
 	deployed int64 // bytes of the linux/arm64 bootstrap
 	samples  []sample
 }
 
-func run(ctx context.Context, n int, withSecret, verbose bool) error {
+// target is one bootstrap ready to start: built, with its environment and event.
+type target struct {
+	fn
+	id        string // the template's logical id ("" for the baseline)
+	timeout   time.Duration
+	bootstrap string
+	env       []string
+	raw       []byte
+	res       result
+}
+
+func run(ctx context.Context, n int, deployed, verbose bool) error {
 	root, err := repo.Root()
 	if err != nil {
 		return err
@@ -141,26 +169,85 @@ func run(ctx context.Context, n int, withSecret, verbose bool) error {
 		return err
 	}
 
-	var secretEnv map[string]string
-	if withSecret {
-		srv, env, err := startSecret(ctx, s)
+	var changes map[string]map[string]string
+	if deployed {
+		srv, c, err := startDeployedAWS(ctx, s)
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
-		secretEnv = env
+		changes = c
 	}
 
-	var results []result
+	targets := make([]*target, 0, len(functions))
 	for _, f := range functions {
-		res, err := measure(ctx, s, root, tmp, f, n, secretEnv, verbose)
+		t, err := prepareTarget(ctx, s, root, tmp, f, changes)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
-		results = append(results, res)
+		targets = append(targets, t)
 	}
-	report(results, n, withSecret)
+	// Round by round, every bootstrap once per round, so that the machine's load (shared with
+	// other work) falls on all of them alike rather than on whichever ran during a busy minute.
+	fmt.Fprintf(os.Stderr, "%d rounds of %d cold starts…\n", n, len(targets))
+	for i := range n {
+		for _, t := range targets {
+			payload := t.raw
+			if t.prepare != nil {
+				if payload, err = t.prepare(s, t.raw, i); err != nil {
+					return fmt.Errorf("%s: %w", t.name, err)
+				}
+			}
+			sm, logs, err := coldStart(ctx, t.bootstrap, t.id, t.timeout, t.env, payload)
+			if verbose && i == 0 {
+				fmt.Fprintf(os.Stderr, "--- %s, first run's logs ---\n%s\n---\n", t.name, strings.TrimSpace(logs))
+			}
+			if err != nil {
+				return fmt.Errorf("%s: run %d: %w\n%s", t.name, i+1, err, strings.TrimSpace(logs))
+			}
+			t.res.samples = append(t.res.samples, sm)
+		}
+	}
+	results := make([]result, 0, len(targets))
+	for _, t := range targets {
+		results = append(results, t.res)
+	}
+	report(os.Stdout, results, n, deployed)
 	return nil
+}
+
+// prepareTarget builds f's bootstrap (as the stack runs it, and as deployed for its size) and
+// gathers its environment: the stack's for the function with changes laid over it; the
+// baseline's is the emulator's own.
+func prepareTarget(ctx context.Context, s *stack.Stack, root, tmp string, f fn, changes map[string]map[string]string) (*target, error) {
+	t := &target{fn: f, res: result{name: f.name}, raw: []byte(`{}`)}
+	if f.name != baselineName {
+		for _, def := range s.Template.Functions() {
+			if strings.Trim(def.CodeURI, "/") == strings.TrimPrefix(f.pkg, "./") {
+				t.id, t.timeout = def.LogicalID, def.Timeout
+			}
+		}
+		if t.id == "" {
+			return nil, fmt.Errorf("no function with CodeUri %s/ in template.yaml", strings.TrimPrefix(f.pkg, "./"))
+		}
+		t.env = environ(s.Env(t.id), changes["*"], changes[f.name])
+	}
+	if f.event != "" {
+		raw, err := os.ReadFile(filepath.Join(root, "events", f.event))
+		if err != nil {
+			return nil, err
+		}
+		t.raw = raw
+	}
+	fmt.Fprintf(os.Stderr, "%s: building…\n", f.name)
+	var err error
+	if t.bootstrap, err = rie.Build(ctx, f.pkg, filepath.Join(tmp, "local", f.name)); err != nil {
+		return nil, err
+	}
+	if t.res.deployed, err = buildDeployed(ctx, root, f.pkg, filepath.Join(tmp, "deployed", f.name)); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // deployedState makes the stack look like a deployed one between requests: the schedule has
@@ -188,93 +275,70 @@ func invokeFile(ctx context.Context, s *stack.Stack, root, id, file string) erro
 	return checkAnswer(out)
 }
 
-// startSecret puts the account's secret in moto_server and returns the environment changes
-// that make each function read it at init, as deployed: WECHAT_SECRET_ID set, the plain
-// variables gone.
-func startSecret(ctx context.Context, s *stack.Stack) (*moto.Server, map[string]string, error) {
+// startDeployedAWS starts moto_server with what a deployed function reads from AWS at init or
+// at its first use, and returns the environment changes that make the functions read it, by
+// function name ("*" for every function):
+//
+//   - the account's secret in Secrets Manager: WECHAT_SECRET_ID set, the plain variables gone;
+//   - qrcode: the console's sign-in as the template configures it (a user pool, its domain, and
+//     the app client id in the SSM parameter CONSOLE_CLIENT_ID_PARAMETER names), instead of
+//     the local stack's CONSOLE_AUTH=none.
+func startDeployedAWS(ctx context.Context, s *stack.Stack) (*moto.Server, map[string]map[string]string, error) {
 	srv, err := moto.Start(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	client := secretsmanager.New(secretsmanager.Options{
-		Region: rie.Region, BaseEndpoint: aws.String(srv.Endpoint()),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	cfg := s.Platform.Config()
-	value, err := json.Marshal(map[string]string{"app_secret": cfg.AppSecret, "token": cfg.Token, "encoding_aes_key": cfg.EncodingAESKey})
-	if err != nil {
+	fail := func(err error) (*moto.Server, map[string]map[string]string, error) {
 		_ = srv.Close()
 		return nil, nil, err
 	}
-	if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("wechat-qr-coldstart"), SecretString: aws.String(string(value))}); err != nil {
-		_ = srv.Close()
-		return nil, nil, fmt.Errorf("moto: creating the secret: %w", err)
+	creds := credentials.NewStaticCredentialsProvider("local", "local", "")
+	sm := secretsmanager.New(secretsmanager.Options{Region: rie.Region, BaseEndpoint: aws.String(srv.Endpoint()), Credentials: creds})
+	cfg := s.Platform.Config()
+	value, err := json.Marshal(map[string]string{"app_secret": cfg.AppSecret, "token": cfg.Token, "encoding_aes_key": cfg.EncodingAESKey})
+	if err != nil {
+		return fail(err)
 	}
-	return srv, map[string]string{
-		"WECHAT_SECRET_ID":                 "wechat-qr-coldstart",
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.Endpoint(), // the SDK derives the name from the service id, "Secrets Manager"
-		"WECHAT_APP_SECRET":                "",
-		"WECHAT_TOKEN":                     "",
-		"WECHAT_ENCODING_AES_KEY":          "",
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("wechat-qr-coldstart"), SecretString: aws.String(string(value))}); err != nil {
+		return fail(fmt.Errorf("moto: creating the secret: %w", err))
+	}
+	const param = "/wechat-qr-coldstart/console/client-id"
+	params := ssm.New(ssm.Options{Region: rie.Region, BaseEndpoint: aws.String(srv.Endpoint()), Credentials: creds})
+	if _, err := params.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(param), Value: aws.String("coldstart-client"), Type: ssmtypes.ParameterTypeString}); err != nil {
+		return fail(fmt.Errorf("moto: putting the console's client id parameter: %w", err))
+	}
+	return srv, map[string]map[string]string{
+		"*": {
+			"WECHAT_SECRET_ID":                 "wechat-qr-coldstart",
+			"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.Endpoint(), // the SDK derives the name from the service id, "Secrets Manager"
+			"WECHAT_APP_SECRET":                "",
+			"WECHAT_TOKEN":                     "",
+			"WECHAT_ENCODING_AES_KEY":          "",
+		},
+		"qrcode": {
+			"CONSOLE_AUTH":                "",
+			"CONSOLE_USER_POOL_ID":        rie.Region + "_Coldstart1",
+			"CONSOLE_AUTH_DOMAIN":         "https://wechat-qr-coldstart.auth." + rie.Region + ".amazoncognito.com",
+			"CONSOLE_CLIENT_ID_PARAMETER": param,
+			"AWS_ENDPOINT_URL_SSM":        srv.Endpoint(),
+		},
 	}, nil
 }
 
-func measure(ctx context.Context, s *stack.Stack, root, tmp string, f fn, n int, secretEnv map[string]string, verbose bool) (result, error) {
-	res := result{name: f.name}
-	var timeout time.Duration
-	for _, def := range s.Template.Functions() {
-		if strings.Trim(def.CodeURI, "/") == "functions/"+f.name {
-			res.id, timeout = def.LogicalID, def.Timeout
-		}
-	}
-	if res.id == "" {
-		return res, fmt.Errorf("no function with CodeUri functions/%s/ in template.yaml", f.name)
-	}
-	fmt.Fprintf(os.Stderr, "%s: building…\n", f.name)
-	bootstrap, err := rie.Build(ctx, "./functions/"+f.name, filepath.Join(tmp, "local"))
-	if err != nil {
-		return res, err
-	}
-	if res.deployed, err = buildDeployed(ctx, root, f.name, filepath.Join(tmp, "deployed")); err != nil {
-		return res, err
-	}
-	env := environ(s.Env(res.id), secretEnv)
-	raw, err := os.ReadFile(filepath.Join(root, "events", f.event))
-	if err != nil {
-		return res, err
-	}
-	fmt.Fprintf(os.Stderr, "%s: %d cold starts…\n", f.name, n)
-	for i := range n {
-		payload := raw
-		if f.prepare != nil {
-			if payload, err = f.prepare(s, raw, i); err != nil {
-				return res, err
-			}
-		}
-		sm, logs, err := coldStart(ctx, bootstrap, res.id, timeout, env, payload)
-		if verbose && i == 0 {
-			fmt.Fprintf(os.Stderr, "--- %s, first run's logs ---\n%s\n---\n", f.name, strings.TrimSpace(logs))
-		}
-		if err != nil {
-			return res, fmt.Errorf("run %d: %w\n%s", i+1, err, strings.TrimSpace(logs))
-		}
-		res.samples = append(res.samples, sm)
-	}
-	return res, nil
-}
-
-// environ is the stack's environment for a function with changes laid over it (an empty value
-// removes the variable), as the KEY=VALUE list rie.Options takes.
-func environ(base, changes map[string]string) []string {
+// environ is the stack's environment for a function with changes laid over it in order (an
+// empty value removes the variable), as the KEY=VALUE list rie.Options takes.
+func environ(base map[string]string, changes ...map[string]string) []string {
 	env := map[string]string{}
 	for k, v := range base {
 		env[k] = v
 	}
-	for k, v := range changes {
-		if v == "" {
-			delete(env, k)
-		} else {
-			env[k] = v
+	for _, c := range changes {
+		for k, v := range c {
+			if v == "" {
+				delete(env, k)
+			} else {
+				env[k] = v
+			}
 		}
 	}
 	list := make([]string, 0, len(env))
@@ -312,11 +376,9 @@ func coldStart(ctx context.Context, bootstrap, id string, timeout time.Duration,
 		return sample{}, logs, errors.New("the REPORT line has no Init Duration: was this not the first invocation?")
 	}
 	return sample{
-		reportInit: reports[0].InitDuration,
-		initPhase:  logDuration(initReportLine, logs),
-		invoke:     logDuration(invokeDoneLine, logs),
-		duration:   reports[0].Duration,
-		wall:       wall,
+		initPhase: logDuration(initReportLine, logs),
+		invoke:    logDuration(invokeDoneLine, logs),
+		wall:      wall,
 	}, logs, nil
 }
 
@@ -395,9 +457,9 @@ func freshScene(_ *stack.Stack, raw []byte, i int) ([]byte, error) {
 
 // buildDeployed builds the bootstrap as the Makefile's build target and sam build do, for
 // provided.al2023 on arm64, and returns its size.
-func buildDeployed(ctx context.Context, root, name, dir string) (int64, error) {
-	out := filepath.Join(dir, name, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+name)
+func buildDeployed(ctx context.Context, root, pkg, dir string) (int64, error) {
+	out := filepath.Join(dir, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	var msg bytes.Buffer
@@ -444,34 +506,65 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', prec, 64)
 }
 
-func report(results []result, n int, withSecret bool) {
+func report(w io.Writer, results []result, n int, deployed bool) {
 	host, _ := os.Hostname()
-	fmt.Printf("\n## Cold starts under aws-lambda-rie (%d per function)\n\n", n)
-	fmt.Printf("Machine: %s/%s, %d CPUs (%s), %s. ", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), host, runtime.Version())
-	if withSecret {
-		fmt.Println("The secret is read from Secrets Manager (moto_server on loopback), as deployed.")
+	fmt.Fprintf(w, "\n## Cold starts under aws-lambda-rie (%d per bootstrap, round by round)\n\n", n)
+	fmt.Fprintf(w, "Machine: %s/%s, %d CPUs (%s), %s, load average %s. ", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), host, runtime.Version(), loadAverage())
+	if deployed {
+		fmt.Fprintln(w, "As deployed: the secret is read from Secrets Manager, and qrcode's console sign-in names its app client id by an SSM parameter (moto_server on loopback).")
 	} else {
-		fmt.Println("The functions read the plain variables of a local stack (-secret=false; deployed, they read the secret).")
+		fmt.Fprintln(w, "The functions read the plain variables of a local stack (-secret=false; deployed, they read the secret).")
 	}
-	fmt.Println()
-	fmt.Println("| function | bootstrap linux/arm64 (MiB) | init median (ms) | init p90 | first invoke median (ms) | first invoke p90 | REPORT Duration median | REPORT Init Duration median | wall median (ms) | wall p90 |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w)
+	initOf := func(s sample) time.Duration { return s.initPhase }
+	var base time.Duration
 	for _, r := range results {
-		get := func(field func(sample) time.Duration, p float64) string {
-			return ms(percentile(pick(r.samples, field), p))
+		if r.name == baselineName {
+			base = percentile(pick(r.samples, initOf), 50)
 		}
-		initPhase := func(s sample) time.Duration { return s.initPhase }
-		invoke := func(s sample) time.Duration { return s.invoke }
-		wall := func(s sample) time.Duration { return s.wall }
-		fmt.Printf("| %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, float64(r.deployed)/(1<<20),
-			get(initPhase, 50), get(initPhase, 90), get(invoke, 50), get(invoke, 90),
-			get(func(s sample) time.Duration { return s.duration }, 50),
-			get(func(s sample) time.Duration { return s.reportInit }, 50),
-			get(wall, 50), get(wall, 90))
 	}
-	fmt.Println()
-	fmt.Println("- init: the runtime's init phase, the emulator's INIT REPORT line (exec of the bootstrap to its first request for an event).")
-	fmt.Println("- first invoke: the emulator's INVOKE RTDONE duration of the one invocation each cold instance served (callback: a first delivery of a SCAN, 2 DynamoDB round trips; qrcode: a new permanent code, token from the table, one WeChat call; tokenrefresh: one GetItem, token still fresh).")
-	fmt.Println("- REPORT Duration: the emulator's REPORT line, which on a first invocation spans init and invocation; its Init Duration times only the emulator's own init call (sub-millisecond here), unlike Lambda's.")
-	fmt.Println("- wall: from Invoke to its answer as the caller saw it, process start included.")
+	fmt.Fprintln(w, "| bootstrap | size linux/arm64 (MiB) | init median (ms) | init p90 (ms) | init − baseline (ms) | init ÷ baseline | first invoke median (ms) | wall median (ms) |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range results {
+		get := func(field func(sample) time.Duration, p float64) time.Duration {
+			return percentile(pick(r.samples, field), p)
+		}
+		med := get(initOf, 50)
+		name, diff, ratio := r.name, "–", "–"
+		if r.name == baselineName {
+			name = "baseline (lambda.Start only)"
+		} else if base > 0 && med > 0 {
+			diff = signedMs(med - base)
+			ratio = strconv.FormatFloat(float64(med)/float64(base), 'f', 2, 64) + "×"
+		}
+		fmt.Fprintf(w, "| %s | %.2f | %s | %s | %s | %s | %s | %s |\n", name, float64(r.deployed)/(1<<20),
+			ms(med), ms(get(initOf, 90)), diff, ratio,
+			ms(get(func(s sample) time.Duration { return s.invoke }, 50)),
+			ms(get(func(s sample) time.Duration { return s.wall }, 50)))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "- init: the runtime's init phase, the emulator's INIT REPORT line (exec of the bootstrap to its first request for an event); − and ÷ baseline compare medians with the baseline's of this run.")
+	fmt.Fprintln(w, "- first invoke: the emulator's INVOKE RTDONE duration of the one invocation each cold instance served (callback: a first delivery of a SCAN, 2 DynamoDB round trips; qrcode: a new permanent code, token from the table, one WeChat call; tokenrefresh: one GetItem, token still fresh; scanactions: events/scan-actions.json's batch).")
+	fmt.Fprintln(w, "- wall: from Invoke to its answer as the caller saw it, process start included.")
+}
+
+// signedMs is d in milliseconds with its sign: "+3.1", "-0.4".
+func signedMs(d time.Duration) string {
+	s := strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+	if d >= 0 {
+		s = "+" + s
+	}
+	return s
+}
+
+// loadAverage is the 1-minute load average from /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }

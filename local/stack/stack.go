@@ -259,8 +259,8 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	maps.Copy(env, s.awsEnv())
 	// The local console has no sign-in (shared/consoleauth: only this stack sets it).
 	env["CONSOLE_AUTH"] = "none"
-	// Nor an SSM parameter to read the app client id from: without this, each
-	// qrcode cold start would wait up to 3 s for SSM before seeing CONSOLE_AUTH.
+	// Nor an SSM parameter to read the app client id from (CONSOLE_AUTH=none
+	// already means none is read; the variable is dropped so the env says so).
 	delete(env, "CONSOLE_CLIENT_ID_PARAMETER")
 	for k, v := range extra {
 		env[k] = v

@@ -29,7 +29,7 @@ type asset struct {
 
 // gzipped returns the gzip form of the body, or nil when that is no smaller.
 // It is made once, on the asset's first request: gzipping every asset at init
-// took about 90 ms (BenchmarkNew), which the QR API's cold start should not pay.
+// took about 90 ms, which the QR API's cold start should not pay.
 func (a *asset) gzipped() []byte {
 	a.gzOnce.Do(func() { a.gz = gzipBytes(a.body) })
 	return a.gz
@@ -52,7 +52,8 @@ var relImport = regexp.MustCompile(`(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"
 // Why imports are rewritten here rather than with an import map: an import map is
 // an inline <script type="importmap">, which a CSP without 'unsafe-inline' allows
 // only by its hash, and that hash would change with every asset; fingerprint-free
-// module URLs, on the other hand, could not be cached forever. So at init each of
+// module URLs, on the other hand, could not be cached forever. So when the assets
+// are prepared (an instance's first console request, Handler.prepare), each of
 // our modules has its relative imports replaced by the fingerprinted URLs of its
 // dependencies, in dependency order, and its own fingerprint is taken after that:
 // a change in any module changes the URL of every module that imports it, and the

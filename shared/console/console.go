@@ -1,21 +1,27 @@
 // Package console is the web console at /console: a page shell and its
 // JavaScript modules, embedded in the binary, fingerprinted so browsers cache
-// them for good, gzip-compressed at init, and served under a strict
+// them for good, gzip-compressed on first request, and served under a strict
 // Content-Security-Policy. Mount puts it in front of the QR management API,
 // which the console's scripts reach under /console/api/.
+//
+// The assets are prepared (imports rewritten, fingerprints taken) at the first
+// request for a console page, not when the handler is built: that costs about
+// 6 ms of CPU (BenchmarkPrepare), which the function's cold start would pay
+// for every API request the console never sees.
 package console
 
 import (
-	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 //go:embed assets
@@ -35,6 +41,10 @@ type Config struct {
 	// Settings is what GET /console/config.json answers, for the scripts to read
 	// how to sign in. nil answers {"auth":"none"} (the local stack).
 	Settings any
+	// SettingsFunc, when set, is asked for the settings at each config.json
+	// request instead of Settings: a sign-in whose app client id is read on
+	// first use (consoleauth), which may fail and be retried later.
+	SettingsFunc func(ctx context.Context) any
 	// ConnectSrc lists origins beyond 'self' the scripts may call (the Cognito
 	// hosts when signing in is configured), for the CSP's connect-src.
 	ConnectSrc []string
@@ -45,14 +55,19 @@ type Config struct {
 
 // Handler serves the console's shell, assets and config.json.
 type Handler struct {
+	root     fs.FS
+	settings func(ctx context.Context) any // config.json's settings, asked at each request
+	csp      string
+
+	once   sync.Once
+	err    error             // preparing the assets failed (a broken build)
 	assets map[string]*asset // by URL
 	entry  map[string]*asset // by name, for the shell
 	shell  *asset
-	config []byte
-	csp    string
 }
 
-// New builds the console from the embedded assets.
+// New builds the console from the embedded assets. It checks cfg; the assets
+// themselves are prepared at the first request that serves one.
 func New(cfg Config) (*Handler, error) {
 	root, err := fs.Sub(embedded, "assets")
 	if err != nil {
@@ -62,34 +77,14 @@ func New(cfg Config) (*Handler, error) {
 }
 
 func newHandler(root fs.FS, cfg Config) (*Handler, error) {
-	byName, err := loadAssets(root)
-	if err != nil {
-		return nil, err
-	}
-	h := &Handler{assets: map[string]*asset{}, entry: byName}
-	for _, a := range byName {
-		h.assets[a.url] = a
-	}
-	for _, need := range []string{"app.js", "app.css", chartCSS} {
-		if byName[need] == nil {
-			return nil, fmt.Errorf("console: the assets lack %s", need)
+	h := &Handler{root: root, settings: cfg.SettingsFunc}
+	if h.settings == nil {
+		// Checked now, so that settings that are no JSON object fail the build.
+		if _, err := clientConfig(cfg.Settings, ""); err != nil {
+			return nil, err
 		}
-	}
-	tpl, err := template.New("shell").Parse(shellHTML)
-	if err != nil {
-		return nil, fmt.Errorf("console: shell: %w", err)
-	}
-	var b bytes.Buffer
-	if err := tpl.Execute(&b, map[string]string{
-		"AppJS": byName["app.js"].url, "AppCSS": byName["app.css"].url, "ChartCSS": byName[chartCSS].url,
-	}); err != nil {
-		return nil, fmt.Errorf("console: shell: %w", err)
-	}
-	h.shell = newAsset("index.html", b.Bytes())
-	h.shell.ctype = "text/html; charset=utf-8"
-
-	if h.config, err = clientConfig(cfg.Settings, h.AssetURL("auth.js")); err != nil {
-		return nil, err
+		settings := cfg.Settings
+		h.settings = func(context.Context) any { return settings }
 	}
 	connect := "'self'"
 	for _, o := range cfg.ConnectSrc {
@@ -101,6 +96,57 @@ func newHandler(root fs.FS, cfg Config) (*Handler, error) {
 	h.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 		"connect-src " + connect + "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	return h, nil
+}
+
+// prepare reads, rewrites and fingerprints the assets and renders the shell,
+// once per instance. Its error is kept: the embedded files do not change.
+func (h *Handler) prepare() error {
+	h.once.Do(func() { h.err = h.load() })
+	return h.err
+}
+
+func (h *Handler) load() error {
+	byName, err := loadAssets(h.root)
+	if err != nil {
+		return err
+	}
+	for _, need := range []string{"app.js", "app.css", chartCSS} {
+		if byName[need] == nil {
+			return fmt.Errorf("console: the assets lack %s", need)
+		}
+	}
+	shell, err := renderShell(byName["app.js"].url, byName["app.css"].url, byName[chartCSS].url)
+	if err != nil {
+		return err
+	}
+	h.assets = make(map[string]*asset, len(byName))
+	for _, a := range byName {
+		h.assets[a.url] = a
+	}
+	h.entry = byName
+	h.shell = newAsset("index.html", shell)
+	h.shell.ctype = "text/html; charset=utf-8"
+	return nil
+}
+
+// shellURL is what a fingerprinted URL may hold: an asset's path, nothing an
+// HTML attribute would need to escape.
+var shellURL = regexp.MustCompile(`^/[A-Za-z0-9._/-]+$`)
+
+// renderShell fills shell.html's three placeholders. Not html/template: its
+// package initialisers and reflection would be linked into the function for
+// three attribute values, which are checked to need no escaping instead.
+func renderShell(appJS, appCSS, chartCSS string) ([]byte, error) {
+	for _, u := range []string{appJS, appCSS, chartCSS} {
+		if !shellURL.MatchString(u) {
+			return nil, fmt.Errorf("console: shell: asset URL %q holds characters an attribute would need escaped", u)
+		}
+	}
+	out := strings.NewReplacer("{{.AppJS}}", appJS, "{{.AppCSS}}", appCSS, "{{.ChartCSS}}", chartCSS).Replace(shellHTML)
+	if strings.Contains(out, "{{") {
+		return nil, errors.New("console: shell.html has a placeholder other than {{.AppJS}}, {{.AppCSS}} and {{.ChartCSS}}")
+	}
+	return []byte(out), nil
 }
 
 // clientConfig is config.json: the settings as a JSON object, plus, when
@@ -126,8 +172,11 @@ func clientConfig(settings any, authModule string) ([]byte, error) {
 }
 
 // AssetURL returns the fingerprinted URL of an asset by its name under assets/
-// ("app.js"), or "" when there is none.
+// ("app.js"), or "" when there is none (or the assets could not be prepared).
 func (h *Handler) AssetURL(name string) string {
+	if h.prepare() != nil {
+		return ""
+	}
 	if a := h.entry[name]; a != nil {
 		return a.url
 	}
@@ -135,8 +184,11 @@ func (h *Handler) AssetURL(name string) string {
 }
 
 // ShellAssets lists the URLs the shell itself links (its first-load set, before
-// any module imports).
+// any module imports); nil when the assets could not be prepared.
 func (h *Handler) ShellAssets() []string {
+	if h.prepare() != nil {
+		return nil
+	}
 	return []string{h.entry["app.css"].url, h.entry[chartCSS].url, h.entry["app.js"].url}
 }
 
@@ -146,6 +198,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.plain(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
+	if err := h.prepare(); err != nil {
+		// Only a broken build gets here; the API under /console/api/ is unaffected.
+		h.plain(w, http.StatusInternalServerError, "the console could not be prepared: "+err.Error())
+		return
+	}
 	switch p := r.URL.Path; {
 	case p == "/console":
 		// The shell names the current fingerprints, so it is revalidated on every load.
@@ -153,12 +210,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/console/":
 		http.Redirect(w, r, "/console", http.StatusMovedPermanently)
 	case p == "/console/config.json":
+		var authModule string
+		if a := h.entry["auth.js"]; a != nil {
+			authModule = a.url
+		}
+		config, err := clientConfig(h.settings(r.Context()), authModule)
+		if err != nil {
+			h.plain(w, http.StatusInternalServerError, err.Error())
+			return
+		}
 		h.headers(w)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-cache")
-		w.Header().Set("Content-Length", strconv.Itoa(len(h.config)))
+		w.Header().Set("Content-Length", strconv.Itoa(len(config)))
 		if r.Method == http.MethodGet {
-			_, _ = w.Write(h.config)
+			_, _ = w.Write(config)
 		}
 	case strings.HasPrefix(p, AssetPrefix):
 		a := h.assets[p]

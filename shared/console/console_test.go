@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -25,6 +26,9 @@ func newConsole(t *testing.T, cfg Config) *Handler {
 	t.Helper()
 	h, err := New(cfg)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.prepare(); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -138,6 +142,9 @@ func TestModulesImportEachOtherByFingerprintedURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := one.prepare(); err != nil {
+		t.Fatal(err)
+	}
 	files["lib.js"] = &fstest.MapFile{Data: []byte(`export const x = 2`)}
 	two, err := newHandler(files, Config{})
 	if err != nil {
@@ -148,7 +155,7 @@ func TestModulesImportEachOtherByFingerprintedURLs(t *testing.T) {
 	}
 }
 
-func TestAssetsThatCannotBeFingerprintedAreRefusedAtInit(t *testing.T) {
+func TestAssetsThatCannotBeFingerprintedAreRefused(t *testing.T) {
 	base := func() fstest.MapFS {
 		return fstest.MapFS{"app.css": {Data: []byte(`body{}`)}, chartCSS: {Data: []byte(`.u{}`)}}
 	}
@@ -167,8 +174,16 @@ func TestAssetsThatCannotBeFingerprintedAreRefusedAtInit(t *testing.T) {
 			for n, s := range tt.files {
 				files[n] = &fstest.MapFile{Data: []byte(s)}
 			}
-			if _, err := newHandler(files, Config{}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			h, err := newHandler(files, Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.prepare(); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want one saying %q", err, tt.want)
+			}
+			// The console answers so; the API beside it is not the console's to refuse.
+			if w := get(t, h, "/console"); w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), tt.want) {
+				t.Errorf("GET /console = %d %s, want 500 saying %q", w.Code, w.Body, tt.want)
 			}
 		})
 	}
@@ -398,13 +413,67 @@ func TestListPageFirstLoadBytes(t *testing.T) {
 	}
 }
 
-// BenchmarkNew is the console's share of a cold start: reading, rewriting,
-// hashing and gzipping every asset.
+// BenchmarkNew is the console's share of a cold start: checking its
+// configuration, nothing more.
 func BenchmarkNew(b *testing.B) {
 	for b.Loop() {
 		if _, err := New(Config{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkPrepare is what the first console page request of an instance pays:
+// reading, rewriting and hashing every asset (gzip waits for each asset's own
+// first request).
+func BenchmarkPrepare(b *testing.B) {
+	for b.Loop() {
+		h, err := New(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := h.prepare(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestOnlyConsoleRequestsPrepareTheAssets: the management API's requests, and
+// the console's data requests, never wait for the console's assets.
+func TestOnlyConsoleRequestsPrepareTheAssets(t *testing.T) {
+	api := &apiRecorder{}
+	c, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mount(c, api, Config{})
+	for _, target := range []string{"/qrcodes", "/console/api/qrcodes", "/users/o1"} {
+		m.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, target, nil))
+		if c.assets != nil {
+			t.Fatalf("GET %s prepared the console's assets", target)
+		}
+	}
+	if w := get(t, m, "/console"); w.Code != http.StatusOK || c.assets == nil {
+		t.Errorf("GET /console = %d, assets prepared: %v", w.Code, c.assets != nil)
+	}
+}
+
+// TestSettingsFuncIsAskedAtEachConfigRequest: a sign-in set up on first use
+// answers config.json with what it says now (unconfigured, then configured).
+func TestSettingsFuncIsAskedAtEachConfigRequest(t *testing.T) {
+	answers := []any{
+		map[string]any{"auth": "unconfigured", "message": "not yet"},
+		map[string]any{"auth": "cognito", "client_id": "abc"},
+	}
+	calls := 0
+	h := newConsole(t, Config{SettingsFunc: func(context.Context) any { calls++; return answers[calls-1] }})
+	auth := h.AssetURL("auth.js")
+	if w := get(t, h, "/console/config.json"); w.Body.String() != `{"auth":"unconfigured","auth_module":"`+auth+`","message":"not yet"}` {
+		t.Errorf("first config.json = %s", w.Body)
+	}
+	want := `{"auth":"cognito","auth_module":"` + auth + `","client_id":"abc"}`
+	if w := get(t, h, "/console/config.json"); w.Body.String() != want {
+		t.Errorf("second config.json = %s, want %s", w.Body, want)
 	}
 }
 
@@ -453,5 +522,21 @@ func TestCatalogsCoverEveryMessage(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestTheShellNamesTheFingerprintedAssetsAndNothingElse(t *testing.T) {
+	h := newConsole(t, Config{})
+	body := get(t, h, "/console").Body.String()
+	for _, u := range h.ShellAssets() {
+		if !strings.Contains(body, `"`+u+`"`) {
+			t.Errorf("the shell does not name %s", u)
+		}
+	}
+	if strings.Contains(body, "{{") {
+		t.Errorf("a placeholder is left in the shell:\n%s", body)
+	}
+	if _, err := renderShell(`/console/assets/app.1.js" onload="x`, "/a.css", "/b.css"); err == nil {
+		t.Error("a URL that would break out of its attribute was put in the shell")
 	}
 }

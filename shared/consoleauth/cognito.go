@@ -61,15 +61,12 @@ var _ Verifier = (*Cognito)(nil)
 
 // NewCognito checks cfg and builds the verifier; it makes no request.
 func NewCognito(cfg CognitoConfig) (*Cognito, error) {
-	m := poolID.FindStringSubmatch(cfg.UserPoolID)
-	if m == nil {
-		return nil, fmt.Errorf("consoleauth: user pool id %q is not <region>_<id>", cfg.UserPoolID)
+	region, err := checkPoolAndDomain(cfg.UserPoolID, cfg.Domain)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.ClientID == "" {
 		return nil, errors.New("consoleauth: no app client id")
-	}
-	if u, err := url.Parse(cfg.Domain); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.Path != "" && u.Path != "/" {
-		return nil, fmt.Errorf("consoleauth: sign-in domain %q is not a base URL like https://<prefix>.auth.<region>.amazoncognito.com", cfg.Domain)
 	}
 	cfg.Domain = strings.TrimSuffix(cfg.Domain, "/")
 	if cfg.Leeway == 0 {
@@ -84,7 +81,7 @@ func NewCognito(cfg CognitoConfig) (*Cognito, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Cognito{cfg: cfg, issuer: "https://cognito-idp." + m[1] + ".amazonaws.com/" + cfg.UserPoolID}
+	c := &Cognito{cfg: cfg, issuer: "https://cognito-idp." + region + ".amazonaws.com/" + cfg.UserPoolID}
 	c.jwksURL = cfg.JWKSURL
 	if c.jwksURL == "" {
 		c.jwksURL = c.issuer + "/.well-known/jwks.json"
@@ -99,6 +96,19 @@ func NewCognito(cfg CognitoConfig) (*Cognito, error) {
 	)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
+}
+
+// checkPoolAndDomain checks a user pool id and a sign-in domain and returns
+// the pool's region.
+func checkPoolAndDomain(pool, domain string) (string, error) {
+	m := poolID.FindStringSubmatch(pool)
+	if m == nil {
+		return "", fmt.Errorf("consoleauth: user pool id %q is not <region>_<id>", pool)
+	}
+	if u, err := url.Parse(domain); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.Path != "" && u.Path != "/" {
+		return "", fmt.Errorf("consoleauth: sign-in domain %q is not a base URL like https://<prefix>.auth.<region>.amazoncognito.com", domain)
+	}
+	return m[1], nil
 }
 
 // Issuer is the iss every accepted token carries.

@@ -1,4 +1,4 @@
-package boot
+package main
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"wechatqr/functions/internal/boot"
 	"wechatqr/local/moto"
 )
 
 // TestConsoleAuthReadsTheClientIDFromSSM is the deployed wiring: the template
 // passes the parameter's path, the function reads the client id from SSM
-// (moto_server here) and config.json carries it.
+// (moto_server here) at the first console request, and config.json carries it.
 func TestConsoleAuthReadsTheClientIDFromSSM(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -34,33 +35,31 @@ func TestConsoleAuthReadsTheClientIDFromSSM(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	env := func(param string) *Env {
+	env := func(param string) *boot.Env {
 		vars := map[string]string{
 			"CONSOLE_USER_POOL_ID":        "us-east-1_Pool1",
 			"CONSOLE_AUTH_DOMAIN":         "https://wechatqr-1a2b3c4d.auth.us-east-1.amazoncognito.com",
 			"CONSOLE_CLIENT_ID_PARAMETER": param,
 		}
-		return &Env{AWS: cfg, Getenv: func(k string) string { return vars[k] }, Log: slog.New(slog.DiscardHandler)}
+		return &boot.Env{AWS: cfg, Getenv: func(k string) string { return vars[k] }, Log: slog.New(slog.DiscardHandler)}
 	}
 
-	s, err := env("/wechat-qr/console/client-id").ConsoleAuth(ctx)
+	s, err := consoleAuth(env("/wechat-qr/console/client-id"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Cognito != nil {
-		defer s.Cognito.Close()
-	}
-	if s.Mode != "cognito" || s.Settings["client_id"] != "client-from-ssm" {
-		t.Errorf("mode %q, settings %v; want cognito with the parameter's client id", s.Mode, s.Settings)
+	defer s.Close()
+	if got := s.ClientSettings(ctx); got["auth"] != "cognito" || got["client_id"] != "client-from-ssm" {
+		t.Errorf("settings %v; want cognito with the parameter's client id", got)
 	}
 
-	s, err = env("/wechat-qr/console/missing").ConsoleAuth(ctx)
+	s, err = consoleAuth(env("/wechat-qr/console/missing"))
 	if err != nil {
 		t.Fatalf("a missing parameter must not fail the function (its management API still works): %v", err)
 	}
 	w := httptest.NewRecorder()
 	s.Guard(http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/qrcodes", nil))
-	if s.Mode != "unconfigured" || w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "console_auth_unconfigured") {
-		t.Errorf("with the parameter missing: mode %q, %d %s", s.Mode, w.Code, w.Body)
+	if got := s.ClientSettings(ctx); got["auth"] != "unconfigured" || w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "console_auth_unconfigured") {
+		t.Errorf("with the parameter missing: settings %v, %d %s", got, w.Code, w.Body)
 	}
 }
