@@ -68,6 +68,9 @@ type Options struct {
 	// Retention is how long anything naming a follower is kept (SCAN_RETENTION_DAYS);
 	// zero means DefaultRetention.
 	Retention time.Duration
+	// Now is the clock the expiry times count from; nil means time.Now. Tests set
+	// it to write the same items on every run.
+	Now func() time.Time
 }
 
 // DefaultRetention is ScanRetentionDays' default: 400 days, a year of campaigns
@@ -127,7 +130,10 @@ func New(db API, tables Tables, opts Options) (*Store, error) {
 	if opts.Retention < 24*time.Hour {
 		return nil, fmt.Errorf("dynamo: a retention of %v; at least a day (SCAN_RETENTION_DAYS ≥ 1)", opts.Retention)
 	}
-	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: min(ClaimTTL, opts.Retention), retention: opts.Retention, now: time.Now}, nil
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: min(ClaimTTL, opts.Retention), retention: opts.Retention, now: opts.Now}, nil
 }
 
 // Key prefixes and sort keys of the item kinds above.
