@@ -62,7 +62,7 @@ lint: ## cfn-lint the template
 # so that Chinese pages render as people see them, not as empty boxes.
 browser: ## install Debian's chromium and a Chinese font when missing (as root, like CI)
 	@command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . || \
-	  { apt-get update && apt-get install -y --no-install-recommends chromium fonts-wqy-microhei; }
+	  { apt-get update && apt-get install -y chromium fonts-wqy-microhei --no-install-recommends; }
 
 screenshots: deps tools browser ## every console page in English and Chinese as PNGs in build/screenshots/
 	SCREENSHOT_DIR=$(CURDIR)/build/screenshots $(GO) test ./local/browser -run '^TestEveryPageInBothLanguages$$' -count=1
