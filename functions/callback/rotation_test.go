@@ -57,11 +57,7 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv, err := moto.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := moto.ForTest(t)
 	sm := secretsmanager.New(secretsmanager.Options{
 		Region: rie.Region, BaseEndpoint: aws.String(srv.Endpoint()),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),

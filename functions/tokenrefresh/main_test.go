@@ -114,11 +114,7 @@ func TestInstancesRacingOnAnEmptyTableFetchOnce(t *testing.T) {
 func TestTheSecretComesFromSecretsManager(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	srv, err := moto.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := moto.ForTest(t)
 	sm := secretsmanager.New(secretsmanager.Options{
 		Region: rie.Region, BaseEndpoint: aws.String(srv.Endpoint()),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),

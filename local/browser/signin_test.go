@@ -194,11 +194,7 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestSignInWithCognitoThenDataNeedsTheToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	srv, err := moto.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := moto.ForTest(t)
 	api := cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint()),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	pool := newUserPool(t, api, "console")

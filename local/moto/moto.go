@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"testing"
 	"time"
 
 	"wechatqr/local/internal/proc"
@@ -66,3 +67,17 @@ func (s *Server) Close() error { return s.proc.Close() }
 
 // PID is the server's process id.
 func (s *Server) PID() int { return s.proc.PID() }
+
+// ForTest starts a server for t and stops it when t ends, as httptest.NewServer
+// does: a test that cannot have its moto_server fails, it is not skipped.
+func ForTest(t testing.TB) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}

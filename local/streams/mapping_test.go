@@ -289,11 +289,7 @@ func TestWithoutReportBatchItemFailuresAResponseIsSuccess(t *testing.T) {
 func startMoto(t *testing.T) *moto.Queue {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := moto.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := moto.ForTest(t)
 	q, err := srv.CreateQueue(ctx, "dlq")
 	if err != nil {
 		t.Fatal(err)

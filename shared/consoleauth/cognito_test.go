@@ -37,13 +37,7 @@ type cognito struct {
 
 func startCognito(t *testing.T) *cognito {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := moto.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := moto.ForTest(t)
 	return &cognito{endpoint: srv.Endpoint(), api: cip.New(cip.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.Endpoint()),

@@ -17,11 +17,7 @@ import (
 func TestEnvReadsTheSecretFromSecretsManager(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := moto.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := moto.ForTest(t)
 	client := secretsmanager.New(secretsmanager.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.Endpoint()),

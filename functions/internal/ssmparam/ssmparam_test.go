@@ -19,11 +19,7 @@ import (
 func TestParameterReadsWhatTheSDKWrote(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := moto.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := moto.ForTest(t)
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 	sdk := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(srv.Endpoint()) })
 	if _, err := sdk.PutParameter(ctx, &ssm.PutParameterInput{
@@ -37,7 +33,7 @@ func TestParameterReadsWhatTheSDKWrote(t *testing.T) {
 	if v, err := c.Parameter(ctx, "/stack/console/client-id"); err != nil || v != "client-1 ünïcode" {
 		t.Errorf("Parameter = %q, %v", v, err)
 	}
-	_, err = c.Parameter(ctx, "/stack/console/missing")
+	_, err := c.Parameter(ctx, "/stack/console/missing")
 	var e *Error
 	if !errors.As(err, &e) || e.Type != "ParameterNotFound" || e.Status != 400 || !strings.Contains(err.Error(), "ParameterNotFound") {
 		t.Errorf("a missing parameter: %v, want a typed ParameterNotFound", err)
