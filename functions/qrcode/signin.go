@@ -2,7 +2,7 @@ package main
 
 import (
 	"wechatqr/functions/internal/boot"
-	"wechatqr/functions/internal/ssmparam"
+	"wechatqr/shared/awsjson"
 	"wechatqr/shared/consoleauth"
 )
 
@@ -17,5 +17,5 @@ import (
 // It lives here rather than in boot so that only this function links the
 // sign-in's packages (JWT, JWKS, the SSM reader).
 func consoleAuth(env *boot.Env) (consoleauth.Setup, error) {
-	return consoleauth.FromEnvWithParameter(env.Getenv, ssmparam.New(env.AWS, env.Getenv), env.Log)
+	return consoleauth.FromEnvWithParameter(env.Getenv, awsjson.NewParameters(env.AWS, env.Getenv), env.Log)
 }

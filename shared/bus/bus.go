@@ -8,19 +8,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-
 	"wechatqr/shared/actions"
+	"wechatqr/shared/awsjson"
 )
 
-// API is the part of the EventBridge client the bus uses.
+// API is EventBridge's PutEvents (awsjson.Events).
 type API interface {
-	PutEvents(context.Context, *eventbridge.PutEventsInput, ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+	PutEvents(context.Context, []awsjson.Event) (awsjson.PutEventsAnswer, error)
 }
-
-var _ API = (*eventbridge.Client)(nil)
 
 // MaxEntries is how many entries one PutEvents call takes.
 const MaxEntries = 10
@@ -67,22 +62,16 @@ func (b *Bus) Publish(ctx context.Context, events []actions.Event) []error {
 	errs := make([]error, len(events))
 	for start := 0; start < len(events); start += MaxEntries {
 		chunk := events[start:min(start+MaxEntries, len(events))]
-		entries := make([]types.PutEventsRequestEntry, len(chunk))
+		entries := make([]awsjson.Event, len(chunk))
 		for i, e := range chunk {
 			detail, err := json.Marshal(e)
 			if err != nil {
 				return fill(errs[start:], fmt.Errorf("bus: encoding an event: %w", err), errs)
 			}
-			entries[i] = types.PutEventsRequestEntry{
-				EventBusName: &b.name,
-				Source:       aws.String(actions.Source),
-				DetailType:   aws.String(e.DetailType),
-				Detail:       aws.String(string(detail)),
-				Time:         aws.Time(e.At),
-			}
+			entries[i] = awsjson.Event{Bus: b.name, Source: actions.Source, DetailType: e.DetailType, Detail: string(detail), Time: e.At}
 		}
 		cctx, cancel := context.WithTimeout(ctx, b.timeout)
-		out, err := b.api.PutEvents(cctx, &eventbridge.PutEventsInput{Entries: entries})
+		out, err := b.api.PutEvents(cctx, entries)
 		cancel()
 		if err != nil {
 			for i := range chunk {
@@ -95,9 +84,9 @@ func (b *Bus) Publish(ctx context.Context, events []actions.Event) []error {
 			switch {
 			case i >= len(out.Entries):
 				errs[start+i] = errors.New("bus: PutEvents answered fewer entries than it was sent")
-			case out.Entries[i].ErrorCode != nil:
-				errs[start+i] = fmt.Errorf("bus: entry refused: %s: %s", aws.ToString(out.Entries[i].ErrorCode), aws.ToString(out.Entries[i].ErrorMessage))
-			case out.Entries[i].EventId == nil:
+			case out.Entries[i].ErrorCode != "":
+				errs[start+i] = fmt.Errorf("bus: entry refused: %s: %s", out.Entries[i].ErrorCode, out.Entries[i].ErrorMessage)
+			case out.Entries[i].EventID == "":
 				errs[start+i] = errors.New("bus: entry got no event id")
 			}
 		}

@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"wechatqr/local/moto"
 	"wechatqr/shared/secrets"
 )
 
@@ -27,12 +25,12 @@ type countingClient struct {
 	hold  chan struct{} // when non-nil, each read waits for it to close
 }
 
-func (c *countingClient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+func (c *countingClient) SecretString(ctx context.Context, id string) (string, error) {
 	c.reads.Add(1)
 	if c.hold != nil {
 		<-c.hold
 	}
-	return c.API.GetSecretValue(ctx, in, opts...)
+	return c.API.SecretString(ctx, id)
 }
 
 // fakeClock is a clock the test moves.
@@ -59,11 +57,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestLiveRereadsTheSecretInTheBackgroundOncePerInterval(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv := moto.ForTest(t)
-	sm := secretsmanager.New(secretsmanager.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint()),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	sm, reader := newSecretsManager(t)
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("live"), SecretString: aws.String(`{"token":"first"}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +67,7 @@ func TestLiveRereadsTheSecretInTheBackgroundOncePerInterval(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	client := &countingClient{API: sm}
+	client := &countingClient{API: reader}
 	env := func(k string) string {
 		if k == "WECHAT_SECRET_ID" {
 			return "live"

@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // The environment variables a secret overrides, and the JSON keys it holds them in.
@@ -23,9 +21,10 @@ var fields = []struct{ env, key string }{
 	{"WECHAT_ENCODING_AES_KEY_PREVIOUS", "previous_encoding_aes_key"},
 }
 
-// API is the part of the Secrets Manager client used here.
+// API reads a secret from AWS Secrets Manager: the SecretString of its current
+// version, "" when it holds only SecretBinary.
 type API interface {
-	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	SecretString(ctx context.Context, id string) (string, error)
 }
 
 // Env returns a getenv that answers WECHAT_APP_SECRET, WECHAT_TOKEN,
@@ -41,17 +40,17 @@ func Env(ctx context.Context, getenv func(string) string, client API) (func(stri
 	if client == nil {
 		return nil, errors.New("secrets: WECHAT_SECRET_ID is set but no Secrets Manager client was given")
 	}
-	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
+	value, err := client.SecretString(ctx, id)
 	if err != nil {
-		// The SDK's message names the secret and the failure (not found, access
-		// denied); it never carries the value.
+		// The service's message names the secret and the failure (not found,
+		// access denied); it never carries the value.
 		return nil, fmt.Errorf("secrets: reading WECHAT_SECRET_ID %q: %w", id, err)
 	}
-	if out.SecretString == nil {
+	if value == "" {
 		return nil, fmt.Errorf("secrets: %q holds no SecretString; store a JSON object with app_secret, token and encoding_aes_key", id)
 	}
 	var doc map[string]any
-	if err := json.Unmarshal([]byte(*out.SecretString), &doc); err != nil {
+	if err := json.Unmarshal([]byte(value), &doc); err != nil {
 		// Not the JSON error's text: it can quote part of the secret.
 		return nil, fmt.Errorf("secrets: %q is not a JSON object; store {\"app_secret\":…,\"token\":…,\"encoding_aes_key\":…}", id)
 	}

@@ -11,18 +11,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"wechatqr/local/moto"
+	"wechatqr/shared/awsjson"
 	"wechatqr/shared/secrets"
 )
+
+// newSecretsManager starts a moto_server and returns the SDK's client of it,
+// which the tests write secrets with, and the reader the functions use.
+func newSecretsManager(t *testing.T) (*secretsmanager.Client, *awsjson.Secrets) {
+	cfg := aws.Config{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(moto.ForTest(t).Endpoint()),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	}
+	return secretsmanager.NewFromConfig(cfg), awsjson.NewSecrets(cfg, func(string) string { return "" })
+}
 
 func TestEnvReadsTheSecretFromSecretsManager(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv := moto.ForTest(t)
-	client := secretsmanager.New(secretsmanager.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.Endpoint()),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	client, reader := newSecretsManager(t)
 	put := func(name, value string) {
 		t.Helper()
 		if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
@@ -61,7 +68,7 @@ func TestEnvReadsTheSecretFromSecretsManager(t *testing.T) {
 				}
 				return base[k]
 			}
-			getenv, err := secrets.Env(ctx, env, client)
+			getenv, err := secrets.Env(ctx, env, reader)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"wechatqr/shared/awsjson"
 	"wechatqr/shared/secrets"
 )
 
@@ -47,7 +47,7 @@ func Load(context.Context) (*Env, error) {
 	}
 	e := &Env{AWS: cfg, Getenv: os.Getenv, Log: log, refresh: refresh}
 	if os.Getenv("WECHAT_SECRET_ID") != "" {
-		e.sm = secretsmanager.NewFromConfig(cfg)
+		e.sm = awsjson.NewSecrets(cfg, os.Getenv)
 	}
 	return e, nil
 }
