@@ -99,8 +99,8 @@ bench: deps ## the benchmarks, then ours against silenceper/wechat (local/peerbe
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
 	$(GO) run ./local/benchcmp -count 5
 
-coldstart: deps tools ## median init of each function under aws-lambda-rie against a lambda.Start-only baseline (N=10 starts each, secret and SSM in moto_server), and bootstrap sizes as deployed
-	$(GO) run ./local/coldstart -n $(or $(N),10)
+coldstart: deps tools ## median init of each function under aws-lambda-rie against a lambda.Start-only baseline (N=30 starts each after a warm-up round, secret and SSM in moto_server), and bootstrap sizes as deployed
+	$(GO) run ./local/coldstart -n $(or $(N),30)
 
 load: deps tools ## scans per second through the local stack, one scene then 50, with the counters checked
 	$(GO) run ./local/loadtest

@@ -1,14 +1,14 @@
 // Command coldstart measures each function's cold start under aws-lambda-rie, the runtime
 // interface emulator sam local uses, and the size of each bootstrap as deployed:
 //
-//	go run ./local/coldstart [-n 10] [-secret=false] [-v]
+//	go run ./local/coldstart [-n 30] [-secret=false] [-v]
 //
 // It starts one local stack (DynamoDB Local with the template's tables and the WeChat
 // emulator), brings it to the state a deployed stack is in (the schedule has stored a token,
 // the riddle-1 code of the walkthrough exists), builds every function and a baseline bootstrap
-// that only calls lambda.Start (testdata/baseline), then starts each n times, round by round,
-// in a fresh emulator with the environment the stack gives that function, and invokes it once
-// with the function's file from events/. Each run is a cold start: a new process, a new
+// that only calls lambda.Start (testdata/baseline), then starts each once as a warm-up and n
+// times, round by round, in a fresh emulator with the environment the stack gives that
+// function, and invokes it once with the function's file from events/. Each run is a cold start: a new process, a new
 // runtime. Each function's median init is reported in milliseconds and against the baseline's
 // of the same run (the difference and the ratio), as the figures of a shared machine compare
 // only within one run.
@@ -22,23 +22,26 @@
 //   - every function: boot.Load builds the JSON logger and the AWS configuration from
 //     Lambda's variables (no config.LoadDefaultConfig, no file, no network). With
 //     WECHAT_SECRET_ID, boot.Secret starts the one Secrets Manager GetSecretValue in the
-//     background: it runs while the rest of init and the runtime's first request for an
-//     event do, and the first use of a secret value waits for what is left of it.
+//     background (a signed request of shared/awsjson): it runs while the rest of init and
+//     the runtime's first request for an event do, and the first use of a secret value waits
+//     for what is left of it.
 //   - callback: callback.ConfigFromEnv, the secret's read (it builds the Verifier, parsing the
 //     EncodingAESKeys into AES ciphers), the DynamoDB store (a client; no request),
 //     callback.New. Its first invocation needs the Token, so it waits for the read's end.
 //   - qrcode: the WeChat client, the token source over the tokens table (no request), the
-//     DynamoDB store, api.New, and the console's handler and sign-in, which only check their
-//     configuration: the console's assets are prepared, and the SSM parameter read, at the
-//     first console request that needs them.
+//     DynamoDB store (the same client), api.New, and the console's handler and sign-in, which
+//     only check their configuration: the console's assets are prepared, and the SSM
+//     parameter read, at the first console request that needs them.
 //   - tokenrefresh: the WeChat client and the token source; the handler's Refresh runs per
 //     invocation (one GetItem, and a WeChat call, which needs the AppSecret, only in the
 //     token's last minutes).
 //   - scanactions: the WeChat client, the token source, the store, the EventBridge publisher
-//     (a client; no request) and actions.New.
+//     (shared/awsjson; no request) and actions.New.
 //
-// So init is CPU and allocation: the Go runtime and package initialisers (the AWS SDK's
-// service schemas and endpoint rules are the largest; GODEBUG=inittrace=1 lists them).
+// So init is CPU and allocation: the Go runtime and package initialisers (GODEBUG=inittrace=1
+// lists them; the largest left is the DynamoDB client's endpoint table). A fresh process pays
+// for each page of heap it touches, so allocation at init is time: no function links an SDK
+// service's schemas package (deps_test.go says why).
 //
 // The figures are this machine's (its architecture and CPU, under whatever else runs on it),
 // not Lambda's arm64 at the template's memory size: compare functions and changes with them,
@@ -63,6 +66,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -79,7 +83,9 @@ import (
 )
 
 func main() {
-	n := flag.Int("n", 10, "cold starts per function")
+	// 30: on a 2-core machine running DynamoDB Local and moto_server, the median of 10
+	// starts moved by 2 to 3 ms from one run to the next; of 30, by about 1.
+	n := flag.Int("n", 30, "cold starts per function")
 	secret := flag.Bool("secret", true, "read from AWS what a deployed function reads (the secret from Secrets Manager, the console's client id from SSM; moto_server on loopback); false passes the local stack's plain variables")
 	verbose := flag.Bool("v", false, "print the logs of each function's first run")
 	flag.Parse()
@@ -187,25 +193,38 @@ func run(ctx context.Context, n int, deployed, verbose bool) error {
 		}
 		targets = append(targets, t)
 	}
+	// The builds leave dirty pages that the kernel writes back over the next seconds, and the
+	// first invocations make DynamoDB Local's JVM compile its transaction paths: both take CPU
+	// from whatever starts meanwhile. So the writeback is forced now, and one round of every
+	// bootstrap runs before the measured ones, not counted.
+	syscall.Sync()
+	//
 	// Round by round, every bootstrap once per round, so that the machine's load (shared with
 	// other work) falls on all of them alike rather than on whichever ran during a busy minute.
-	fmt.Fprintf(os.Stderr, "%d rounds of %d cold starts…\n", n, len(targets))
-	for i := range n {
-		for _, t := range targets {
+	// Each round starts one bootstrap further on: a start right after an invocation shares the
+	// machine with what that invocation left running (DynamoDB Local settling two writes,
+	// moto_server), and with a fixed order the same bootstrap always followed the same one.
+	fmt.Fprintf(os.Stderr, "a warm-up round, then %d rounds of %d cold starts…\n", n, len(targets))
+	for round := range n + 1 {
+		warmUp := round == 0
+		for j := range targets {
+			t := targets[(round+j)%len(targets)]
 			payload := t.raw
 			if t.prepare != nil {
-				if payload, err = t.prepare(s, t.raw, i); err != nil {
+				if payload, err = t.prepare(s, t.raw, round); err != nil {
 					return fmt.Errorf("%s: %w", t.name, err)
 				}
 			}
 			sm, logs, err := coldStart(ctx, t.bootstrap, t.id, t.timeout, t.env, payload)
-			if verbose && i == 0 {
+			if verbose && warmUp {
 				fmt.Fprintf(os.Stderr, "--- %s, first run's logs ---\n%s\n---\n", t.name, strings.TrimSpace(logs))
 			}
 			if err != nil {
-				return fmt.Errorf("%s: run %d: %w\n%s", t.name, i+1, err, strings.TrimSpace(logs))
+				return fmt.Errorf("%s: run %d: %w\n%s", t.name, round, err, strings.TrimSpace(logs))
 			}
-			t.res.samples = append(t.res.samples, sm)
+			if !warmUp {
+				t.res.samples = append(t.res.samples, sm)
+			}
 		}
 	}
 	results := make([]result, 0, len(targets))
@@ -508,7 +527,7 @@ func ms(d time.Duration) string {
 
 func report(w io.Writer, results []result, n int, deployed bool) {
 	host, _ := os.Hostname()
-	fmt.Fprintf(w, "\n## Cold starts under aws-lambda-rie (%d per bootstrap, round by round)\n\n", n)
+	fmt.Fprintf(w, "\n## Cold starts under aws-lambda-rie (%d per bootstrap, round by round, after a warm-up round)\n\n", n)
 	fmt.Fprintf(w, "Machine: %s/%s, %d CPUs (%s), %s, load average %s. ", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), host, runtime.Version(), loadAverage())
 	if deployed {
 		fmt.Fprintln(w, "As deployed: the secret is read from Secrets Manager, and qrcode's console sign-in names its app client id by an SSM parameter (moto_server on loopback).")

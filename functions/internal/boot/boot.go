@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"wechatqr/shared/awsjson"
 	"wechatqr/shared/secrets"
@@ -30,6 +31,7 @@ type Env struct {
 
 	sm      secrets.API // nil without WECHAT_SECRET_ID
 	refresh time.Duration
+	ddb     *dynamodb.Client // DynamoDB's, built at its first use
 }
 
 // Load builds the logger and the AWS configuration. It makes no network call:

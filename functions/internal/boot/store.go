@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"wechatqr/shared/dynamo"
 )
 
@@ -30,7 +28,7 @@ func (e *Env) Store() (*dynamo.Store, error) {
 		}
 		opts.Retention = time.Duration(n) * 24 * time.Hour
 	}
-	return dynamo.New(dynamodb.NewFromConfig(e.AWS), dynamo.Tables{
+	return dynamo.New(e.DynamoDB(), dynamo.Tables{
 		Scenes: e.Getenv("SCENES_TABLE"),
 		Events: e.Getenv("EVENTS_TABLE"),
 	}, opts)

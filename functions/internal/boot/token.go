@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"wechatqr/shared/dynamo"
 	"wechatqr/shared/token"
 	"wechatqr/shared/wechat"
@@ -39,7 +37,7 @@ func (e *Env) TokenSource() (*token.Source, *wechat.Client, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("WECHAT_TOKEN_KIND: %w", err)
 	}
-	store, err := dynamo.NewTokens(dynamodb.NewFromConfig(e.AWS), e.Getenv("TOKENS_TABLE"), appID)
+	store, err := dynamo.NewTokens(e.DynamoDB(), e.Getenv("TOKENS_TABLE"), appID)
 	if err != nil {
 		return nil, nil, err
 	}
