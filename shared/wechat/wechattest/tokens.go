@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"wechatqr/shared/wechat"
@@ -94,6 +95,25 @@ func (p *Platform) checkAccessToken(tok string, now time.Time) int {
 		return wechat.CodeInvalidAccessToken
 	}
 	return t.status(now)
+}
+
+// withAccessToken serves a call to an endpoint that takes an access_token
+// after the checks every such endpoint makes first, in WeChat's order: the
+// method (43002 for one not in methods), then the token (checkAccessToken's
+// errcode). serve gets the time the token was checked at and runs holding
+// p.mu, so that the endpoint's own checks and the changes it makes see one
+// state.
+func (p *Platform) withAccessToken(r *http.Request, methods []string, serve func(now time.Time) response) response {
+	if !slices.Contains(methods, r.Method) {
+		return errcodeResponse(wechat.CodeRequirePOST)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.cfg.Now()
+	if code := p.checkAccessToken(r.URL.Query().Get("access_token"), now); code != 0 {
+		return errcodeResponse(code)
+	}
+	return serve(now)
 }
 
 // TokenStatus returns the errcode a call carrying access token tok would
