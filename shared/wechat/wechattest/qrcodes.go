@@ -115,15 +115,9 @@ type qrCreateBody struct {
 //     the same ticket and url and takes no new slot.
 func (p *Platform) serveCreateQRCode(r *http.Request, body []byte) response {
 	return p.withAccessToken(r, []string{http.MethodPost}, func(now time.Time) response {
-		day, minute := dayWindow(now), minuteWindow(now)
-		if p.full("qrcode/day", day, p.limits.QRCodePerDay) {
-			return errcodeResponse(wechat.CodeDailyQuota)
+		if code := p.spendQuota("qrcode", now, p.limits.QRCodePerDay, p.limits.QRCodePerMinute); code != 0 {
+			return errcodeResponse(code)
 		}
-		if p.full("qrcode/minute", minute, p.limits.QRCodePerMinute) {
-			return errcodeResponse(wechat.CodeMinuteQuota)
-		}
-		p.count("qrcode/day", day)
-		p.count("qrcode/minute", minute)
 
 		var req qrCreateBody
 		if code := decodeBody(body, &req); code != 0 {

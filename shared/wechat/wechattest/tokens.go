@@ -242,15 +242,9 @@ func (p *Platform) serveStableToken(r *http.Request, body []byte) response {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.cfg.Now()
-	day, minute := dayWindow(now), minuteWindow(now)
-	if p.full("stable/day", day, p.limits.StableTokenPerDay) {
-		return errcodeResponse(wechat.CodeDailyQuota)
+	if code := p.spendQuota("stable", now, p.limits.StableTokenPerDay, p.limits.StableTokenPerMinute); code != 0 {
+		return errcodeResponse(code)
 	}
-	if p.full("stable/minute", minute, p.limits.StableTokenPerMinute) {
-		return errcodeResponse(wechat.CodeMinuteQuota)
-	}
-	p.count("stable/day", day)
-	p.count("stable/minute", minute)
 
 	cur := p.stable
 	valid := cur != nil && cur.status(now) == 0
@@ -258,6 +252,7 @@ func (p *Platform) serveStableToken(r *http.Request, body []byte) response {
 	case req.ForceRefresh && valid && !p.lastForce.IsZero() && now.Sub(p.lastForce) < p.limits.ForceRefreshSpacing:
 		// Inside the spacing: no refresh, the current token as is.
 	case req.ForceRefresh:
+		day := dayWindow(now)
 		if p.full("force/day", day, p.limits.ForceRefreshPerDay) {
 			return errcodeResponse(wechat.CodeDailyQuota)
 		}
