@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,48 +29,7 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	db, err := dynamolocal.Start(ctx, dynamolocal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	client, err := db.Client(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := cfn.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfn.CreateTables(ctx, client, tpl.Tables(), func(id string) string { return "e2e-" + id }); err != nil {
-		t.Fatal(err)
-	}
-	tables := dynamo.Tables{Scenes: "e2e-ScenesTable", Events: "e2e-EventsTable"}
-	store, err := dynamo.New(client, tables, dynamo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutCode(ctx, &qr.Code{Scene: riddle, ActionName: "QR_LIMIT_STR_SCENE", Permanent: true, Reply: qr.TextReply(riddleText), CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-
-	bootstrap, err := rie.Build(ctx, "wechatqr/functions/callback", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn, err := rie.Start(ctx, rie.Options{
-		Name:      "callback",
-		Bootstrap: bootstrap,
-		Env: []string{
-			"WECHAT_APP_ID=" + appID, "WECHAT_TOKEN=" + token, "WECHAT_ENCODING_AES_KEY=" + aesKey,
-			"SCENES_TABLE=" + tables.Scenes, "EVENTS_TABLE=" + tables.Events,
-			"AWS_ENDPOINT_URL_DYNAMODB=" + db.Endpoint(),
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fn.Close() })
+	fn, store := startCallback(t, ctx, []string{"WECHAT_APP_ID=" + appID, "WECHAT_TOKEN=" + token, "WECHAT_ENCODING_AES_KEY=" + aesKey})
 
 	signer := wechattest.Signer{Token: token, AppID: appID, EncodingAESKey: aesKey}
 	for _, s := range sampleEvents(t) {
@@ -114,6 +74,57 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 	if logs := fn.Logs(); strings.Contains(logs, aesKey) || strings.Contains(logs, token) || !strings.Contains(logs, `"outcome":"duplicate"`) {
 		t.Errorf("function logs leak a secret or miss the retry's outcome:\n%s", logs)
 	}
+}
+
+// startCallback runs the callback as Lambda would: its bootstrap, built from this
+// package, under aws-lambda-rie, against a DynamoDB Local of its own that holds the
+// template's tables and the riddle's permanent code. env is the function's WeChat
+// configuration; the tables' names and endpoint are added after it. Both stop when t
+// ends. The store reads the function's tables, so that a test can see what it counted.
+func startCallback(t *testing.T, ctx context.Context, env []string) (*rie.Function, *dynamo.Store) {
+	t.Helper()
+	db, err := dynamolocal.Start(ctx, dynamolocal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	client, err := db.Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := cfn.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfn.CreateTables(ctx, client, tpl.Tables(), func(id string) string { return "e2e-" + id }); err != nil {
+		t.Fatal(err)
+	}
+	tables := dynamo.Tables{Scenes: "e2e-ScenesTable", Events: "e2e-EventsTable"}
+	store, err := dynamo.New(client, tables, dynamo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutCode(ctx, &qr.Code{Scene: riddle, ActionName: "QR_LIMIT_STR_SCENE", Permanent: true, Reply: qr.TextReply(riddleText), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	bootstrap, err := rie.Build(ctx, "wechatqr/functions/callback", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := rie.Start(ctx, rie.Options{
+		Name:      "callback",
+		Bootstrap: bootstrap,
+		Env: slices.Concat(env, []string{
+			"SCENES_TABLE=" + tables.Scenes, "EVENTS_TABLE=" + tables.Events,
+			"AWS_ENDPOINT_URL_DYNAMODB=" + db.Endpoint(),
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fn.Close() })
+	return fn, store
 }
 
 func invoke(t *testing.T, fn *rie.Function, payload []byte) events.APIGatewayV2HTTPResponse {

@@ -12,12 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"wechatqr/local/cfn"
-	"wechatqr/local/dynamolocal"
 	"wechatqr/local/moto"
 	"wechatqr/local/rie"
-	"wechatqr/shared/dynamo"
-	"wechatqr/shared/qr"
 	"wechatqr/shared/wechat/wechattest"
 )
 
@@ -31,31 +27,6 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	const newToken, newKey = "rotated0token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-
-	db, err := dynamolocal.Start(ctx, dynamolocal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	client, err := db.Client(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := cfn.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfn.CreateTables(ctx, client, tpl.Tables(), func(id string) string { return "rot-" + id }); err != nil {
-		t.Fatal(err)
-	}
-	tables := dynamo.Tables{Scenes: "rot-ScenesTable", Events: "rot-EventsTable"}
-	store, err := dynamo.New(client, tables, dynamo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutCode(ctx, &qr.Code{Scene: riddle, ActionName: "QR_LIMIT_STR_SCENE", Permanent: true, Reply: qr.TextReply(riddleText), CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
 
 	srv := moto.ForTest(t)
 	sm := secretsmanager.New(secretsmanager.Options{
@@ -81,19 +52,10 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 		}
 	}
 
-	bootstrap, err := rie.Build(ctx, "wechatqr/functions/callback", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn, err := rie.Start(ctx, rie.Options{Name: "callback", Bootstrap: bootstrap, Env: []string{
+	fn, store := startCallback(t, ctx, []string{
 		"WECHAT_APP_ID=" + appID, "WECHAT_SECRET_ID=wechat-qr/rotation", "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.Endpoint(),
 		"WECHAT_SECRET_REFRESH_SECONDS=1",
-		"SCENES_TABLE=" + tables.Scenes, "EVENTS_TABLE=" + tables.Events, "AWS_ENDPOINT_URL_DYNAMODB=" + db.Endpoint(),
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fn.Close() })
+	})
 
 	oldS := wechattest.Signer{Token: token, AppID: appID, EncodingAESKey: aesKey}
 	newS := wechattest.Signer{Token: newToken, AppID: appID, EncodingAESKey: newKey}

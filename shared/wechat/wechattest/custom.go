@@ -1,7 +1,6 @@
 package wechattest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -114,60 +113,50 @@ type customSendBody struct {
 // is not looked up, since the Platform has no material store; an article
 // needs nothing but to be there, as WeChat shows an empty title.
 func (p *Platform) serveCustomSend(r *http.Request, body []byte) response {
-	if r.Method != http.MethodPost {
-		return errcodeResponse(wechat.CodeRequirePOST)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := p.cfg.Now()
-	if code := p.checkAccessToken(r.URL.Query().Get("access_token"), now); code != 0 {
-		return errcodeResponse(code)
-	}
-	var req customSendBody
-	if !json.Valid(body) || json.Unmarshal(body, &req) != nil {
-		return errcodeResponse(wechat.CodeDataFormat)
-	}
-	if hasUnicodeEscape(body) {
-		return errcodeResponse(wechat.CodeInvalidCharset)
-	}
-	if !wellFormedOpenID(req.ToUser) {
-		return errcodeResponse(wechat.CodeInvalidOpenID)
-	}
-	m := ReceivedMessage{At: now, MsgType: req.MsgType, Body: append([]byte(nil), body...)}
-	switch req.MsgType {
-	case wechat.MsgText:
-		if req.Text == nil || req.Text.Content == "" {
-			return errcodeResponse(wechat.CodeEmptyContent)
+	return p.withAccessToken(r, []string{http.MethodPost}, func(now time.Time) response {
+		var req customSendBody
+		if code := decodeBody(body, &req); code != 0 {
+			return errcodeResponse(code)
 		}
-		m.Content = req.Text.Content
-	case wechat.MsgImage:
-		if req.Image == nil || req.Image.MediaID == "" {
-			return errcodeResponse(wechat.CodeInvalidMediaID)
+		if !wellFormedOpenID(req.ToUser) {
+			return errcodeResponse(wechat.CodeInvalidOpenID)
 		}
-		m.MediaID = req.Image.MediaID
-	case wechat.MsgNews:
-		switch {
-		case req.News == nil || len(req.News.Articles) == 0:
-			return errcodeResponse(wechat.CodeEmptyNews)
-		case len(req.News.Articles) > 1:
-			return errcodeResponse(wechat.CodeArticleLimit)
+		m := ReceivedMessage{At: now, MsgType: req.MsgType, Body: append([]byte(nil), body...)}
+		switch req.MsgType {
+		case wechat.MsgText:
+			if req.Text == nil || req.Text.Content == "" {
+				return errcodeResponse(wechat.CodeEmptyContent)
+			}
+			m.Content = req.Text.Content
+		case wechat.MsgImage:
+			if req.Image == nil || req.Image.MediaID == "" {
+				return errcodeResponse(wechat.CodeInvalidMediaID)
+			}
+			m.MediaID = req.Image.MediaID
+		case wechat.MsgNews:
+			switch {
+			case req.News == nil || len(req.News.Articles) == 0:
+				return errcodeResponse(wechat.CodeEmptyNews)
+			case len(req.News.Articles) > 1:
+				return errcodeResponse(wechat.CodeArticleLimit)
+			}
+			a := req.News.Articles[0]
+			m.Article = wechat.Article{Title: a.Title, Description: a.Description, URL: a.URL, PicURL: a.PicURL}
+		default:
+			return errcodeResponse(wechat.CodeInvalidMessageType)
 		}
-		a := req.News.Articles[0]
-		m.Article = wechat.Article{Title: a.Title, Description: a.Description, URL: a.URL, PicURL: a.PicURL}
-	default:
-		return errcodeResponse(wechat.CodeInvalidMessageType)
-	}
-	if !p.known[req.ToUser] {
-		return errcodeResponse(wechat.CodeInvalidOpenID)
-	}
-	w := p.windows[req.ToUser]
-	if w == nil || !p.followers[req.ToUser] || !now.Before(w.opened.Add(p.limits.Window)) {
-		return errcodeResponse(wechat.CodeOutOfWindow)
-	}
-	if p.limits.WindowMessages >= 0 && w.sent >= p.limits.WindowMessages {
-		return errcodeResponse(wechat.CodeResponseLimit)
-	}
-	w.sent++
-	p.inbox[req.ToUser] = append(p.inbox[req.ToUser], m)
-	return okResponse()
+		if !p.known[req.ToUser] {
+			return errcodeResponse(wechat.CodeInvalidOpenID)
+		}
+		w := p.windows[req.ToUser]
+		if w == nil || !p.followers[req.ToUser] || !now.Before(w.opened.Add(p.limits.Window)) {
+			return errcodeResponse(wechat.CodeOutOfWindow)
+		}
+		if p.limits.WindowMessages >= 0 && w.sent >= p.limits.WindowMessages {
+			return errcodeResponse(wechat.CodeResponseLimit)
+		}
+		w.sent++
+		p.inbox[req.ToUser] = append(p.inbox[req.ToUser], m)
+		return okResponse()
+	})
 }

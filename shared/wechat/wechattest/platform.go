@@ -522,3 +522,20 @@ func (p *Platform) count(name string, window int64) {
 	c.n++
 	p.counters[name] = c
 }
+
+// spendQuota counts a call against the daily and per-minute quotas of
+// name, or answers the errcode of the one that is used up: 45009 for the
+// day, which is checked first, else 45011. A refused call counts against
+// neither. Callers hold p.mu.
+func (p *Platform) spendQuota(name string, now time.Time, perDay, perMinute int) int {
+	day, minute := dayWindow(now), minuteWindow(now)
+	if p.full(name+"/day", day, perDay) {
+		return wechat.CodeDailyQuota
+	}
+	if p.full(name+"/minute", minute, perMinute) {
+		return wechat.CodeMinuteQuota
+	}
+	p.count(name+"/day", day)
+	p.count(name+"/minute", minute)
+	return 0
+}

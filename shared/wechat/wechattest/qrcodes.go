@@ -114,61 +114,45 @@ type qrCreateBody struct {
 //   - Re-creating a permanent code with the same action and scene returns
 //     the same ticket and url and takes no new slot.
 func (p *Platform) serveCreateQRCode(r *http.Request, body []byte) response {
-	if r.Method != http.MethodPost {
-		return errcodeResponse(wechat.CodeRequirePOST)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := p.cfg.Now()
-	if code := p.checkAccessToken(r.URL.Query().Get("access_token"), now); code != 0 {
-		return errcodeResponse(code)
-	}
-	day, minute := dayWindow(now), minuteWindow(now)
-	if p.full("qrcode/day", day, p.limits.QRCodePerDay) {
-		return errcodeResponse(wechat.CodeDailyQuota)
-	}
-	if p.full("qrcode/minute", minute, p.limits.QRCodePerMinute) {
-		return errcodeResponse(wechat.CodeMinuteQuota)
-	}
-	p.count("qrcode/day", day)
-	p.count("qrcode/minute", minute)
-
-	var req qrCreateBody
-	if !json.Valid(body) || json.Unmarshal(body, &req) != nil {
-		return errcodeResponse(wechat.CodeDataFormat)
-	}
-	if hasUnicodeEscape(body) {
-		return errcodeResponse(wechat.CodeInvalidCharset)
-	}
-	c, code := parseCodeRequest(req)
-	if code != 0 {
-		return errcodeResponse(code)
-	}
-
-	var key string
-	if c.Permanent() {
-		key = c.ActionName + "\x00" + c.Scene
-		if ticket, ok := p.permanent[key]; ok {
-			return codeResponse(p.codes[ticket])
+	return p.withAccessToken(r, []string{http.MethodPost}, func(now time.Time) response {
+		if code := p.spendQuota("qrcode", now, p.limits.QRCodePerDay, p.limits.QRCodePerMinute); code != 0 {
+			return errcodeResponse(code)
 		}
-		if p.limits.PermanentCodes >= 0 && len(p.permanent) >= p.limits.PermanentCodes {
-			return errcodeResponse(wechat.CodeQRCodeCountLimit)
+
+		var req qrCreateBody
+		if code := decodeBody(body, &req); code != 0 {
+			return errcodeResponse(code)
 		}
-	} else {
-		c.ExpiresAt = now.Add(time.Duration(c.ExpireSeconds) * time.Second)
-	}
-	c.CreatedAt = now
-	c.URL = "http://weixin.qq.com/q/" + randomID(20)
-	c.Ticket = newTicket(c.URL)
-	for p.codes[c.Ticket] != nil {
+		c, code := parseCodeRequest(req)
+		if code != 0 {
+			return errcodeResponse(code)
+		}
+
+		var key string
+		if c.Permanent() {
+			key = c.ActionName + "\x00" + c.Scene
+			if ticket, ok := p.permanent[key]; ok {
+				return codeResponse(p.codes[ticket])
+			}
+			if p.limits.PermanentCodes >= 0 && len(p.permanent) >= p.limits.PermanentCodes {
+				return errcodeResponse(wechat.CodeQRCodeCountLimit)
+			}
+		} else {
+			c.ExpiresAt = now.Add(time.Duration(c.ExpireSeconds) * time.Second)
+		}
+		c.CreatedAt = now
+		c.URL = "http://weixin.qq.com/q/" + randomID(20)
 		c.Ticket = newTicket(c.URL)
-	}
-	p.codes[c.Ticket] = c
-	p.order = append(p.order, c.Ticket)
-	if key != "" {
-		p.permanent[key] = c.Ticket
-	}
-	return codeResponse(c)
+		for p.codes[c.Ticket] != nil {
+			c.Ticket = newTicket(c.URL)
+		}
+		p.codes[c.Ticket] = c
+		p.order = append(p.order, c.Ticket)
+		if key != "" {
+			p.permanent[key] = c.Ticket
+		}
+		return codeResponse(c)
+	})
 }
 
 // parseCodeRequest applies the action_name and action_info rules. The
@@ -230,6 +214,19 @@ func codeResponse(c *Code) response {
 		ExpireSeconds int64  `json:"expire_seconds,omitempty"`
 		URL           string `json:"url"`
 	}{c.Ticket, c.ExpireSeconds, c.URL})
+}
+
+// decodeBody decodes a JSON request body into v and returns the errcode
+// to answer: 47001 when the body is not JSON or does not fit v, 40033 when
+// it holds a \u escape (see serveCreateQRCode), 0 when v is ready.
+func decodeBody(body []byte, v any) int {
+	if !json.Valid(body) || json.Unmarshal(body, v) != nil {
+		return wechat.CodeDataFormat
+	}
+	if hasUnicodeEscape(body) {
+		return wechat.CodeInvalidCharset
+	}
+	return 0
 }
 
 // hasUnicodeEscape reports whether a JSON text holds a \uXXXX escape. In

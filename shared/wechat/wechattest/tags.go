@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"time"
 
 	"wechatqr/shared/wechat"
 )
@@ -113,71 +114,61 @@ func (p *Platform) TagUsers(id int64, openids ...string) {
 // another)"; names are compared exactly, and the reserved 星标组 is taken;
 // the cap counts created tags, not the reserved one.
 func (p *Platform) serveCreateTag(r *http.Request, body []byte) response {
-	if r.Method != http.MethodPost {
-		return errcodeResponse(wechat.CodeRequirePOST)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if code := p.checkAccessToken(r.URL.Query().Get("access_token"), p.cfg.Now()); code != 0 {
-		return errcodeResponse(code)
-	}
-	var req struct {
-		Tag *struct {
-			Name string `json:"name"`
-		} `json:"tag"`
-	}
-	if !json.Valid(body) || json.Unmarshal(body, &req) != nil || req.Tag == nil {
-		return errcodeResponse(wechat.CodeDataFormat)
-	}
-	if hasUnicodeEscape(body) {
-		return errcodeResponse(wechat.CodeInvalidCharset)
-	}
-	name := req.Tag.Name
-	switch {
-	case name == "":
-		return errcodeResponse(wechat.CodeTagNameInvalid)
-	case len(name) > wechat.MaxTagNameLen:
-		return errcodeResponse(wechat.CodeTagNameTooLong)
-	}
-	created := 0
-	for _, t := range p.tags {
-		if t.name == name {
+	return p.withAccessToken(r, []string{http.MethodPost}, func(time.Time) response {
+		var req struct {
+			Tag *struct {
+				Name string `json:"name"`
+			} `json:"tag"`
+		}
+		code := decodeBody(body, &req)
+		if req.Tag == nil {
+			// A body without the tag object is malformed, whatever else is wrong with it.
+			code = wechat.CodeDataFormat
+		}
+		if code != 0 {
+			return errcodeResponse(code)
+		}
+		name := req.Tag.Name
+		switch {
+		case name == "":
 			return errcodeResponse(wechat.CodeTagNameInvalid)
+		case len(name) > wechat.MaxTagNameLen:
+			return errcodeResponse(wechat.CodeTagNameTooLong)
 		}
-		if !t.reserved {
-			created++
+		created := 0
+		for _, t := range p.tags {
+			if t.name == name {
+				return errcodeResponse(wechat.CodeTagNameInvalid)
+			}
+			if !t.reserved {
+				created++
+			}
 		}
-	}
-	if p.limits.TagsPerAccount >= 0 && created >= p.limits.TagsPerAccount {
-		return errcodeResponse(wechat.CodeAccountTagLimit)
-	}
-	t := &tagRecord{id: p.nextTagID, name: name}
-	p.nextTagID++
-	p.tags[t.id] = t
-	p.tagOrder = append(p.tagOrder, t.id)
-	type tag struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-	}
-	return jsonResponse(struct {
-		Tag tag `json:"tag"`
-	}{tag{t.id, t.name}})
+		if p.limits.TagsPerAccount >= 0 && created >= p.limits.TagsPerAccount {
+			return errcodeResponse(wechat.CodeAccountTagLimit)
+		}
+		t := &tagRecord{id: p.nextTagID, name: name}
+		p.nextTagID++
+		p.tags[t.id] = t
+		p.tagOrder = append(p.tagOrder, t.id)
+		type tag struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		}
+		return jsonResponse(struct {
+			Tag tag `json:"tag"`
+		}{tag{t.id, t.name}})
+	})
 }
 
 // serveTags is GET /cgi-bin/tags/get?access_token=… (§12):
 // {"tags":[{"id":2,"name":"星标组","count":0},…]}. POST is accepted too.
 func (p *Platform) serveTags(r *http.Request) response {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return errcodeResponse(wechat.CodeRequirePOST)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if code := p.checkAccessToken(r.URL.Query().Get("access_token"), p.cfg.Now()); code != 0 {
-		return errcodeResponse(code)
-	}
-	return jsonResponse(struct {
-		Tags []wechat.Tag `json:"tags"`
-	}{p.tagList()})
+	return p.withAccessToken(r, []string{http.MethodGet, http.MethodPost}, func(time.Time) response {
+		return jsonResponse(struct {
+			Tags []wechat.Tag `json:"tags"`
+		}{p.tagList()})
+	})
 }
 
 // batchTaggingBody is batchtagging's body with its fields optional.
@@ -212,51 +203,42 @@ func openIDCount(body []byte) int {
 // 28 of those); it is of this account once it has followed, through a
 // simulated push or Follow, even if it has unfollowed since.
 func (p *Platform) serveBatchTagging(r *http.Request, body []byte) response {
-	if r.Method != http.MethodPost {
-		return errcodeResponse(wechat.CodeRequirePOST)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if code := p.checkAccessToken(r.URL.Query().Get("access_token"), p.cfg.Now()); code != 0 {
-		return errcodeResponse(code)
-	}
-	var req batchTaggingBody
-	if !json.Valid(body) || json.Unmarshal(body, &req) != nil {
-		return errcodeResponse(wechat.CodeDataFormat)
-	}
-	if hasUnicodeEscape(body) {
-		return errcodeResponse(wechat.CodeInvalidCharset)
-	}
-	if n := len(req.OpenIDList); n == 0 || n > wechat.MaxBatchTagging {
-		return errcodeResponse(wechat.CodeTooManyOpenIDs)
-	}
-	if req.TagID == nil || p.tags[*req.TagID] == nil {
-		return errcodeResponse(wechat.CodeUnknownTag)
-	}
-	id := *req.TagID
-	for _, o := range req.OpenIDList {
-		if !wellFormedOpenID(o) {
-			return errcodeResponse(wechat.CodeInvalidOpenID)
+	return p.withAccessToken(r, []string{http.MethodPost}, func(time.Time) response {
+		var req batchTaggingBody
+		if code := decodeBody(body, &req); code != 0 {
+			return errcodeResponse(code)
 		}
-	}
-	for _, o := range req.OpenIDList {
-		if !p.known[o] {
-			return errcodeResponse(wechat.CodeOpenIDNotOfAccount)
+		if n := len(req.OpenIDList); n == 0 || n > wechat.MaxBatchTagging {
+			return errcodeResponse(wechat.CodeTooManyOpenIDs)
 		}
-	}
-	for _, o := range req.OpenIDList {
-		held := p.userTags[o]
-		if !held[id] && p.limits.TagsPerUser >= 0 && len(held) >= p.limits.TagsPerUser {
-			return errcodeResponse(wechat.CodeUserTagLimit)
+		if req.TagID == nil || p.tags[*req.TagID] == nil {
+			return errcodeResponse(wechat.CodeUnknownTag)
 		}
-	}
-	for _, o := range req.OpenIDList {
-		if p.userTags[o] == nil {
-			p.userTags[o] = map[int64]bool{}
+		id := *req.TagID
+		for _, o := range req.OpenIDList {
+			if !wellFormedOpenID(o) {
+				return errcodeResponse(wechat.CodeInvalidOpenID)
+			}
 		}
-		p.userTags[o][id] = true
-	}
-	return okResponse()
+		for _, o := range req.OpenIDList {
+			if !p.known[o] {
+				return errcodeResponse(wechat.CodeOpenIDNotOfAccount)
+			}
+		}
+		for _, o := range req.OpenIDList {
+			held := p.userTags[o]
+			if !held[id] && p.limits.TagsPerUser >= 0 && len(held) >= p.limits.TagsPerUser {
+				return errcodeResponse(wechat.CodeUserTagLimit)
+			}
+		}
+		for _, o := range req.OpenIDList {
+			if p.userTags[o] == nil {
+				p.userTags[o] = map[int64]bool{}
+			}
+			p.userTags[o][id] = true
+		}
+		return okResponse()
+	})
 }
 
 // okResponse is the answer of calls that return nothing: {"errcode":0,"errmsg":"ok"}.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"wechatqr/shared/wechat"
@@ -94,6 +95,25 @@ func (p *Platform) checkAccessToken(tok string, now time.Time) int {
 		return wechat.CodeInvalidAccessToken
 	}
 	return t.status(now)
+}
+
+// withAccessToken serves a call to an endpoint that takes an access_token
+// after the checks every such endpoint makes first, in WeChat's order: the
+// method (43002 for one not in methods), then the token (checkAccessToken's
+// errcode). serve gets the time the token was checked at and runs holding
+// p.mu, so that the endpoint's own checks and the changes it makes see one
+// state.
+func (p *Platform) withAccessToken(r *http.Request, methods []string, serve func(now time.Time) response) response {
+	if !slices.Contains(methods, r.Method) {
+		return errcodeResponse(wechat.CodeRequirePOST)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.cfg.Now()
+	if code := p.checkAccessToken(r.URL.Query().Get("access_token"), now); code != 0 {
+		return errcodeResponse(code)
+	}
+	return serve(now)
 }
 
 // TokenStatus returns the errcode a call carrying access token tok would
@@ -222,15 +242,9 @@ func (p *Platform) serveStableToken(r *http.Request, body []byte) response {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.cfg.Now()
-	day, minute := dayWindow(now), minuteWindow(now)
-	if p.full("stable/day", day, p.limits.StableTokenPerDay) {
-		return errcodeResponse(wechat.CodeDailyQuota)
+	if code := p.spendQuota("stable", now, p.limits.StableTokenPerDay, p.limits.StableTokenPerMinute); code != 0 {
+		return errcodeResponse(code)
 	}
-	if p.full("stable/minute", minute, p.limits.StableTokenPerMinute) {
-		return errcodeResponse(wechat.CodeMinuteQuota)
-	}
-	p.count("stable/day", day)
-	p.count("stable/minute", minute)
 
 	cur := p.stable
 	valid := cur != nil && cur.status(now) == 0
@@ -238,6 +252,7 @@ func (p *Platform) serveStableToken(r *http.Request, body []byte) response {
 	case req.ForceRefresh && valid && !p.lastForce.IsZero() && now.Sub(p.lastForce) < p.limits.ForceRefreshSpacing:
 		// Inside the spacing: no refresh, the current token as is.
 	case req.ForceRefresh:
+		day := dayWindow(now)
 		if p.full("force/day", day, p.limits.ForceRefreshPerDay) {
 			return errcodeResponse(wechat.CodeDailyQuota)
 		}
