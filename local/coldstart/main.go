@@ -88,6 +88,7 @@ func main() {
 	n := flag.Int("n", 30, "cold starts per function")
 	secret := flag.Bool("secret", true, "read from AWS what a deployed function reads (the secret from Secrets Manager, the console's client id from SSM; moto_server on loopback); false passes the local stack's plain variables")
 	verbose := flag.Bool("v", false, "print the logs of each function's first run")
+	settle := flag.Duration("settle", 250*time.Millisecond, "idle time before each start, for what the previous invocation left running (DynamoDB Local, moto_server) to finish")
 	flag.Parse()
 	if *n < 1 || *n > 1000 {
 		fmt.Fprintln(os.Stderr, "coldstart: -n is 1 to 1000")
@@ -95,7 +96,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *n, *secret, *verbose); err != nil {
+	if err := run(ctx, *n, *settle, *secret, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
@@ -152,7 +153,7 @@ type target struct {
 	res       result
 }
 
-func run(ctx context.Context, n int, deployed, verbose bool) error {
+func run(ctx context.Context, n int, settle time.Duration, deployed, verbose bool) error {
 	root, err := repo.Root()
 	if err != nil {
 		return err
@@ -204,6 +205,9 @@ func run(ctx context.Context, n int, deployed, verbose bool) error {
 	// Each round starts one bootstrap further on: a start right after an invocation shares the
 	// machine with what that invocation left running (DynamoDB Local settling two writes,
 	// moto_server), and with a fixed order the same bootstrap always followed the same one.
+	// Before each start the machine is left idle for settle: deployed, a function's cold start
+	// shares its CPU with no database, and here the JVM's and moto's work after an invocation
+	// fell on the next start (on 2 cores, medians of the same tree moved by 4 ms between runs).
 	fmt.Fprintf(os.Stderr, "a warm-up round, then %d rounds of %d cold starts…\n", n, len(targets))
 	for round := range n + 1 {
 		warmUp := round == 0
@@ -215,6 +219,7 @@ func run(ctx context.Context, n int, deployed, verbose bool) error {
 					return fmt.Errorf("%s: %w", t.name, err)
 				}
 			}
+			time.Sleep(settle)
 			sm, logs, err := coldStart(ctx, t.bootstrap, t.id, t.timeout, t.env, payload)
 			if verbose && warmUp {
 				fmt.Fprintf(os.Stderr, "--- %s, first run's logs ---\n%s\n---\n", t.name, strings.TrimSpace(logs))
