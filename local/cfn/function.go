@@ -3,6 +3,7 @@ package cfn
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,8 +11,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Function is an AWS::Serverless::Function resource with Globals.Function merged in: the
-// function's own settings win, and environment variables merge key by key.
+// Function is an AWS::Serverless::Function resource with Globals.Function merged in as SAM
+// merges it: the function's own scalars win, environment variables merge key by key, lists are
+// Globals' entries then the function's. TestFunctionsAgreeWithTheSAMTranslator holds this to
+// aws-sam-translator's output.
 type Function struct {
 	LogicalID     string
 	CodeURI       string // as written, e.g. "functions/callback/"
@@ -76,9 +79,12 @@ func function(id string, props *yaml.Node, globals *functionProps, globalAPI api
 	if err := props.Decode(&p); err != nil {
 		return Function{}, err
 	}
-	fn := Function{LogicalID: id, Architectures: p.Architectures, Environment: map[string]Value{}}
-	if fn.Architectures == nil {
-		fn.Architectures = globals.Architectures
+	fn := Function{LogicalID: id, Environment: map[string]Value{}}
+	// SAM appends a function's lists to Globals' (aws-sam-translator's globals merge); Lambda
+	// takes one architecture, so a function naming its own beside Globals' fails to deploy.
+	fn.Architectures = append(slices.Clone(globals.Architectures), p.Architectures...)
+	if len(fn.Architectures) > 1 {
+		return Function{}, fmt.Errorf("Architectures %v: SAM appends the function's list to Globals' and Lambda takes one; set it in one place", fn.Architectures)
 	}
 	maps.Copy(fn.Environment, globals.Environment.Variables)
 	maps.Copy(fn.Environment, p.Environment.Variables)

@@ -222,24 +222,14 @@ json.dump(transform(t, {}, NoManagedPolicies()), sys.stdout, indent=1)
 // it receives: the event source mapping with every setting above, the scan actions' role
 // without SAM's stream policy, and a result cfn-lint passes.
 func TestRepoTemplateSAMTransform(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatalf("python3 is not on PATH (%v): the SAM transform needs aws-sam-translator (pip install cfn-lint)", err)
-	}
-	var out, stderr bytes.Buffer
-	cmd := exec.Command(py, "-c", samTransform, templatePath)
-	cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION=us-east-1")
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("the SAM transform failed: %v\n%s", err, stderr.String())
-	}
+	out := samTranslate(t, templatePath)
 	var doc struct {
 		Resources map[string]struct {
 			Type       string
 			Properties map[string]json.RawMessage
 		}
 	}
-	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatal(err)
 	}
 	var esm map[string]json.RawMessage
@@ -280,7 +270,7 @@ func TestRepoTemplateSAMTransform(t *testing.T) {
 
 	// What CloudFormation receives passes the linter too.
 	file := filepath.Join(t.TempDir(), "transformed.json")
-	if err := os.WriteFile(file, out.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(file, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	lint, err := exec.LookPath("cfn-lint")

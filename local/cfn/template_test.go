@@ -121,7 +121,7 @@ func TestTestdataFunctions(t *testing.T) {
 		},
 		{
 			LogicalID: "WorkerFunction", CodeURI: "functions/worker/", Handler: "bootstrap", Runtime: "provided.al2023",
-			Architectures: []string{"x86_64"}, MemorySize: 128, Timeout: 5 * time.Second,
+			Architectures: []string{"arm64"}, MemorySize: 128, Timeout: 5 * time.Second,
 			Environment: map[string]string{"STAGE": "!Ref Stage", "WHERE": "!Sub ${AWS::Region}-${Stage}"},
 		},
 	}
@@ -338,6 +338,12 @@ Resources:
 		{name: "filter from a parameter", yaml: streamTemplate("Stream: !GetAtt T.StreamArn\n            StartingPosition: LATEST\n            FilterCriteria: {Filters: [{Pattern: !Ref P}]}"), want: "Pattern: !Ref P"},
 		{name: "destination not a queue", yaml: streamTemplate("Stream: !GetAtt T.StreamArn\n            StartingPosition: LATEST\n            DestinationConfig: {OnFailure: {Destination: !GetAtt T.Arn}}"), want: "T is not an AWS::SQS::Queue"},
 		{name: "unknown response type", yaml: streamTemplate("Stream: !GetAtt T.StreamArn\n            StartingPosition: LATEST\n            FunctionResponseTypes: [Everything]"), want: "the only type is ReportBatchItemFailures"},
+		{
+			// SAM would deploy [arm64, x86_64], which Lambda refuses.
+			name: "architectures in Globals and the function",
+			yaml: "Globals:\n  Function:\n    Architectures: [arm64]\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Architectures: [x86_64]\n",
+			want: "Architectures [arm64 x86_64]: SAM appends",
+		},
 		{
 			name: "route on an unknown API",
 			yaml: "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        E:\n          Type: HttpApi\n          Properties: {ApiId: !Ref Nope}\n",
