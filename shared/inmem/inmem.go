@@ -3,7 +3,8 @@
 // one push returns the first, users count once per scene and day, unsubscribes
 // are charged to the scene that brought the follower, and a log-in session binds
 // its first scanner. It serves benchmarks that measure compute alone and unit
-// tests of the logic; it is never deployed.
+// tests of the logic; it is never deployed. The suite of package storetest checks
+// the claim, against this store and against DynamoDB Local.
 package inmem
 
 import (
@@ -129,17 +130,23 @@ func (s *Store) SceneStats(_ context.Context, scene, from, to string) (qr.Stats,
 	return st, nil
 }
 
-// CreateSession stores a pending session.
+// CreateSession stores a new pending session; its id must be new (EConflict),
+// so that a session once bound is never made pending again.
 func (s *Store) CreateSession(_ context.Context, sess *qr.Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.sessions[sess.ID]; ok {
+		return qr.Errorf(qr.EConflict, "session %q exists", sess.ID)
+	}
 	cp := *sess
 	cp.Status = qr.SessionPending
 	s.sessions[sess.ID] = &cp
 	return nil
 }
 
-// BindSession binds a pending, unexpired session to openid with the claim.
+// BindSession binds a pending, unexpired session to openid with the claim. A
+// session someone bound answers LoginUsed, before or after its expiry; one never
+// created answers LoginExpired.
 func (s *Store) BindSession(_ context.Context, c qr.Claim, id, openid string, at time.Time) (string, *qr.Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -148,10 +155,12 @@ func (s *Store) BindSession(_ context.Context, c qr.Claim, id, openid string, at
 	}
 	sess, ok := s.sessions[id]
 	switch {
-	case !ok || !at.Before(sess.ExpiresAt):
+	case !ok:
 		return qr.LoginExpired, nil, nil
 	case sess.Status != qr.SessionPending:
 		return qr.LoginUsed, nil, nil
+	case !at.Before(sess.ExpiresAt):
+		return qr.LoginExpired, nil, nil
 	}
 	s.claims[c.Key] = &c
 	sess.Status, sess.OpenID, sess.ScannedAt = qr.SessionScanned, openid, at
