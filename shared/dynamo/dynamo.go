@@ -57,6 +57,7 @@ var _ API = (*dynamodb.Client)(nil)
 type Tables struct {
 	Scenes string
 	Events string
+	Tokens string // NewTokens's; a Store does not use it
 }
 
 // Options tune a Store.
@@ -135,17 +136,6 @@ func New(db API, tables Tables, opts Options) (*Store, error) {
 	}
 	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: min(ClaimTTL, opts.Retention), retention: opts.Retention, now: opts.Now}, nil
 }
-
-// Key prefixes and sort keys of the item kinds above.
-const (
-	prefixScene = "scene#"
-	prefixPush  = "push#"
-	prefixUser  = "user#"
-	skCode      = "code"
-	skRegistry  = "registry"
-	skSource    = "source"
-	listScenes  = "scene" // the ByCreated index's partition of scenes with statistics
-)
 
 // unavailable wraps a DynamoDB failure so the caller can answer "try again":
 // WeChat retries a push that got no 2xx.

@@ -35,7 +35,7 @@ func (s *Store) EraseUser(ctx context.Context, openid string) (qr.Erased, error)
 		TableName:                 &s.tables.Events,
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": "pk"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: prefixUser + openid}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: userPK(openid)}},
 		ConsistentRead:            aws.Bool(true),
 		Limit:                     aws.Int32(erasePage),
 	}
@@ -102,7 +102,7 @@ func kindOf(it userItem) string {
 		return qr.ErasedClaims
 	case it.SK == skSource:
 		return qr.ErasedSources
-	case strings.HasPrefix(it.SK, "scan#"):
+	case strings.HasPrefix(it.SK, prefixOldRecord):
 		return qr.ErasedScanRecords // a record written before claims became records
 	}
 	kind, _, _ := strings.Cut(it.SK, "#") // a kind filed here by a later feature

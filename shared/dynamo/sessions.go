@@ -32,8 +32,6 @@ type sessionItem struct {
 // polling late still reads "expired" or its result rather than "not found".
 const SessionTTL = time.Hour
 
-func sessionKey(id string) key { return key{"login#" + id, "session"} }
-
 func (it sessionItem) session() *qr.Session {
 	s := &qr.Session{
 		ID: it.ID, Scene: it.Scene, Ticket: it.Ticket, URL: it.URL, Status: it.Status, OpenID: it.OpenID,
