@@ -44,7 +44,9 @@ func TestDecodeStreamRecordRefusesWhatTheStoreDidNotWrite(t *testing.T) {
 	}{
 		{"a modification", "MODIFY", nil, true},
 		{"a deletion", "REMOVE", func(_, img map[string]types.AttributeValue) { clear(img) }, true},
-		{"a message's claim", "INSERT", func(k, img map[string]types.AttributeValue) { k["sk"], img["sk"] = s("push#msg:1234567890123456"), s("push#msg:1234567890123456") }, true},
+		{"a message's claim", "INSERT", func(k, img map[string]types.AttributeValue) {
+			k["sk"], img["sk"] = s("push#msg:1234567890123456"), s("push#msg:1234567890123456")
+		}, true},
 		{"a log-in's claim (no event)", "INSERT", func(_, img map[string]types.AttributeValue) { delete(img, "event"); img["login"] = s("ABC") }, true},
 		{"a follow-up claim", "INSERT", func(k, _ map[string]types.AttributeValue) { k["sk"] = s("followup#event:1732500000|SCAN|poster-bj#0") }, true},
 		{"a source", "INSERT", func(k, _ map[string]types.AttributeValue) { k["sk"] = s("source") }, true},
