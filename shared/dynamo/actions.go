@@ -80,7 +80,7 @@ func (s *Store) SetActions(ctx context.Context, scene, tag string, followups []q
 		TableName:                &s.tables.Scenes,
 		Key:                      codeKey(scene).av(),
 		UpdateExpression:         aws.String(expr),
-		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ConditionExpression:      aws.String(present),
 		ExpressionAttributeNames: names,
 		ReturnValues:             types.ReturnValueAllNew,
 	}
@@ -260,7 +260,7 @@ func (s *Store) marker(k key, state string) map[string]types.AttributeValue {
 // count adds to the action counters of r's scene, in r's shard.
 func (s *Store) count(r qr.ScanRecord, deltas map[string]int64) types.TransactWriteItem {
 	scene := r.Scene
-	names := map[string]string{"#scene": "scene"}
+	names := map[string]string{"#scene": attrScene}
 	values := map[string]types.AttributeValue{":scene": &types.AttributeValueMemberS{Value: scene}}
 	expr := "SET #scene = :scene ADD "
 	n := 0
@@ -283,7 +283,7 @@ func (s *Store) count(r qr.ScanRecord, deltas map[string]int64) types.TransactWr
 // first is false (and nothing is written) when it was there already.
 func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.AttributeValue, r qr.ScanRecord, deltas map[string]int64) (bool, error) {
 	err := s.transact(ctx, []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.tables.Events, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: &types.Put{TableName: &s.tables.Events, Item: item, ConditionExpression: aws.String(absent)}},
 		s.count(r, deltas),
 	})
 	if err == nil {

@@ -79,7 +79,7 @@ func (s *Store) CreateCode(ctx context.Context, c *qr.Code, max int64) error {
 		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                 &s.tables.Scenes,
 			Item:                      av,
-			ConditionExpression:       aws.String("attribute_not_exists(pk) OR #p = :false"),
+			ConditionExpression:       aws.String(absent + " OR #p = :false"),
 			ExpressionAttributeNames:  map[string]string{"#p": "permanent"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}},
 		})
@@ -98,7 +98,7 @@ func (s *Store) CreateCode(ctx context.Context, c *qr.Code, max int64) error {
 			Item:      av,
 			// Free, or held by a temporary code that has expired but not yet
 			// been deleted by TTL.
-			ConditionExpression:      aws.String("attribute_not_exists(pk) OR (#p = :false AND #e <= :now)"),
+			ConditionExpression:      aws.String(absent + " OR (#p = :false AND #e <= :now)"),
 			ExpressionAttributeNames: map[string]string{"#p": "permanent", "#e": "expires_at"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":false": &types.AttributeValueMemberBOOL{Value: false},
@@ -155,7 +155,7 @@ func (s *Store) SetReply(ctx context.Context, scene string, reply *qr.Reply) (*q
 		TableName:                 &s.tables.Scenes,
 		Key:                       codeKey(scene).av(),
 		UpdateExpression:          aws.String("SET #r = :r"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ConditionExpression:       aws.String(present),
 		ExpressionAttributeNames:  map[string]string{"#r": "reply"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":r": rav},
 		ReturnValues:              types.ReturnValueAllNew,

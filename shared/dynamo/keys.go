@@ -15,8 +15,9 @@ import (
 // Every item key this package reads or writes is built in this file, from the
 // constants below; the package doc's table lists the items. The formats are
 // stored: a deployment upgrades in place over the items of the one before, so
-// a format never changes, it is only added to. template.yaml's stream filter
-// repeats recordPrefix, and the keys' attribute names (TestTemplateFilter...).
+// a format never changes, it is only added to (TestKeysAreTheStoredFormats).
+// template.yaml's stream filter repeats recordPrefix and attrEvent;
+// TestTheStreamCarriesWhatTheStoreWrote holds the two together.
 
 // The attributes every item has, and the TTL attribute (template.yaml's
 // KeySchema and TimeToLiveSpecification).
@@ -24,6 +25,12 @@ const (
 	attrPK       = "pk"
 	attrSK       = "sk"
 	attrExpireAt = "expire_at"
+)
+
+// Conditions on an item's existence, for a conditional write.
+const (
+	absent  = "attribute_not_exists(" + attrPK + ")"
+	present = "attribute_exists(" + attrPK + ")"
 )
 
 // The attributes of a push's claim that the stream's consumer reads: a claim

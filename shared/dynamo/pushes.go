@@ -265,7 +265,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 	if scan != nil {
 		claim.Scene, claim.OpenID, claim.Event, claim.ExpireAt = sc.Scene, sc.OpenID, sc.Event, s.expireAt(sc.At, s.retention)
 	}
-	put(s.tables.Events, claim, "attribute_not_exists(pk)")
+	put(s.tables.Events, claim, absent)
 	if failure != nil {
 		return nil, parts, failure
 	}
@@ -297,7 +297,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 			put(s.tables.Events, sourceItem{key: sourceKey(sc.OpenID), Scene: sc.Scene, At: sc.At.Unix(), ExpireAt: kept}, "")
 		}
 		dayDelta = delta
-		const fresh = "attribute_not_exists(pk)"
+		const fresh = absent
 		switch {
 		case sc.Unique:
 			delta.UniqueUsers = 1
@@ -358,7 +358,7 @@ func (s *Store) addCounts(k key, scene string, delta qr.Counts, at time.Time) ty
 		Key:              k.av(),
 		UpdateExpression: aws.String("SET #scene = :scene, #last = :at ADD #scans :scans, #subs :subs, #uniq :uniq, #unsubs :unsubs"),
 		ExpressionAttributeNames: map[string]string{
-			"#scene": "scene", "#last": "last_at", "#scans": "scans", "#subs": "subscribes", "#uniq": "unique_users", "#unsubs": "unsubscribes",
+			"#scene": attrScene, "#last": "last_at", "#scans": "scans", "#subs": "subscribes", "#uniq": "unique_users", "#unsubs": "unsubscribes",
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":scene":  &types.AttributeValueMemberS{Value: scene},

@@ -97,7 +97,7 @@ func (s *Store) queryDays(ctx context.Context, pk, from, to string, add func(str
 	in := &dynamodb.QueryInput{
 		TableName:                &s.tables.Scenes,
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :from AND :to"),
-		ExpressionAttributeNames: map[string]string{"#pk": "pk", "#sk": "sk"},
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":   &types.AttributeValueMemberS{Value: pk},
 			":from": &types.AttributeValueMemberS{Value: prefixDay + from},
