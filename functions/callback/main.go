@@ -9,6 +9,8 @@ import (
 	"wechatqr/functions/apigw"
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/callback"
+	"wechatqr/shared/dynamo"
+	"wechatqr/shared/wechat"
 )
 
 func main() {
@@ -29,10 +31,16 @@ func build(env *boot.Env) (*callback.Handler, error) {
 		return nil, err
 	}
 	// The secret's first read starts here and runs while the rest is built.
-	if cfg.Keys, err = env.CallbackKeys(cfg.AppID); err != nil {
+	if cfg.Keys, err = boot.Secret(env, func(getenv func(string) string) (*wechat.Verifier, error) {
+		return callback.VerifierFromEnv(getenv, cfg.AppID)
+	}); err != nil {
 		return nil, err
 	}
-	store, err := env.Store()
+	tables, opts, err := dynamo.ConfigFromEnv(env.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	store, err := dynamo.New(env.DynamoDB(), tables, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -11,9 +11,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"wechatqr/functions/apigw"
+	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/api"
 	"wechatqr/shared/console"
+	"wechatqr/shared/dynamo"
 )
 
 func main() {
@@ -29,11 +31,15 @@ func main() {
 }
 
 func build(env *boot.Env) (http.Handler, error) {
-	tokens, client, err := env.TokenSource()
+	tables, opts, err := dynamo.ConfigFromEnv(env.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	store, err := env.Store()
+	tokens, client, err := account.Tokens(env, tables.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	store, err := dynamo.New(env.DynamoDB(), tables, opts)
 	if err != nil {
 		return nil, err
 	}

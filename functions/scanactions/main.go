@@ -8,10 +8,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/actions"
 	"wechatqr/shared/awsjson"
 	"wechatqr/shared/bus"
+	"wechatqr/shared/dynamo"
 )
 
 func main() {
@@ -27,11 +29,15 @@ func main() {
 }
 
 func build(env *boot.Env) (*Handler, error) {
-	tokens, client, err := env.TokenSource()
+	tables, opts, err := dynamo.ConfigFromEnv(env.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	store, err := env.Store()
+	tokens, client, err := account.Tokens(env, tables.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	store, err := dynamo.New(env.DynamoDB(), tables, opts)
 	if err != nil {
 		return nil, err
 	}

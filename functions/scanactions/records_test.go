@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"slices"
@@ -12,13 +13,19 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"wechatqr/shared/actions"
+	"wechatqr/shared/dynamo"
+	"wechatqr/shared/qr"
 )
 
 // streamRecord is a stream record as Lambda hands it over for a scan record
-// the callback wrote (shared/dynamo: pk=user#<openid>, sk=push#event:<at>|<event>|<event key>).
+// the callback wrote (shared/dynamo: pk=user#<openid>, sk=push#event:<at>|<event>|<event key>,
+// the event key qrscene_<scene> for a subscribe through a code).
 func streamRecord(seq, openid, event, scene string, at int64) string {
-	sk := actions.RecordKey(at, event, scene)
+	eventKey := scene
+	if event == "subscribe" && scene != "" {
+		eventKey = "qrscene_" + scene
+	}
+	sk := "push#event:" + itoa(at) + "|" + event + "|" + eventKey
 	img := `{"pk":{"S":"user#` + openid + `"},"sk":{"S":"` + sk + `"},"openid":{"S":"` + openid + `"},"event":{"S":"` + event + `"},"at":{"N":"` + itoa(at) + `"}`
 	if scene != "" {
 		img += `,"scene":{"S":"` + scene + `"}`
@@ -43,7 +50,8 @@ func record(t *testing.T, raw string) events.DynamoDBEventRecord {
 
 func TestDecodeReadsWhatTheCallbackWrote(t *testing.T) {
 	got, err := decode(record(t, streamRecord("100", "oUser-1", "subscribe", "poster-bj", 1732500000)))
-	want := actions.Record{ID: "100", SK: "push#event:1732500000|subscribe|qrscene_poster-bj", Scene: "poster-bj", OpenID: "oUser-1", Event: "subscribe", At: time.Unix(1732500000, 0).UTC()}
+	// The PushID is the id of the events published for the push: it never changes.
+	want := qr.ScanRecord{ID: "100", PushID: "64da5f7ea3023bf13122f7223fea14a8", Scene: "poster-bj", OpenID: "oUser-1", Event: "subscribe", At: time.Unix(1732500000, 0).UTC()}
 	if err != nil || got != want {
 		t.Fatalf("decode = %+v, %v; want %+v", got, err, want)
 	}
@@ -81,7 +89,7 @@ func TestDecodeRefusesRecordsThatDisagreeWithTheirKey(t *testing.T) {
 				t.Fatalf("the case changes nothing")
 			}
 			_, err := decode(record(t, raw))
-			if err == nil || (err == errNotScan) != tt.notScan {
+			if err == nil || errors.Is(err, dynamo.ErrNotScanRecord) != tt.notScan {
 				t.Errorf("decode: %v, want notScan=%v", err, tt.notScan)
 			}
 		})
@@ -90,11 +98,11 @@ func TestDecodeRefusesRecordsThatDisagreeWithTheirKey(t *testing.T) {
 
 // fakeActions records the batch and fails the records named.
 type fakeActions struct {
-	got  []actions.Record
+	got  []qr.ScanRecord
 	fail []string
 }
 
-func (f *fakeActions) Handle(_ context.Context, recs []actions.Record) []string {
+func (f *fakeActions) Handle(_ context.Context, recs []qr.ScanRecord) []string {
 	f.got = recs
 	return f.fail
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
+	"wechatqr/shared/dynamo"
 )
 
 func main() {
@@ -17,7 +19,11 @@ func main() {
 	if err != nil {
 		boot.Fail(nil, err)
 	}
-	src, _, err := env.TokenSource()
+	tables, _, err := dynamo.ConfigFromEnv(env.Getenv)
+	if err != nil {
+		boot.Fail(env.Log, err)
+	}
+	src, _, err := account.Tokens(env, tables.Tokens)
 	if err != nil {
 		boot.Fail(env.Log, err)
 	}

@@ -19,23 +19,23 @@ import (
 type Store interface {
 	// Load reads in one go the mappings of scenes (absent scenes are missing
 	// from the map) and the progress of recs (by PushID).
-	Load(ctx context.Context, scenes []string, recs []Record) (map[string]*qr.Code, map[string]Progress, error)
+	Load(ctx context.Context, scenes []string, recs []qr.ScanRecord) (map[string]*qr.Code, map[string]qr.ActionProgress, error)
 	// TagID returns the WeChat id kept for a tag name; ok is false when none is kept.
 	TagID(ctx context.Context, name string) (id int64, ok bool, err error)
 	// SaveTagID keeps a tag name's WeChat id.
 	SaveTagID(ctx context.Context, name string, id int64) error
 	// MarkTagged writes the record's tag marker and, the first time only, counts
 	// it: tagged when ok, tag_failed when WeChat refused it for good.
-	MarkTagged(ctx context.Context, r Record, ok bool) (first bool, err error)
+	MarkTagged(ctx context.Context, r qr.ScanRecord, ok bool) (first bool, err error)
 	// ClaimFollowup claims follow-up i of r and counts it sent, before it is
 	// sent; claimed is false when an earlier delivery holds the claim.
-	ClaimFollowup(ctx context.Context, r Record, i int) (claimed bool, err error)
+	ClaimFollowup(ctx context.Context, r qr.ScanRecord, i int) (claimed bool, err error)
 	// SettleFollowup undoes the "sent" of a claimed follow-up whose send did not succeed.
-	SettleFollowup(ctx context.Context, r Record, i int, o Outcome) error
+	SettleFollowup(ctx context.Context, r qr.ScanRecord, i int, o qr.FollowupOutcome) error
 	// SkipFollowup claims follow-up i as skipped and counts it, unless claimed before.
-	SkipFollowup(ctx context.Context, r Record, i int) error
+	SkipFollowup(ctx context.Context, r qr.ScanRecord, i int) error
 	// MarkPublished notes that the events of recs are on the bus.
-	MarkPublished(ctx context.Context, recs []Record) error
+	MarkPublished(ctx context.Context, recs []qr.ScanRecord) error
 }
 
 // WeChat is the part of *wechat.Client the actions call.
@@ -129,7 +129,7 @@ func New(cfg Config, store Store, wx WeChat, tokens Tokens, bus Publisher, log *
 // batch is one Handle call's state.
 type batch struct {
 	codes    map[string]*qr.Code
-	progress map[string]Progress
+	progress map[string]qr.ActionProgress
 	// down is set once WeChat failed in a way that says it is unwell (no
 	// answer, a 5xx, -1): the batch's remaining WeChat work fails at once,
 	// without a call, and Lambda retries it later. It bounds the calls, and
@@ -140,7 +140,7 @@ type batch struct {
 	failed map[string]string // record ID → why
 }
 
-func (b *batch) fail(r Record, why string) {
+func (b *batch) fail(r qr.ScanRecord, why string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.failed[r.ID]; !ok {
@@ -151,8 +151,8 @@ func (b *batch) fail(r Record, why string) {
 // Handle performs the actions of recs and returns the IDs of the records that
 // failed and must be delivered again. It fails records, never
 // the batch: a record that keeps failing reaches the dead-letter queue alone.
-func (a *Actions) Handle(ctx context.Context, recs []Record) []string {
-	var acting []Record
+func (a *Actions) Handle(ctx context.Context, recs []qr.ScanRecord) []string {
+	var acting []qr.ScanRecord
 	var scenes []string
 	seen := map[string]bool{}
 	// A push twice in one batch (a replay of the stream handed over with the
@@ -160,15 +160,15 @@ func (a *Actions) Handle(ctx context.Context, recs []Record) []string {
 	twins := map[string][]string{} // PushID → IDs of the later copies
 	first := map[string]bool{}
 	for _, r := range recs {
-		k := r.kind()
+		k := kindOf(r)
 		if k == kindNone {
 			continue
 		}
-		if id := r.PushID(); first[id] {
+		if id := r.PushID; first[id] {
 			twins[id] = append(twins[id], r.ID)
 			continue
 		}
-		first[r.PushID()] = true
+		first[r.PushID] = true
 		acting = append(acting, r)
 		if k == kindScan && !seen[r.Scene] {
 			seen[r.Scene] = true
@@ -197,15 +197,15 @@ func (a *Actions) Handle(ctx context.Context, recs []Record) []string {
 	var out []string
 	for _, r := range acting {
 		if why, ok := b.failed[r.ID]; ok {
-			a.log.Warn("record failed; Lambda delivers it again", slog.String("record", r.ID), slog.String("id", r.PushID()), slog.String("scene", r.Scene), slog.String("reason", why))
+			a.log.Warn("record failed; Lambda delivers it again", slog.String("record", r.ID), slog.String("id", r.PushID), slog.String("scene", r.Scene), slog.String("reason", why))
 			out = append(out, r.ID)
-			out = append(out, twins[r.PushID()]...)
+			out = append(out, twins[r.PushID]...)
 		}
 	}
 	return out
 }
 
-func ids(recs []Record) []string {
+func ids(recs []qr.ScanRecord) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		out[i] = r.ID

@@ -102,8 +102,8 @@ func TestSixtyFollowersTaggedFollowedUpAndPublishedOnce(t *testing.T) {
 		t.Errorf("%d events with %d distinct ids, want 60 and 60", len(events), len(byID))
 	}
 	for _, r := range recs {
-		if byID[r.PushID()] != 1 {
-			t.Errorf("push %s of %s published %d times, want 1", r.PushID(), r.OpenID, byID[r.PushID()])
+		if byID[r.PushID] != 1 {
+			t.Errorf("push %s of %s published %d times, want 1", r.PushID, r.OpenID, byID[r.PushID])
 		}
 	}
 	if c := f.counts(t, "poster-bj"); c != (qr.ActionCounts{Tagged: 60, FollowupsSent: 120}) {
@@ -173,9 +173,9 @@ func TestDynamoDBRoundTripsPerRecord(t *testing.T) {
 	f.putCode(t, "poster-bj", "北京海报", hello, coupon)
 	f.putCode(t, "plain", "")
 	a := f.actions(t, actions.Config{})
-	warm := func(scene, openid string) []actions.Record {
+	warm := func(scene, openid string) []qr.ScanRecord {
 		f.scan(t, openid, scene, 1)
-		var out []actions.Record
+		var out []qr.ScanRecord
 		for _, r := range f.records(t) {
 			if r.OpenID == openid {
 				out = append(out, r)

@@ -13,8 +13,8 @@ import (
 
 // followups sends each scan's follow-ups, records at once (Workers at a time),
 // each record's messages in order.
-func (a *Actions) followups(ctx context.Context, b *batch, recs []Record) {
-	work := make(chan Record)
+func (a *Actions) followups(ctx context.Context, b *batch, recs []qr.ScanRecord) {
+	work := make(chan qr.ScanRecord)
 	var wg sync.WaitGroup
 	for range a.cfg.Workers {
 		wg.Add(1)
@@ -26,7 +26,7 @@ func (a *Actions) followups(ctx context.Context, b *batch, recs []Record) {
 		}()
 	}
 	for _, r := range recs {
-		if c := b.codes[r.Scene]; r.kind() == kindScan && c != nil && len(c.Followups) > 0 {
+		if c := b.codes[r.Scene]; kindOf(r) == kindScan && c != nil && len(c.Followups) > 0 {
 			work <- r
 		}
 	}
@@ -39,16 +39,16 @@ func (a *Actions) followups(ctx context.Context, b *batch, recs []Record) {
 // the record comes back; a claim is released only when WeChat cannot have shown
 // the message, and then the record fails, so that the retry sends it, and the
 // messages after it wait for it (they must arrive in order).
-func (a *Actions) sendFollowups(ctx context.Context, b *batch, r Record) {
+func (a *Actions) sendFollowups(ctx context.Context, b *batch, r qr.ScanRecord) {
 	code := b.codes[r.Scene]
-	done := b.progress[r.PushID()].Followups
+	done := b.progress[r.PushID].Followups
 	deadline := r.At.Add(a.cfg.Window - a.cfg.Margin)
 	skipRest := "" // why the remaining messages are skipped
 	for i, f := range code.Followups[:min(len(code.Followups), qr.MaxFollowups)] {
 		if done[i] {
 			continue
 		}
-		log := a.log.With(slog.String("id", r.PushID()), slog.String("scene", r.Scene), slog.Int("followup", i))
+		log := a.log.With(slog.String("id", r.PushID), slog.String("scene", r.Scene), slog.Int("followup", i))
 		if skipRest == "" && a.cfg.Now().After(deadline) {
 			skipRest = "the scan's one-minute window has passed"
 		}
@@ -87,7 +87,7 @@ func (a *Actions) sendFollowups(ctx context.Context, b *batch, r Record) {
 			log.Error("settling a follow-up failed; it stays counted as sent", slog.String("outcome", outcome.String()), slog.String("error", serr.Error()))
 		}
 		switch {
-		case outcome == Release:
+		case outcome == qr.FollowupReleased:
 			log.Warn("follow-up not sent; released for the retry", slog.String("error", err.Error()))
 			b.fail(r, "follow-up "+itoa(i)+": "+err.Error())
 			return
@@ -96,7 +96,7 @@ func (a *Actions) sendFollowups(ctx context.Context, b *batch, r Record) {
 			// refused the same way, so they are skipped without a call.
 			log.Warn("follow-up refused: the window is closed or full", slog.String("error", err.Error()))
 			skipRest = "WeChat refused the one before: " + err.Error()
-		case outcome == Unknown:
+		case outcome == qr.FollowupUnknown:
 			log.Error("follow-up unanswered; it may have been shown, so it is not sent again", slog.String("error", err.Error()))
 			b.fail(r, "WeChat did not answer a follow-up; the rest wait for the retry")
 			return
@@ -107,17 +107,17 @@ func (a *Actions) sendFollowups(ctx context.Context, b *batch, r Record) {
 }
 
 // classify says what a failed send leaves behind.
-func classify(err error) Outcome {
+func classify(err error) qr.FollowupOutcome {
 	var he *wechat.HTTPError
 	switch {
 	case wechat.IsBusy(err), wechat.IsTokenError(err), errors.As(err, &he) && he.StatusCode >= 500, neverSent(err):
-		return Release
+		return qr.FollowupReleased
 	case isAPIError(err), errors.Is(err, wechat.ErrInvalidRequest):
-		return Refused
+		return qr.FollowupRefused
 	}
 	// A timeout, a cut connection, an answer that made no sense: the request
 	// may have reached WeChat.
-	return Unknown
+	return qr.FollowupUnknown
 }
 
 func isAPIError(err error) bool { _, ok := wechat.ErrCode(err); return ok }

@@ -1,14 +1,15 @@
 package actions_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -255,9 +256,9 @@ func (f *fixture) scan(t *testing.T, openid, scene string, times int) {
 // records reads the scan records the callback wrote, oldest first: what the
 // events table's stream carries as INSERTs (the same NewImage), each with a
 // sequence number of its own.
-func (f *fixture) records(t *testing.T) []actions.Record {
+func (f *fixture) records(t *testing.T) []qr.ScanRecord {
 	t.Helper()
-	var out []actions.Record
+	var out []qr.ScanRecord
 	in := &dynamodb.ScanInput{TableName: &f.tables.Events, ConsistentRead: aws.Bool(true)}
 	for {
 		res, err := f.client.Scan(context.Background(), in)
@@ -265,14 +266,13 @@ func (f *fixture) records(t *testing.T) []actions.Record {
 			t.Fatal(err)
 		}
 		for _, it := range res.Items {
-			sk := it["sk"].(*dtypes.AttributeValueMemberS).Value
-			if _, isRecord := it["event"]; !isRecord || !strings.HasPrefix(sk, actions.RecordPrefix) {
+			keys := map[string]dtypes.AttributeValue{"pk": it["pk"], "sk": it["sk"]}
+			r, err := dynamo.DecodeStreamRecord("INSERT", keys, it)
+			if errors.Is(err, dynamo.ErrNotScanRecord) {
 				continue
 			}
-			at, _ := strconv.ParseInt(it["at"].(*dtypes.AttributeValueMemberN).Value, 10, 64)
-			r := actions.Record{SK: sk, OpenID: it["openid"].(*dtypes.AttributeValueMemberS).Value, Event: it["event"].(*dtypes.AttributeValueMemberS).Value, At: time.Unix(at, 0).UTC()}
-			if s, ok := it["scene"].(*dtypes.AttributeValueMemberS); ok {
-				r.Scene = s.Value
+			if err != nil {
+				t.Fatal(err)
 			}
 			out = append(out, r)
 		}
@@ -281,7 +281,9 @@ func (f *fixture) records(t *testing.T) []actions.Record {
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
-	slices.SortFunc(out, func(a, b actions.Record) int { return strings.Compare(a.OpenID+a.SK, b.OpenID+b.SK) })
+	slices.SortFunc(out, func(a, b qr.ScanRecord) int {
+		return cmp.Or(strings.Compare(a.OpenID, b.OpenID), a.At.Compare(b.At), strings.Compare(a.PushID, b.PushID))
+	})
 	for i := range out {
 		f.seq++
 		out[i].ID = fmt.Sprintf("%021d", f.seq)

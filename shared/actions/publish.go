@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+
+	"wechatqr/shared/qr"
 )
 
 var errNoAnswer = errors.New("the bus said nothing about it")
@@ -12,24 +14,24 @@ var errNoAnswer = errors.New("the bus said nothing about it")
 // skipping the records an earlier delivery published. The bus delivers at
 // least once and a crash may repeat an event, so consumers dedupe on its id,
 // which is the same for every delivery of the push.
-func (a *Actions) publish(ctx context.Context, b *batch, recs []Record) {
+func (a *Actions) publish(ctx context.Context, b *batch, recs []qr.ScanRecord) {
 	if a.bus == nil {
 		return
 	}
-	var todo []Record
+	var todo []qr.ScanRecord
 	var events []Event
 	for _, r := range recs {
-		if b.progress[r.PushID()].Published {
+		if b.progress[r.PushID].Published {
 			continue
 		}
 		todo = append(todo, r)
-		events = append(events, r.event())
+		events = append(events, eventOf(r))
 	}
 	if len(events) == 0 {
 		return
 	}
 	errs := a.bus.Publish(ctx, events)
-	var done []Record
+	var done []qr.ScanRecord
 	for i, r := range todo {
 		err := errNoAnswer
 		if i < len(errs) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"wechatqr/shared/qr"
 	"wechatqr/shared/wechat"
 )
 
@@ -13,12 +14,12 @@ import (
 // tag, at most 50 openids a batchtagging call. Tagging someone who has the tag
 // already is no error on WeChat, so a retry may tag again; the marker written
 // afterwards counts each push once and spares redeliveries the call.
-func (a *Actions) tag(ctx context.Context, b *batch, recs []Record) {
-	byTag := map[string][]Record{}
+func (a *Actions) tag(ctx context.Context, b *batch, recs []qr.ScanRecord) {
+	byTag := map[string][]qr.ScanRecord{}
 	var names []string
 	for _, r := range recs {
 		c := b.codes[r.Scene]
-		if r.kind() != kindScan || c == nil || c.Tag == "" || b.progress[r.PushID()].Tagged {
+		if kindOf(r) != kindScan || c == nil || c.Tag == "" || b.progress[r.PushID].Tagged {
 			continue
 		}
 		if _, ok := byTag[c.Tag]; !ok {
@@ -47,7 +48,7 @@ func (a *Actions) tag(ctx context.Context, b *batch, recs []Record) {
 // one follower who holds 20 tags (45059) or one bad openid (40003, 49003)
 // without saying which: the list is halved until the culprit is alone, so the
 // others still get the tag (at most 2n-1 calls for n openids, and only then).
-func (a *Actions) tagChunk(ctx context.Context, b *batch, name string, id int64, recs []Record, retryUnknown bool) {
+func (a *Actions) tagChunk(ctx context.Context, b *batch, name string, id int64, recs []qr.ScanRecord, retryUnknown bool) {
 	if why := a.halt(ctx, b); why != "" {
 		failAll(b, recs, why+"; tagging waits for the retry")
 		return
@@ -91,11 +92,11 @@ func (a *Actions) tagChunk(ctx context.Context, b *batch, name string, id int64,
 // tagFailed reports a tagging failure: WeChat's refusals (limits, names, bad
 // openids) are logged and counted as tag_failed, for good; anything else fails
 // the records so that Lambda delivers them again.
-func (a *Actions) tagFailed(ctx context.Context, b *batch, recs []Record, name string, err error) {
+func (a *Actions) tagFailed(ctx context.Context, b *batch, recs []qr.ScanRecord, name string, err error) {
 	if unwell(err) {
 		b.down.Store(true)
 	}
-	if classify(err) != Refused || wechat.IsTokenError(err) {
+	if classify(err) != qr.FollowupRefused || wechat.IsTokenError(err) {
 		failAll(b, recs, fmt.Sprintf("tagging with %q: %v", name, err))
 		return
 	}
@@ -107,7 +108,7 @@ func (a *Actions) tagFailed(ctx context.Context, b *batch, recs []Record, name s
 	}
 }
 
-func failAll(b *batch, recs []Record, why string) {
+func failAll(b *batch, recs []qr.ScanRecord, why string) {
 	for _, r := range recs {
 		b.fail(r, why)
 	}

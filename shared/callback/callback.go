@@ -149,7 +149,7 @@ func (h *Handler) checkQuery(q map[string][]string) error {
 // (Keys.Renew): a push under a Token this instance has not seen yet is served
 // rather than refused. An accepted request never waits.
 func (h *Handler) verify(ctx context.Context, check func(*wechat.Verifier) (wechat.Served, error)) (*wechat.Verifier, wechat.Served, error) {
-	v, err := h.keys.Verifier(ctx)
+	v, err := h.keys.Get(ctx)
 	if err != nil {
 		return nil, wechat.Served{}, err // the secret could not be read: 503, and WeChat retries
 	}

@@ -64,12 +64,13 @@ var DefaultLoginReplies = LoginReplies{
 	Expired: qr.TextReply("This log-in code has expired. Reload the page for a new one."),
 }
 
-// Keys supplies the Token and EncodingAESKey, current and previous, as they change.
+// Keys supplies the Token and EncodingAESKey, current and previous, as they
+// change. A *secrets.Live[*wechat.Verifier] is one: the secret, re-read.
 type Keys interface {
-	// Verifier returns the values to check a request with now. It is called once
+	// Get returns the values to check a request with now. It is called once
 	// per request and must not wait, except at an instance's first requests, for
 	// the secret's first read (bounded by ctx).
-	Verifier(ctx context.Context) (*wechat.Verifier, error)
+	Get(ctx context.Context) (*wechat.Verifier, error)
 	// Renew is called when a request fails verification. If the values are older
 	// than their refresh interval, it waits (bounded by ctx) for them to be re-read
 	// and returns the new ones with true when they changed: the first push signed
@@ -81,8 +82,8 @@ type Keys interface {
 // StaticKeys are Keys that never change.
 type StaticKeys struct{ V *wechat.Verifier }
 
-// Verifier returns k.V.
-func (k StaticKeys) Verifier(context.Context) (*wechat.Verifier, error) { return k.V, nil }
+// Get returns k.V.
+func (k StaticKeys) Get(context.Context) (*wechat.Verifier, error) { return k.V, nil }
 
 // Renew has nothing newer.
 func (k StaticKeys) Renew(context.Context) (*wechat.Verifier, bool) { return nil, false }

@@ -194,13 +194,6 @@ func TestUnknownTokenOrKeyIsRefusedAndWritesNothing(t *testing.T) {
 	}
 }
 
-// liveKeys serves a secrets.Live as the callback's Keys, as functions/internal/boot does.
-type liveKeys struct {
-	*secrets.Live[*wechat.Verifier]
-}
-
-func (k liveKeys) Verifier(ctx context.Context) (*wechat.Verifier, error) { return k.Get(ctx) }
-
 // TestAPushUnderANewTokenWaitsForTheDueRefresh: an instance whose values are
 // older than the refresh interval, pushed to under a Token it has not read yet
 // (WeChat's console changed while it idled), re-reads the secret once and
@@ -221,7 +214,7 @@ func TestAPushUnderANewTokenWaitsForTheDueRefresh(t *testing.T) {
 		reads.Add(1)
 		return newV, nil
 	}, secrets.LiveOptions{Interval: time.Minute, Now: func() time.Time { return time.Unix(0, clock.Load()) }})
-	f := newFixture(t, func(c *callback.Config) { c.Keys = liveKeys{live} })
+	f := newFixture(t, func(c *callback.Config) { c.Keys = live })
 	f.putCode(t, "riddle-1", qr.TextReply("Answer: a map"))
 	s := wechattest.Signer{Token: newToken, AppID: appID}
 

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"wechatqr/shared/actions"
 	"wechatqr/shared/qr"
 )
 
@@ -24,39 +23,23 @@ import (
 //	        pk=user#<openid>  sk=followup#<push>#<i>  follow-up i of the push is claimed: sent, skipped, refused, unknown
 //	        pk=user#<openid>  sk=published#<push> the push's event is on the bus
 //
-// <push> is the scan record's key after "scan#". Everything naming a follower
-// sits in their partition, so erasing the partition erases it, and expires
-// after MarkerTTL: by then the stream (24 h) cannot deliver the record again.
+// <push> is the scan record's sort key after "push#" (keys.go). Everything
+// naming a follower sits in their partition, so erasing the partition erases
+// it, and expires after MarkerTTL: by then the stream (24 h) cannot deliver the
+// record again.
+
+// The attribute state of a marker or claim, and its values.
 const (
-	skActionsTotal = "total"
-	skTagID        = "id"
-	prefixTag      = "tag#"
-	skTagged       = "tagged#"
-	skFollowup     = "followup#"
-	skPublished    = "published#"
+	attrState    = "state"
+	stateTagged  = "tagged"
+	stateRefused = "refused" // the tag, or the follow-up, WeChat refused for good
+	stateSent    = "sent"    // a follow-up claimed to be sent, or sent
+	stateSkipped = "skipped"
+	stateUnknown = "unknown" // a follow-up whose send got no answer
 )
 
 // MarkerTTL is how long the markers and claims of a push's actions are kept.
 const MarkerTTL = 48 * time.Hour
-
-var _ actions.Store = (*Store)(nil)
-
-// actionsKey is a shard of a scene's action counters. Every claim of a hot
-// scene's scans updates them, so they are sharded like the scan counters: by the
-// push, over Options.Shards partitions, summed when read.
-func actionsKey(scene string, shard int) key {
-	return key{"actions#" + scene + "#" + strconv.Itoa(shard), skActionsTotal}
-}
-func tagIDKey(name string) key { return key{prefixTag + name, skTagID} }
-func taggedKey(r actions.Record) key {
-	return key{prefixUser + r.OpenID, skTagged + r.Push()}
-}
-func followupKey(r actions.Record, i int) key {
-	return key{prefixUser + r.OpenID, skFollowup + r.Push() + "#" + strconv.Itoa(i)}
-}
-func publishedKey(r actions.Record) key {
-	return key{prefixUser + r.OpenID, skPublished + r.Push()}
-}
 
 type actionsItem struct {
 	Tagged           int64 `dynamodbav:"tagged"`
@@ -78,7 +61,7 @@ func (s *Store) SetActions(ctx context.Context, scene, tag string, followups []q
 		remove = append(remove, "#t")
 	}
 	if len(followups) > 0 {
-		fav, err := attributevalue.Marshal(followups)
+		fav, err := attributevalue.Marshal(newReplyItems(followups))
 		if err != nil {
 			return nil, fmt.Errorf("dynamo: marshal followups: %w", err)
 		}
@@ -97,7 +80,7 @@ func (s *Store) SetActions(ctx context.Context, scene, tag string, followups []q
 		TableName:                &s.tables.Scenes,
 		Key:                      codeKey(scene).av(),
 		UpdateExpression:         aws.String(expr),
-		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ConditionExpression:      aws.String(present),
 		ExpressionAttributeNames: names,
 		ReturnValues:             types.ReturnValueAllNew,
 	}
@@ -156,7 +139,7 @@ func (s *Store) ActionCounts(ctx context.Context, scene string) (qr.ActionCounts
 // Load reads the mappings of scenes and the markers and claims of recs, strongly
 // consistent (a retry must see what the delivery before it wrote), in
 // BatchGetItem calls of up to 100 keys: one call for a batch of up to 19 records.
-func (s *Store) Load(ctx context.Context, scenes []string, recs []actions.Record) (map[string]*qr.Code, map[string]actions.Progress, error) {
+func (s *Store) Load(ctx context.Context, scenes []string, recs []qr.ScanRecord) (map[string]*qr.Code, map[string]qr.ActionProgress, error) {
 	type mark struct {
 		push string
 		kind string
@@ -173,10 +156,10 @@ func (s *Store) Load(ctx context.Context, scenes []string, recs []actions.Record
 			k     key
 		}{s.tables.Scenes, codeKey(sc)})
 	}
-	progress := make(map[string]actions.Progress, len(recs))
+	progress := make(map[string]qr.ActionProgress, len(recs))
 	for _, r := range recs {
-		id := r.PushID()
-		progress[id] = actions.Progress{}
+		id := r.PushID
+		progress[id] = qr.ActionProgress{}
 		add := func(k key, kind string, i int) {
 			marks[k] = mark{id, kind, i}
 			keys = append(keys, struct {
@@ -184,10 +167,10 @@ func (s *Store) Load(ctx context.Context, scenes []string, recs []actions.Record
 				k     key
 			}{s.tables.Events, k})
 		}
-		add(taggedKey(r), skTagged, 0)
-		add(publishedKey(r), skPublished, 0)
+		add(taggedKey(r), prefixTagged, 0)
+		add(publishedKey(r), prefixPublished, 0)
 		for i := range qr.MaxFollowups {
-			add(followupKey(r, i), skFollowup, i)
+			add(followupKey(r, i), prefixFollowup, i)
 		}
 	}
 	codes := map[string]*qr.Code{}
@@ -218,11 +201,11 @@ func (s *Store) Load(ctx context.Context, scenes []string, recs []actions.Record
 			}
 			p := progress[m.push]
 			switch m.kind {
-			case skTagged:
+			case prefixTagged:
 				p.Tagged = true
-			case skPublished:
+			case prefixPublished:
 				p.Published = true
-			case skFollowup:
+			case prefixFollowup:
 				p.Followups[m.i] = true
 			}
 			progress[m.push] = p
@@ -267,17 +250,17 @@ func (s *Store) SaveTagID(ctx context.Context, name string, id int64) error {
 // marker is a push's marker or claim item.
 func (s *Store) marker(k key, state string) map[string]types.AttributeValue {
 	av := k.av()
-	av["expire_at"] = number(s.now().Add(MarkerTTL).Unix())
+	av[attrExpireAt] = number(s.now().Add(MarkerTTL).Unix())
 	if state != "" {
-		av["state"] = &types.AttributeValueMemberS{Value: state}
+		av[attrState] = &types.AttributeValueMemberS{Value: state}
 	}
 	return av
 }
 
 // count adds to the action counters of r's scene, in r's shard.
-func (s *Store) count(r actions.Record, deltas map[string]int64) types.TransactWriteItem {
+func (s *Store) count(r qr.ScanRecord, deltas map[string]int64) types.TransactWriteItem {
 	scene := r.Scene
-	names := map[string]string{"#scene": "scene"}
+	names := map[string]string{"#scene": attrScene}
 	values := map[string]types.AttributeValue{":scene": &types.AttributeValueMemberS{Value: scene}}
 	expr := "SET #scene = :scene ADD "
 	n := 0
@@ -291,16 +274,16 @@ func (s *Store) count(r actions.Record, deltas map[string]int64) types.TransactW
 		n++
 	}
 	return types.TransactWriteItem{Update: &types.Update{
-		TableName: &s.tables.Scenes, Key: actionsKey(scene, s.shard(r.PushID())).av(),
+		TableName: &s.tables.Scenes, Key: actionsKey(scene, s.shard(r.PushID)).av(),
 		UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}}
 }
 
 // putFirst writes a marker only if absent, with its count, in one transaction;
 // first is false (and nothing is written) when it was there already.
-func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.AttributeValue, r actions.Record, deltas map[string]int64) (bool, error) {
+func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.AttributeValue, r qr.ScanRecord, deltas map[string]int64) (bool, error) {
 	err := s.transact(ctx, []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.tables.Events, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: &types.Put{TableName: &s.tables.Events, Item: item, ConditionExpression: aws.String(absent)}},
 		s.count(r, deltas),
 	})
 	if err == nil {
@@ -340,45 +323,49 @@ func conflictOnly(reasons []types.CancellationReason) bool {
 }
 
 // MarkTagged writes the push's tag marker and counts it, once.
-func (s *Store) MarkTagged(ctx context.Context, r actions.Record, ok bool) (bool, error) {
-	state, counter := "tagged", "tagged"
+func (s *Store) MarkTagged(ctx context.Context, r qr.ScanRecord, ok bool) (bool, error) {
+	state, counter := stateTagged, "tagged"
 	if !ok {
-		state, counter = "refused", "tag_failed"
+		state, counter = stateRefused, "tag_failed"
 	}
 	return s.putFirst(ctx, "mark tagged", s.marker(taggedKey(r), state), r, map[string]int64{counter: 1})
 }
 
 // ClaimFollowup claims follow-up i of the push and counts it sent, before the send.
-func (s *Store) ClaimFollowup(ctx context.Context, r actions.Record, i int) (bool, error) {
-	return s.putFirst(ctx, "claim follow-up", s.marker(followupKey(r, i), "sent"), r, map[string]int64{"followups_sent": 1})
+func (s *Store) ClaimFollowup(ctx context.Context, r qr.ScanRecord, i int) (bool, error) {
+	return s.putFirst(ctx, "claim follow-up", s.marker(followupKey(r, i), stateSent), r, map[string]int64{"followups_sent": 1})
 }
 
 // SkipFollowup claims follow-up i as skipped and counts it, unless claimed before.
-func (s *Store) SkipFollowup(ctx context.Context, r actions.Record, i int) error {
-	_, err := s.putFirst(ctx, "skip follow-up", s.marker(followupKey(r, i), "skipped"), r, map[string]int64{"followups_skipped": 1})
+func (s *Store) SkipFollowup(ctx context.Context, r qr.ScanRecord, i int) error {
+	_, err := s.putFirst(ctx, "skip follow-up", s.marker(followupKey(r, i), stateSkipped), r, map[string]int64{"followups_skipped": 1})
 	return err
 }
 
 // SettleFollowup takes back the "sent" of a claimed follow-up: released (the
 // claim deleted, so a retry sends), or kept as refused or unknown and counted failed.
-func (s *Store) SettleFollowup(ctx context.Context, r actions.Record, i int, o actions.Outcome) error {
+func (s *Store) SettleFollowup(ctx context.Context, r qr.ScanRecord, i int, o qr.FollowupOutcome) error {
 	k := followupKey(r, i)
-	sent := map[string]types.AttributeValue{":sent": &types.AttributeValueMemberS{Value: "sent"}}
+	sent := map[string]types.AttributeValue{":sent": &types.AttributeValueMemberS{Value: stateSent}}
 	var first types.TransactWriteItem
 	deltas := map[string]int64{"followups_sent": -1}
-	if o == actions.Release {
+	if o == qr.FollowupReleased {
 		first = types.TransactWriteItem{Delete: &types.Delete{
 			TableName: &s.tables.Events, Key: k.av(),
 			ConditionExpression:      aws.String("#s = :sent"),
-			ExpressionAttributeNames: map[string]string{"#s": "state"}, ExpressionAttributeValues: sent,
+			ExpressionAttributeNames: map[string]string{"#s": attrState}, ExpressionAttributeValues: sent,
 		}}
 	} else {
-		sent[":o"] = &types.AttributeValueMemberS{Value: o.String()}
+		state := stateUnknown
+		if o == qr.FollowupRefused {
+			state = stateRefused
+		}
+		sent[":o"] = &types.AttributeValueMemberS{Value: state}
 		first = types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.tables.Events, Key: k.av(),
 			UpdateExpression:         aws.String("SET #s = :o"),
 			ConditionExpression:      aws.String("#s = :sent"),
-			ExpressionAttributeNames: map[string]string{"#s": "state"}, ExpressionAttributeValues: sent,
+			ExpressionAttributeNames: map[string]string{"#s": attrState}, ExpressionAttributeValues: sent,
 		}}
 		deltas["followups_failed"] = 1
 	}
@@ -389,7 +376,7 @@ func (s *Store) SettleFollowup(ctx context.Context, r actions.Record, i int, o a
 }
 
 // MarkPublished writes the published markers of recs, 25 a BatchWriteItem call.
-func (s *Store) MarkPublished(ctx context.Context, recs []actions.Record) error {
+func (s *Store) MarkPublished(ctx context.Context, recs []qr.ScanRecord) error {
 	for start := 0; start < len(recs); start += 25 {
 		var reqs []types.WriteRequest
 		for _, r := range recs[start:min(start+25, len(recs))] {

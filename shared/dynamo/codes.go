@@ -16,17 +16,8 @@ import (
 )
 
 // The codes index (ByCreated in template.yaml) lists every code item newest
-// first: one partition, sorted by creation time. Only code items carry its keys,
-// so scans and counters never write to it.
-const (
-	indexByCreated = "ByCreated"
-	listPartition  = "code"
-)
-
-// The permanent-code count, kept in the scenes table under a key no scene can
-// have (scene keys all start with scene#).
-var quotaKey = key{"account#quota", "permanent"}
-
+// first: one partition (listCodes), sorted by creation time. Only code items
+// carry its keys, so scans and counters never write to it.
 func listSK(c *qr.Code) string {
 	return fmt.Sprintf("%020d#%s", c.CreatedAt.UnixNano(), c.Scene)
 }
@@ -39,13 +30,13 @@ func newCodeItem(c *qr.Code) codeItem {
 		Ticket:        c.Ticket,
 		URL:           c.URL,
 		Permanent:     c.Permanent,
-		Reply:         c.Reply,
+		Reply:         newReplyItem(c.Reply),
 		Tag:           c.Tag,
-		Followups:     c.Followups,
+		Followups:     newReplyItems(c.Followups),
 		CreatedAt:     c.CreatedAt.Unix(),
 		CreatedAtNano: c.CreatedAt.UnixNano(),
 		ExpireSeconds: c.ExpireSeconds,
-		ListPK:        listPartition,
+		ListPK:        listCodes,
 		ListSK:        listSK(c),
 	}
 	if !c.ExpiresAt.IsZero() {
@@ -88,7 +79,7 @@ func (s *Store) CreateCode(ctx context.Context, c *qr.Code, max int64) error {
 		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                 &s.tables.Scenes,
 			Item:                      av,
-			ConditionExpression:       aws.String("attribute_not_exists(pk) OR #p = :false"),
+			ConditionExpression:       aws.String(absent + " OR #p = :false"),
 			ExpressionAttributeNames:  map[string]string{"#p": "permanent"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}},
 		})
@@ -107,7 +98,7 @@ func (s *Store) CreateCode(ctx context.Context, c *qr.Code, max int64) error {
 			Item:      av,
 			// Free, or held by a temporary code that has expired but not yet
 			// been deleted by TTL.
-			ConditionExpression:      aws.String("attribute_not_exists(pk) OR (#p = :false AND #e <= :now)"),
+			ConditionExpression:      aws.String(absent + " OR (#p = :false AND #e <= :now)"),
 			ExpressionAttributeNames: map[string]string{"#p": "permanent", "#e": "expires_at"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":false": &types.AttributeValueMemberBOOL{Value: false},
@@ -156,7 +147,7 @@ func (s *Store) PermanentCount(ctx context.Context) (int64, error) {
 // SetReply replaces a scene's reply and returns the updated mapping; ENotFound
 // when the scene has no code.
 func (s *Store) SetReply(ctx context.Context, scene string, reply *qr.Reply) (*qr.Code, error) {
-	rav, err := attributevalue.Marshal(reply)
+	rav, err := attributevalue.Marshal(newReplyItem(reply))
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: marshal reply: %w", err)
 	}
@@ -164,7 +155,7 @@ func (s *Store) SetReply(ctx context.Context, scene string, reply *qr.Reply) (*q
 		TableName:                 &s.tables.Scenes,
 		Key:                       codeKey(scene).av(),
 		UpdateExpression:          aws.String("SET #r = :r"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ConditionExpression:       aws.String(present),
 		ExpressionAttributeNames:  map[string]string{"#r": "reply"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":r": rav},
 		ReturnValues:              types.ReturnValueAllNew,
@@ -191,7 +182,7 @@ func (s *Store) ListCodes(ctx context.Context, cursor string, limit int) ([]*qr.
 		IndexName:                 aws.String(indexByCreated),
 		KeyConditionExpression:    aws.String("#lp = :lp"),
 		ExpressionAttributeNames:  map[string]string{"#lp": "list_pk"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":lp": &types.AttributeValueMemberS{Value: listPartition}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":lp": &types.AttributeValueMemberS{Value: listCodes}},
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(limit)),
 	}
@@ -249,7 +240,7 @@ func decodeCursor(c string) (map[string]types.AttributeValue, error) {
 			return nil, invalid
 		}
 	}
-	if m["list_pk"] != listPartition {
+	if m["list_pk"] != listCodes {
 		return nil, invalid
 	}
 	k := map[string]types.AttributeValue{}
@@ -257,4 +248,58 @@ func decodeCursor(c string) (map[string]types.AttributeValue, error) {
 		k[name] = &types.AttributeValueMemberS{Value: v}
 	}
 	return k, nil
+}
+
+// replyItem is a qr.Reply as stored: a code's reply, and each of its follow-ups.
+type replyItem struct {
+	Type     string        `dynamodbav:"type"`
+	Content  string        `dynamodbav:"content,omitempty"`
+	Articles []articleItem `dynamodbav:"articles,omitempty"`
+	MediaID  string        `dynamodbav:"media_id,omitempty"`
+}
+
+// articleItem is a qr.Article as stored.
+type articleItem struct {
+	Title       string `dynamodbav:"title"`
+	Description string `dynamodbav:"description,omitempty"`
+	PicURL      string `dynamodbav:"pic_url,omitempty"`
+	URL         string `dynamodbav:"url,omitempty"`
+}
+
+func newReplyItem(r *qr.Reply) *replyItem {
+	if r == nil {
+		return nil
+	}
+	it := &replyItem{Type: r.Type, Content: r.Content, MediaID: r.MediaID}
+	for _, a := range r.Articles {
+		it.Articles = append(it.Articles, articleItem(a))
+	}
+	return it
+}
+
+func (it *replyItem) reply() *qr.Reply {
+	if it == nil {
+		return nil
+	}
+	r := &qr.Reply{Type: it.Type, Content: it.Content, MediaID: it.MediaID}
+	for _, a := range it.Articles {
+		r.Articles = append(r.Articles, qr.Article(a))
+	}
+	return r
+}
+
+func newReplyItems(rs []qr.Reply) []replyItem {
+	var out []replyItem
+	for i := range rs {
+		out = append(out, *newReplyItem(&rs[i]))
+	}
+	return out
+}
+
+func replies(its []replyItem) []qr.Reply {
+	var out []qr.Reply
+	for i := range its {
+		out = append(out, *its[i].reply())
+	}
+	return out
 }

@@ -1,9 +1,14 @@
-// Package dynamo stores the domain of package qr, and the progress of package
-// actions, in Amazon DynamoDB. With secrets (Secrets Manager) and bus
-// (EventBridge), it is one of the three packages under shared/ that import the AWS SDK.
+// Package dynamo stores the domain of package qr in Amazon DynamoDB: the codes,
+// the pushes and their claims, the counters, the progress of the scan actions
+// and the account's access token; and it reads the scan records back from the
+// events table's stream (DecodeStreamRecord). It is the one home of the stored
+// formats: every key is built in keys.go. With secrets (Secrets Manager) and bus
+// (EventBridge), it is one of the three packages under shared/ that import the
+// AWS SDK; it imports no service package.
 //
-// Two tables, both declared in template.yaml with a string partition key "pk", a
-// string sort key "sk" and TTL on "expire_at":
+// Three tables, declared in template.yaml. Scenes and events have a string
+// partition key "pk", a string sort key "sk" and TTL on "expire_at"; tokens has
+// "pk" only:
 //
 //	scenes  pk=scene#<scene>            sk=code      the mapping: ticket, url, reply, expiry (TTL for temporary codes)
 //	        pk=scene#<scene>            sk=registry  the scene has statistics (listed by the ByCreated index)
@@ -14,9 +19,12 @@
 //	        pk=account#quota            sk=permanent the account's permanent-code count
 //	        pk=actions#<scene>#<shard>  sk=total     a shard of the scene's action counters (see actions.go)
 //	        pk=tag#<name>               sk=id        a WeChat tag's id
-//	events  pk=user#<openid>            sk=push#<key>  a push's claim; for a scan, follow or leaving also its record
+//	events  pk=user#<openid>            sk=push#<push>  a push's claim; for a scan, follow or leaving
+//	                                                 (sk=push#event:…, with attribute event) also its record,
+//	                                                 which the stream carries to the scan actions
 //	        pk=user#<openid>            sk=source    the scene whose subscribe brought the follower
 //	        pk=user#<openid>            sk=tagged#…|followup#…|published#…  a push's action markers and claims (TTL)
+//	tokens  pk=token#<appid>                         the access token, its version and the lease on fetching the next
 //
 // Counters are sharded in their partition key: a hot scene's writes spread over
 // Options.Shards partitions instead of one (see README, "Scaling").
@@ -57,6 +65,7 @@ var _ API = (*dynamodb.Client)(nil)
 type Tables struct {
 	Scenes string
 	Events string
+	Tokens string // NewTokens's; a Store does not use it
 }
 
 // Options tune a Store.
@@ -135,17 +144,6 @@ func New(db API, tables Tables, opts Options) (*Store, error) {
 	}
 	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: min(ClaimTTL, opts.Retention), retention: opts.Retention, now: opts.Now}, nil
 }
-
-// Key prefixes and sort keys of the item kinds above.
-const (
-	prefixScene = "scene#"
-	prefixPush  = "push#"
-	prefixUser  = "user#"
-	skCode      = "code"
-	skRegistry  = "registry"
-	skSource    = "source"
-	listScenes  = "scene" // the ByCreated index's partition of scenes with statistics
-)
 
 // unavailable wraps a DynamoDB failure so the caller can answer "try again":
 // WeChat retries a push that got no 2xx.

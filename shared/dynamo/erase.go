@@ -34,8 +34,8 @@ func (s *Store) EraseUser(ctx context.Context, openid string) (qr.Erased, error)
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.tables.Events,
 		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": "pk"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: prefixUser + openid}},
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: userPK(openid)}},
 		ConsistentRead:            aws.Bool(true),
 		Limit:                     aws.Int32(erasePage),
 	}
@@ -102,7 +102,7 @@ func kindOf(it userItem) string {
 		return qr.ErasedClaims
 	case it.SK == skSource:
 		return qr.ErasedSources
-	case strings.HasPrefix(it.SK, "scan#"):
+	case strings.HasPrefix(it.SK, prefixOldRecord):
 		return qr.ErasedScanRecords // a record written before claims became records
 	}
 	kind, _, _ := strings.Cut(it.SK, "#") // a kind filed here by a later feature
@@ -115,7 +115,7 @@ func (s *Store) eraseMarkers(ctx context.Context, scene, openid string) (int, er
 		TableName:                 &s.tables.Scenes,
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ProjectionExpression:      aws.String("#pk, #sk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#sk": "sk"},
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: seenKey(scene, openid, "").PK}},
 		ConsistentRead:            aws.Bool(true),
 	}
@@ -151,7 +151,7 @@ func (s *Store) eraseSession(ctx context.Context, id, openid string) (bool, erro
 		TableName:                 &s.tables.Scenes,
 		Key:                       sessionKey(id).av(),
 		ConditionExpression:       aws.String("#o = :o"),
-		ExpressionAttributeNames:  map[string]string{"#o": "openid"},
+		ExpressionAttributeNames:  map[string]string{"#o": attrOpenID},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: openid}},
 	})
 	var ccf *types.ConditionalCheckFailedException

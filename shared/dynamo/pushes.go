@@ -15,18 +15,6 @@ import (
 	"wechatqr/shared/qr"
 )
 
-type key struct {
-	PK string `dynamodbav:"pk"`
-	SK string `dynamodbav:"sk"`
-}
-
-func (k key) av() map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: k.PK},
-		"sk": &types.AttributeValueMemberS{Value: k.SK},
-	}
-}
-
 // claimItem is a push's claim. For a scan, a follow or a leaving it is also the
 // push's record (scene, openid, event), kept for the retention period; a bound
 // log-in's claim records nothing but the session it bound, so that erasure finds
@@ -44,21 +32,21 @@ type claimItem struct {
 
 type codeItem struct {
 	key
-	Scene         string     `dynamodbav:"scene"`
-	ActionName    string     `dynamodbav:"action_name"`
-	Ticket        string     `dynamodbav:"ticket"`
-	URL           string     `dynamodbav:"url"`
-	Permanent     bool       `dynamodbav:"permanent"`
-	Reply         *qr.Reply  `dynamodbav:"reply,omitempty"`
-	Tag           string     `dynamodbav:"tag,omitempty"`
-	Followups     []qr.Reply `dynamodbav:"followups,omitempty"`
-	CreatedAt     int64      `dynamodbav:"created_at"`
-	CreatedAtNano int64      `dynamodbav:"created_at_ns,omitempty"`
-	ExpireSeconds int64      `dynamodbav:"expire_seconds,omitempty"`
-	ExpiresAt     int64      `dynamodbav:"expires_at,omitempty"`
-	ExpireAt      int64      `dynamodbav:"expire_at,omitempty"` // TTL, temporary codes only
-	ListPK        string     `dynamodbav:"list_pk,omitempty"`   // the ByCreated index
-	ListSK        string     `dynamodbav:"list_sk,omitempty"`
+	Scene         string      `dynamodbav:"scene"`
+	ActionName    string      `dynamodbav:"action_name"`
+	Ticket        string      `dynamodbav:"ticket"`
+	URL           string      `dynamodbav:"url"`
+	Permanent     bool        `dynamodbav:"permanent"`
+	Reply         *replyItem  `dynamodbav:"reply,omitempty"`
+	Tag           string      `dynamodbav:"tag,omitempty"`
+	Followups     []replyItem `dynamodbav:"followups,omitempty"`
+	CreatedAt     int64       `dynamodbav:"created_at"`
+	CreatedAtNano int64       `dynamodbav:"created_at_ns,omitempty"`
+	ExpireSeconds int64       `dynamodbav:"expire_seconds,omitempty"`
+	ExpiresAt     int64       `dynamodbav:"expires_at,omitempty"`
+	ExpireAt      int64       `dynamodbav:"expire_at,omitempty"` // TTL, temporary codes only
+	ListPK        string      `dynamodbav:"list_pk,omitempty"`   // the ByCreated index
+	ListSK        string      `dynamodbav:"list_sk,omitempty"`
 }
 
 type sourceItem struct {
@@ -68,33 +56,6 @@ type sourceItem struct {
 	ExpireAt int64  `dynamodbav:"expire_at"`
 }
 
-func codeKey(scene string) key     { return key{prefixScene + scene, skCode} }
-func registryKey(scene string) key { return key{prefixScene + scene, skRegistry} }
-func sourceKey(openid string) key  { return key{prefixUser + openid, skSource} }
-
-// claimKey files a push's claim under its user, so that erasure finds it with the
-// rest of the user's items; one user does not push thousands a second, so the
-// partition stays cool. The push key of an event names the openid, which the
-// partition already names: "event:<openid>|<CreateTime>|<Event>|<EventKey>" is
-// kept as sk=push#event:<CreateTime>|<Event>|<EventKey>, a message's "msg:<MsgId>"
-// as sk=push#msg:<MsgId>. The stream's filter (template.yaml) relies on the first.
-func claimKey(openid, push string) key {
-	if rest, ok := strings.CutPrefix(push, "event:"+openid+"|"); ok {
-		push = "event:" + rest
-	}
-	return key{prefixUser + openid, prefixPush + push}
-}
-
-// seenKey marks that openid scanned scene, all time (day "") or on one day. Its
-// partition is the pair, so a hot scene's new users spread over partitions.
-func seenKey(scene, openid, day string) key {
-	sk := "all"
-	if day != "" {
-		sk = "day#" + day
-	}
-	return key{"seen#" + scene + "#" + openid, sk}
-}
-
 func (c codeItem) code() *qr.Code {
 	code := &qr.Code{
 		Scene:         c.Scene,
@@ -102,9 +63,9 @@ func (c codeItem) code() *qr.Code {
 		Ticket:        c.Ticket,
 		URL:           c.URL,
 		Permanent:     c.Permanent,
-		Reply:         c.Reply,
+		Reply:         c.Reply.reply(),
 		Tag:           c.Tag,
-		Followups:     c.Followups,
+		Followups:     replies(c.Followups),
 		CreatedAt:     time.Unix(c.CreatedAt, 0).UTC(),
 		ExpireSeconds: c.ExpireSeconds,
 	}
@@ -188,7 +149,7 @@ func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.Attrib
 			return fmt.Errorf("dynamo: unmarshal source: %w", err)
 		}
 		st.Source = it.Scene
-	case k.SK == "all":
+	case k.SK == skAll:
 		var it markerItem
 		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 			return fmt.Errorf("dynamo: unmarshal marker: %w", err)
@@ -197,7 +158,7 @@ func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.Attrib
 		if it.ExpireAt != 0 {
 			st.SeenUntil = time.Unix(it.ExpireAt, 0).UTC()
 		}
-	case strings.HasPrefix(k.SK, "day#"):
+	case strings.HasPrefix(k.SK, prefixDay):
 		st.SeenToday = true
 	}
 	return nil
@@ -304,7 +265,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 	if scan != nil {
 		claim.Scene, claim.OpenID, claim.Event, claim.ExpireAt = sc.Scene, sc.OpenID, sc.Event, s.expireAt(sc.At, s.retention)
 	}
-	put(s.tables.Events, claim, "attribute_not_exists(pk)")
+	put(s.tables.Events, claim, absent)
 	if failure != nil {
 		return nil, parts, failure
 	}
@@ -336,7 +297,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 			put(s.tables.Events, sourceItem{key: sourceKey(sc.OpenID), Scene: sc.Scene, At: sc.At.Unix(), ExpireAt: kept}, "")
 		}
 		dayDelta = delta
-		const fresh = "attribute_not_exists(pk)"
+		const fresh = absent
 		switch {
 		case sc.Unique:
 			delta.UniqueUsers = 1
@@ -397,7 +358,7 @@ func (s *Store) addCounts(k key, scene string, delta qr.Counts, at time.Time) ty
 		Key:              k.av(),
 		UpdateExpression: aws.String("SET #scene = :scene, #last = :at ADD #scans :scans, #subs :subs, #uniq :uniq, #unsubs :unsubs"),
 		ExpressionAttributeNames: map[string]string{
-			"#scene": "scene", "#last": "last_at", "#scans": "scans", "#subs": "subscribes", "#uniq": "unique_users", "#unsubs": "unsubscribes",
+			"#scene": attrScene, "#last": "last_at", "#scans": "scans", "#subs": "subscribes", "#uniq": "unique_users", "#unsubs": "unsubscribes",
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":scene":  &types.AttributeValueMemberS{Value: scene},

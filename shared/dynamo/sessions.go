@@ -32,8 +32,6 @@ type sessionItem struct {
 // polling late still reads "expired" or its result rather than "not found".
 const SessionTTL = time.Hour
 
-func sessionKey(id string) key { return key{"login#" + id, "session"} }
-
 func (it sessionItem) session() *qr.Session {
 	s := &qr.Session{
 		ID: it.ID, Scene: it.Scene, Ticket: it.Ticket, URL: it.URL, Status: it.Status, OpenID: it.OpenID,
@@ -56,7 +54,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *qr.Session) error {
 		return fmt.Errorf("dynamo: marshal session: %w", err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.tables.Scenes, Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		TableName: &s.tables.Scenes, Item: av, ConditionExpression: aws.String(absent),
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -99,16 +97,16 @@ func (s *Store) BindSession(ctx context.Context, c qr.Claim, id, openid string, 
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: &s.tables.Events, Item: claim,
-			ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+			ConditionExpression:                 aws.String(absent),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		{Update: &types.Update{
 			TableName:           &s.tables.Scenes,
 			Key:                 sessionKey(id).av(),
 			UpdateExpression:    aws.String("SET #st = :scanned, #o = :openid, #sa = :at"),
-			ConditionExpression: aws.String("attribute_exists(pk) AND #st = :pending AND #ea > :at"),
+			ConditionExpression: aws.String(present + " AND #st = :pending AND #ea > :at"),
 			ExpressionAttributeNames: map[string]string{
-				"#st": "status", "#o": "openid", "#sa": "scanned_at", "#ea": "expires_at",
+				"#st": "status", "#o": attrOpenID, "#sa": "scanned_at", "#ea": "expires_at",
 			},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":scanned": &types.AttributeValueMemberS{Value: qr.SessionScanned},

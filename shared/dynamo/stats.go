@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,15 +24,6 @@ func (s *Store) shard(pushKey string) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(pushKey))
 	return int(h.Sum32() % uint32(s.shards))
-}
-
-// statsKey is a shard's totals (day "") or one of its days.
-func statsKey(scene string, shard int, day string) key {
-	sk := "total"
-	if day != "" {
-		sk = "day#" + day
-	}
-	return key{"stats#" + scene + "#" + strconv.Itoa(shard), sk}
 }
 
 type countsItem struct {
@@ -107,11 +97,11 @@ func (s *Store) queryDays(ctx context.Context, pk, from, to string, add func(str
 	in := &dynamodb.QueryInput{
 		TableName:                &s.tables.Scenes,
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :from AND :to"),
-		ExpressionAttributeNames: map[string]string{"#pk": "pk", "#sk": "sk"},
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":   &types.AttributeValueMemberS{Value: pk},
-			":from": &types.AttributeValueMemberS{Value: "day#" + from},
-			":to":   &types.AttributeValueMemberS{Value: "day#" + to},
+			":from": &types.AttributeValueMemberS{Value: prefixDay + from},
+			":to":   &types.AttributeValueMemberS{Value: prefixDay + to},
 		},
 	}
 	for {
@@ -124,7 +114,7 @@ func (s *Store) queryDays(ctx context.Context, pk, from, to string, add func(str
 			if err := attributevalue.UnmarshalMap(av, &c); err != nil {
 				return fmt.Errorf("dynamo: unmarshal counts: %w", err)
 			}
-			add(strings.TrimPrefix(c.SK, "day#"), c.counts())
+			add(strings.TrimPrefix(c.SK, prefixDay), c.counts())
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return nil

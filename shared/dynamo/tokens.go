@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"wechatqr/shared/token"
+	"wechatqr/shared/qr"
 )
 
 // Tokens stores one account's access token in the tokens table (partition key
@@ -24,15 +24,13 @@ type Tokens struct {
 	key   map[string]types.AttributeValue
 }
 
-var _ token.Store = (*Tokens)(nil)
-
 // NewTokens returns the token store of appID in table.
 func NewTokens(db API, table, appID string) (*Tokens, error) {
 	if table == "" || appID == "" {
 		return nil, errors.New("dynamo: the tokens table name (TOKENS_TABLE) and the AppID are required")
 	}
 	return &Tokens{db: db, table: table, key: map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: "token#" + appID},
+		attrPK: &types.AttributeValueMemberS{Value: tokenPK(appID)},
 	}}, nil
 }
 
@@ -45,30 +43,31 @@ type tokenItem struct {
 
 // Load reads the record, strongly consistent: a stale read would hand out a token
 // that was just replaced.
-func (t *Tokens) Load(ctx context.Context) (token.Record, error) {
+func (t *Tokens) Load(ctx context.Context) (qr.AccessToken, error) {
 	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &t.table, Key: t.key, ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return token.Record{}, unavailable("load token", err)
+		return qr.AccessToken{}, unavailable("load token", err)
 	}
 	var it tokenItem
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return token.Record{}, fmt.Errorf("dynamo: unmarshal token: %w", err)
+		return qr.AccessToken{}, fmt.Errorf("dynamo: unmarshal token: %w", err)
 	}
 	if it.Token == "" {
-		return token.Record{Version: it.Version}, nil
+		return qr.AccessToken{Version: it.Version}, nil
 	}
-	return token.Record{Token: it.Token, ExpiresAt: time.Unix(it.ExpiresAt, 0), Version: it.Version}, nil
+	return qr.AccessToken{Token: it.Token, ExpiresAt: time.Unix(it.ExpiresAt, 0), Version: it.Version}, nil
 }
 
-// Save replaces the item (dropping any lease) if its version is still prev.
-func (t *Tokens) Save(ctx context.Context, rec token.Record, prev int64) error {
+// Save replaces the item (dropping any lease) if its version is still prev;
+// otherwise it writes nothing and returns an EConflict error.
+func (t *Tokens) Save(ctx context.Context, rec qr.AccessToken, prev int64) error {
 	item, err := attributevalue.MarshalMap(tokenItem{
 		PK: "", Token: rec.Token, ExpiresAt: rec.ExpiresAt.Unix(), Version: rec.Version,
 	})
 	if err != nil {
 		return fmt.Errorf("dynamo: marshal token: %w", err)
 	}
-	item["pk"] = t.key["pk"]
+	item[attrPK] = t.key[attrPK]
 	cond := "attribute_not_exists(#v) OR #v = :prev"
 	if prev != 0 {
 		cond = "#v = :prev"
@@ -83,7 +82,7 @@ func (t *Tokens) Save(ctx context.Context, rec token.Record, prev int64) error {
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
-		return token.ErrConflict
+		return qr.Errorf(qr.EConflict, "the stored access token changed since it was read")
 	case err != nil:
 		return unavailable("save token", err)
 	}

@@ -32,18 +32,18 @@ const (
 // Reply is what scanning a scene answers. Exactly one of Content, Articles or MediaID
 // is set, according to Type.
 type Reply struct {
-	Type     string    `json:"type" dynamodbav:"type"`
-	Content  string    `json:"content,omitempty" dynamodbav:"content,omitempty"`
-	Articles []Article `json:"articles,omitempty" dynamodbav:"articles,omitempty"`
-	MediaID  string    `json:"media_id,omitempty" dynamodbav:"media_id,omitempty"`
+	Type     string    `json:"type"`
+	Content  string    `json:"content,omitempty"`
+	Articles []Article `json:"articles,omitempty"`
+	MediaID  string    `json:"media_id,omitempty"`
 }
 
 // Article is one item of a news reply.
 type Article struct {
-	Title       string `json:"title" dynamodbav:"title"`
-	Description string `json:"description,omitempty" dynamodbav:"description,omitempty"`
-	PicURL      string `json:"pic_url,omitempty" dynamodbav:"pic_url,omitempty"`
-	URL         string `json:"url,omitempty" dynamodbav:"url,omitempty"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	PicURL      string `json:"pic_url,omitempty"`
+	URL         string `json:"url,omitempty"`
 }
 
 // TextReply is a convenience for the common case.

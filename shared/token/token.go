@@ -18,29 +18,20 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"wechatqr/shared/qr"
 )
-
-// Record is the account's token as stored. Version grows by one with every write,
-// so writers compare and swap on it; 0 means nothing is stored.
-type Record struct {
-	Token     string
-	ExpiresAt time.Time
-	Version   int64
-}
-
-// ErrConflict is returned by Store.Save when another writer got there first.
-var ErrConflict = errors.New("token: the stored token changed since it was read")
 
 // ErrUnavailable means no valid token could be had in time.
 var ErrUnavailable = errors.New("token: no valid access token available")
 
 // Store keeps the token record and the lease on fetching a new one.
 type Store interface {
-	// Load returns the stored record; the zero Record when there is none.
-	Load(ctx context.Context) (Record, error)
+	// Load returns the stored token; the zero AccessToken when there is none.
+	Load(ctx context.Context) (qr.AccessToken, error)
 	// Save writes rec if the stored version is still prev, and releases any lease;
-	// otherwise it returns ErrConflict and writes nothing.
-	Save(ctx context.Context, rec Record, prev int64) error
+	// otherwise it returns an error of code qr.EConflict and writes nothing.
+	Save(ctx context.Context, rec qr.AccessToken, prev int64) error
 	// Lease gives holder the sole right to fetch a token until until, if nobody
 	// holds an unexpired lease at now and the stored version is still version (so a
 	// caller that read before another's write cannot fetch again). It reports
@@ -99,7 +90,7 @@ type Source struct {
 	holder string
 
 	mu     sync.Mutex // serializes the slow path inside this process
-	cached Record
+	cached qr.AccessToken
 	cmu    sync.RWMutex
 }
 
@@ -123,17 +114,17 @@ func NewSource(store Store, issuer Issuer, opts Options) *Source {
 	return &Source{store: store, issuer: issuer, opts: opts, holder: hex.EncodeToString(id[:])}
 }
 
-func (s *Source) valid(r Record) bool {
+func (s *Source) valid(r qr.AccessToken) bool {
 	return r.Token != "" && s.opts.Now().Add(s.opts.Skew).Before(r.ExpiresAt)
 }
 
-func (s *Source) fromMemory() (Record, bool) {
+func (s *Source) fromMemory() (qr.AccessToken, bool) {
 	s.cmu.RLock()
 	defer s.cmu.RUnlock()
 	return s.cached, s.valid(s.cached)
 }
 
-func (s *Source) remember(r Record) {
+func (s *Source) remember(r qr.AccessToken) {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	if r.Version >= s.cached.Version {
@@ -152,7 +143,7 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 	if r, ok := s.fromMemory(); ok { // another goroutine loaded it meanwhile
 		return r.Token, nil
 	}
-	r, err := s.obtain(ctx, func(r Record) bool { return s.valid(r) }, false)
+	r, err := s.obtain(ctx, func(r qr.AccessToken) bool { return s.valid(r) }, false)
 	if err != nil {
 		return "", err
 	}
@@ -168,10 +159,10 @@ func (s *Source) Invalidate(ctx context.Context, failed string) (string, error) 
 	defer s.mu.Unlock()
 	s.cmu.Lock()
 	if s.cached.Token == failed {
-		s.cached = Record{Version: s.cached.Version}
+		s.cached = qr.AccessToken{Version: s.cached.Version}
 	}
 	s.cmu.Unlock()
-	r, err := s.obtain(ctx, func(r Record) bool { return r.Token != failed && s.valid(r) }, true)
+	r, err := s.obtain(ctx, func(r qr.AccessToken) bool { return r.Token != failed && s.valid(r) }, true)
 	if err != nil {
 		return "", err
 	}
@@ -197,7 +188,7 @@ func (s *Source) Refresh(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if _, err := s.fetch(ctx, r, false); err != nil {
-		if errors.Is(err, ErrConflict) {
+		if qr.ErrorCode(err) == qr.EConflict {
 			return false, nil
 		}
 		return false, err
@@ -207,12 +198,12 @@ func (s *Source) Refresh(ctx context.Context) (bool, error) {
 
 // obtain returns the stored record if good says so; otherwise it takes the lease
 // and fetches, or waits for the holder of the lease to store one.
-func (s *Source) obtain(ctx context.Context, good func(Record) bool, force bool) (Record, error) {
+func (s *Source) obtain(ctx context.Context, good func(qr.AccessToken) bool, force bool) (qr.AccessToken, error) {
 	deadline := s.opts.Now().Add(s.opts.Wait)
 	for {
 		r, err := s.store.Load(ctx)
 		if err != nil {
-			return Record{}, err
+			return qr.AccessToken{}, err
 		}
 		if good(r) {
 			s.remember(r)
@@ -221,42 +212,42 @@ func (s *Source) obtain(ctx context.Context, good func(Record) bool, force bool)
 		now := s.opts.Now()
 		ok, err := s.store.Lease(ctx, s.holder, r.Version, now, now.Add(s.opts.Lease))
 		if err != nil {
-			return Record{}, err
+			return qr.AccessToken{}, err
 		}
 		if ok {
 			nr, err := s.fetch(ctx, r, force)
-			if errors.Is(err, ErrConflict) {
+			if qr.ErrorCode(err) == qr.EConflict {
 				continue // someone wrote after our read; use theirs
 			}
 			return nr, err
 		}
 		if !now.Before(deadline) {
-			return Record{}, fmt.Errorf("%w: another instance holds the lease and stored nothing within %v", ErrUnavailable, s.opts.Wait)
+			return qr.AccessToken{}, fmt.Errorf("%w: another instance holds the lease and stored nothing within %v", ErrUnavailable, s.opts.Wait)
 		}
 		t := time.NewTimer(s.opts.Poll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Record{}, ctx.Err()
+			return qr.AccessToken{}, ctx.Err()
 		case <-t.C:
 		}
 	}
 }
 
 // fetch asks WeChat for a token and stores it over prev.
-func (s *Source) fetch(ctx context.Context, prev Record, force bool) (Record, error) {
+func (s *Source) fetch(ctx context.Context, prev qr.AccessToken, force bool) (qr.AccessToken, error) {
 	start := s.opts.Now()
 	iss, err := s.issuer.Issue(ctx, force)
 	if err != nil {
-		return Record{}, err
+		return qr.AccessToken{}, err
 	}
 	if iss.Token == "" || iss.ExpiresIn <= 0 {
-		return Record{}, fmt.Errorf("token: WeChat returned an empty token or lifetime")
+		return qr.AccessToken{}, fmt.Errorf("token: WeChat returned an empty token or lifetime")
 	}
 	// Count the lifetime from before the call: the token may be older than its answer.
-	r := Record{Token: iss.Token, ExpiresAt: start.Add(iss.ExpiresIn), Version: prev.Version + 1}
+	r := qr.AccessToken{Token: iss.Token, ExpiresAt: start.Add(iss.ExpiresIn), Version: prev.Version + 1}
 	if err := s.store.Save(ctx, r, prev.Version); err != nil {
-		return Record{}, err
+		return qr.AccessToken{}, err
 	}
 	s.remember(r)
 	return r, nil

@@ -12,6 +12,7 @@ import (
 
 	"wechatqr/local/dynamolocal/dynamotest"
 	"wechatqr/shared/dynamo"
+	"wechatqr/shared/qr"
 	"wechatqr/shared/token"
 )
 
@@ -164,7 +165,7 @@ func TestScheduledRefresh(t *testing.T) {
 		iss := &issuer{}
 		iss.during = func() {
 			// While our call is in flight another writer stores its token.
-			if err := store.Save(ctx, token.Record{Token: "OTHER", ExpiresAt: time.Now().Add(time.Hour), Version: 1}, 0); err != nil {
+			if err := store.Save(ctx, qr.AccessToken{Token: "OTHER", ExpiresAt: time.Now().Add(time.Hour), Version: 1}, 0); err != nil {
 				t.Error(err)
 			}
 		}
@@ -235,7 +236,7 @@ type countingStore struct {
 	n int
 }
 
-func (c *countingStore) Load(ctx context.Context) (token.Record, error) {
+func (c *countingStore) Load(ctx context.Context) (qr.AccessToken, error) {
 	c.n++
 	return c.Store.Load(ctx)
 }

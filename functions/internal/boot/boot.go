@@ -37,19 +37,20 @@ type Env struct {
 // Load builds the logger and the AWS configuration. It makes no network call:
 // the secret is read by Secret, in the background.
 func Load(context.Context) (*Env, error) {
+	getenv := os.Getenv // the one read of the process's environment: Env.Getenv
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg := awsConfig(os.Getenv)
+	cfg := awsConfig(getenv)
 	refresh := secrets.DefaultRefresh
-	if v := os.Getenv("WECHAT_SECRET_REFRESH_SECONDS"); v != "" {
+	if v := getenv("WECHAT_SECRET_REFRESH_SECONDS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return nil, fmt.Errorf("WECHAT_SECRET_REFRESH_SECONDS: %q is not a whole number of seconds (0 turns re-reading off)", v)
 		}
 		refresh = time.Duration(n) * time.Second
 	}
-	e := &Env{AWS: cfg, Getenv: os.Getenv, Log: log, refresh: refresh}
-	if os.Getenv("WECHAT_SECRET_ID") != "" {
-		e.sm = awsjson.NewSecrets(cfg, os.Getenv)
+	e := &Env{AWS: cfg, Getenv: getenv, Log: log, refresh: refresh}
+	if getenv("WECHAT_SECRET_ID") != "" {
+		e.sm = awsjson.NewSecrets(cfg, getenv)
 	}
 	return e, nil
 }
@@ -64,14 +65,14 @@ func Load(context.Context) (*Env, error) {
 // now from the environment, and build's error is returned.
 func Secret[T any](e *Env, build func(getenv func(string) string) (T, error)) (*secrets.Live[T], error) {
 	if e.sm == nil {
-		v, err := build(os.Getenv)
+		v, err := build(e.Getenv)
 		if err != nil {
 			return nil, err
 		}
 		return secrets.NewLive(v, nil, secrets.LiveOptions{}), nil
 	}
 	read := func(ctx context.Context) (T, error) {
-		getenv, err := secrets.Env(ctx, os.Getenv, e.sm)
+		getenv, err := secrets.Env(ctx, e.Getenv, e.sm)
 		if err != nil {
 			var zero T
 			return zero, err
