@@ -449,7 +449,26 @@ func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res
 	if outcome == qr.LoginUsed {
 		reply = h.cfg.Login.Used
 	}
-	res, err = h.record(ctx, msg, "", res, h.render(msg, reply))
+	body := h.render(msg, reply)
+	if msg.Event != qr.EventSubscribe {
+		// A follower scanning a spent log-in code (SCAN) changes nothing about
+		// them: only the push is claimed, so that retries get the same answer.
+		// Recording it as a scan through no code would forget the scene that
+		// brought them, and their leaving would be charged to nothing.
+		winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, body), At: at}, nil)
+		switch {
+		case err != nil:
+			return res, err
+		case !first:
+			res.reply, res.outcome = answerFrom(msg, winner.Reply), "duplicate"
+		default:
+			res.reply, res.outcome = body, "login "+outcome
+		}
+		return res, nil
+	}
+	// A new follower through a spent log-in code is a follow through no code:
+	// whatever brought them before did not bring them this time.
+	res, err = h.record(ctx, msg, "", res, body)
 	if res.outcome == "recorded" {
 		res.outcome = "login " + outcome
 	}

@@ -112,6 +112,43 @@ func TestAnExpiredOrUnknownLoginCodeBindsNobody(t *testing.T) {
 	}
 }
 
+// TestAFollowerScanningASpentLoginCodeKeepsTheirSource: the scene that brought
+// a follower is still charged with their leaving after they scanned a log-in
+// code that someone else had used, or that had expired.
+func TestAFollowerScanningASpentLoginCodeKeepsTheirSource(t *testing.T) {
+	f := newFixture(t)
+	const used, expired = "usedusedusedusedusedusedus", "expiredexpiredexpiredexpir"
+	f.session(t, used, now.Add(3*time.Minute))
+	f.session(t, expired, now.Add(-time.Second))
+	f.putCode(t, "poster", qr.TextReply("Welcome"))
+	f.reply(t, signer.SubscribeXML("fan", "poster", now.Unix(), "T"))
+	if r := f.reply(t, signer.ScanXML("someone-else", qr.LoginPrefix+used, now.Unix()+1, "T")); r != boundText() {
+		t.Fatalf("the first scanner got %q", r)
+	}
+	pushes := []struct {
+		push []byte
+		want string
+	}{
+		{signer.ScanXML("fan", qr.LoginPrefix+used, now.Unix()+2, "T"), usedText()},
+		{signer.ScanXML("fan", qr.LoginPrefix+expired, now.Unix()+3, "T"), expiredText()},
+	}
+	for _, p := range pushes {
+		for range 2 { // WeChat's retry gets the same answer
+			if r := f.reply(t, p.push); r != p.want {
+				t.Fatalf("got %q, want %q", r, p.want)
+			}
+		}
+	}
+	f.push(t, signer.UnsubscribeXML("fan", now.Unix()+4), wechattest.Safe)
+	st, err := f.store.SceneStats(context.Background(), "poster", qr.DayOf(now), qr.DayOf(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Totals.Subscribes != 1 || st.Totals.Unsubscribes != 1 {
+		t.Errorf("poster's totals = %+v; want the follower it brought, and their leaving", st.Totals)
+	}
+}
+
 func boundText() string   { return callback.DefaultLoginReplies.Bound.Content }
 func usedText() string    { return callback.DefaultLoginReplies.Used.Content }
 func expiredText() string { return callback.DefaultLoginReplies.Expired.Content }
