@@ -83,8 +83,8 @@ func TestWeChatFaultsUnderCreate(t *testing.T) {
 		status  int
 		error   string // the error body's "error"
 		errcode int    // WeChat's errcode in the error body; 0 for none
-		creates int // qrcode/create calls
-		refresh int // forced stable_token refreshes
+		creates int    // qrcode/create calls
+		refresh int    // forced stable_token refreshes
 		within  time.Duration
 	}{
 		// -1 is "system busy": retried with backoff, and the third attempt succeeds.
