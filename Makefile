@@ -15,14 +15,17 @@ MODE      ?= plaintext
 DEPLOY_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 DEPLOY_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME  ?= 60s
-# How long `make test` fuzzes each target: CI has the time (.ci/run, or any CI set
-# to other than false or 0), a developer's machine 5 s. Each target's corpus is its package's
+# How long `make test` fuzzes each target: on CI (.ci/run, or any CI set to other than
+# false or 0) 30 s, so that the race-checked tests and the fuzzing fit CI's 15 minutes
+# (docs/testing.md); a developer's machine 5 s. Each target's corpus is its package's
 # testdata/fuzz/<Target>, which go test reads as seeds and adds failures to.
-TEST_FUZZTIME := $(if $(filter-out false 0,$(CI)),60s,5s)
-# The one list of fuzz targets, package:Target; `make test` and `make fuzz` take every one.
+TEST_FUZZTIME := $(if $(filter-out false 0,$(CI)),30s,5s)
+# The one list of fuzz targets, package:Target; `make test` and `make fuzz` take every one,
+# and local/repo's TestEveryFuzzTargetIsInTheMakefile fails when a func Fuzz… is missing.
 FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate ./shared/api:FuzzEraseUser ./functions/scanactions:FuzzDecodeRecord ./shared/wechat:FuzzCustomMessageBody ./shared/api:FuzzParseBatch
+FUZZ_TARGETS += ./shared/wechat:FuzzAppendText
 
-.PHONY: help deps tools vendor browser screenshots test vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
+.PHONY: help deps tools vendor browser screenshots test test-unit vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,12 +71,16 @@ screenshots: deps tools browser ## every console page in English and Chinese as 
 	SCREENSHOT_DIR=$(CURDIR)/build/screenshots $(GO) test ./local/browser -run '^TestEveryPageInBothLanguages$$' -count=1
 	@ls build/screenshots
 
-test: deps tools browser vet lint ## everything CI runs: vet, cfn-lint, all tests (DynamoDB Local, RIE, Chromium), fuzzing (60 s a target with CI=true, else 5 s)
-	$(GO) test -count=1 ./...
+test: deps tools browser vet lint ## everything CI runs: vet, cfn-lint, all tests under -race (DynamoDB Local, RIE, Chromium), fuzzing (30 s a target with CI=true, else 5 s)
+	$(GO) test -race -count=1 ./...
 	@for t in $(FUZZ_TARGETS); do \
 	  out=$$($(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=$(TEST_FUZZTIME) 2>&1) || { echo "$$out"; exit 1; }; \
 	  if echo "$$out" | grep -q 'no fuzz tests'; then echo "$$t: no such fuzz target"; exit 1; fi; \
 	  echo "fuzzed $${t##*:} for $(TEST_FUZZTIME): no failure"; done
+
+# -race needs cgo, so a C compiler (gcc); nothing else outside Go.
+test-unit: ## the fast tier: every test that needs no Java, Node, browser, moto_server or aws-lambda-rie (-short skips those), under -race
+	$(GO) test -short -race -count=1 ./...
 
 run: deps tools ## the whole stack offline on ADDR (127.0.0.1:3000); PERSIST=1 keeps the data in local/data
 	$(GO) run ./local/cmd/stack run -addr $(ADDR) $(if $(PERSIST),-data local/data) $(if $(V),-v)

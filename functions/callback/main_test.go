@@ -83,6 +83,8 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 // ends. The store reads the function's tables, so that a test can see what it counted.
 func startCallback(t *testing.T, ctx context.Context, env []string) (*rie.Function, *dynamo.Store) {
 	t.Helper()
+	rie.SkipShort(t)
+	dynamolocal.SkipShort(t)
 	db, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 	if err != nil {
 		t.Fatal(err)

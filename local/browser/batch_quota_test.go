@@ -25,6 +25,7 @@ import (
 // ZIP of the five it made, which exist. Once the quota resets, the same CSV
 // makes the rest; the five permanent codes come back without a WeChat call.
 func TestWeChatsDailyQuotaStopsABatchAndARerunMakesTheRest(t *testing.T) {
+	console(t)
 	const rows, allowed, concurrency = 12, 5, 4
 	var b strings.Builder
 	b.WriteString("scene,permanent,expire_seconds,reply,tag\n")

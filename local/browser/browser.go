@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
@@ -27,6 +28,15 @@ import (
 
 // ErrNoChromium means no Chromium is installed; `make test` installs Debian's.
 var ErrNoChromium = errors.New("browser: chromium not found on PATH: install it with `apt-get install -y chromium` (make browser does)")
+
+// SkipShort skips t under -short (`make test-unit`): the console's tests need
+// Chromium and the local stack; `make test` runs them.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs Chromium and the local stack (DynamoDB Local, aws-lambda-rie, moto_server): skipped under -short (make test-unit); make test runs it")
+	}
+}
 
 // Browser is one headless Chromium; each Tab is a page of it.
 type Browser struct {

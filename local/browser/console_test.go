@@ -34,6 +34,7 @@ type code struct {
 
 func scan(t testing.TB, openid, scene string) string {
 	t.Helper()
+	console(t)
 	push, err := st.Platform.ScanScene(context.Background(), front.URL+"/wechat", openid, scene, wechattest.Plaintext)
 	if err != nil {
 		t.Fatal(err)
@@ -223,6 +224,7 @@ func TestScansChangeTheTotalsAndChartAndAnEditedReplyIsAnswered(t *testing.T) {
 // have handled every record written so far.
 func streamIdle(t testing.TB) {
 	t.Helper()
+	console(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := st.StreamIdle(ctx); err != nil {

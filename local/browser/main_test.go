@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,59 +27,74 @@ import (
 // The console's tests run one local stack (DynamoDB Local, the WeChat emulator,
 // every function under aws-lambda-rie, the front on a loopback port) and one
 // headless Chromium for the whole package: each test works on scenes of its own.
+// The first test that needs them starts them (console); TestMain stops them.
 var (
 	st    *stack.Stack
 	front *httptest.Server
 	chrom *browser.Browser
+
+	consoleOnce sync.Once
+	consoleErr  error
+	stops       []func() // what start started, to stop in reverse order
 )
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(run(m))
+	code := m.Run()
+	for i := len(stops) - 1; i >= 0; i-- {
+		stops[i]()
+	}
+	os.Exit(code)
 }
 
-func run(m *testing.M) int {
+// console gives t the package's stack and browser, started on the first call.
+// Under -short it skips t; a start that fails fails every test that asks.
+func console(t testing.TB) {
+	t.Helper()
+	browser.SkipShort(t)
+	consoleOnce.Do(func() { consoleErr = start() })
+	if consoleErr != nil {
+		t.Fatal(consoleErr)
+	}
+}
+
+func start() error {
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	build, err := os.MkdirTemp("", "console-browser-build-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	defer os.RemoveAll(build)
-	st, err = stack.Start(ctx, stack.Options{BuildDir: build})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the local stack:", err)
-		return 1
+	stops = append(stops, func() { os.RemoveAll(build) })
+	if st, err = stack.Start(ctx, stack.Options{BuildDir: build}); err != nil {
+		return fmt.Errorf("starting the local stack: %w", err)
 	}
-	defer st.Close()
+	stops = append(stops, st.Close)
 	front = httptest.NewServer(st.Front())
-	defer front.Close()
-	chrom, err = browser.Launch(context.Background(), 1280, 1000)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	stops = append(stops, front.Close)
+	if chrom, err = browser.Launch(context.Background(), 1280, 1000); err != nil {
+		return err
 	}
-	defer chrom.Close()
+	stops = append(stops, chrom.Close)
 	// Usable: the list page has drawn its table (or its empty state).
 	tab, closeTab := chrom.Tab()
 	err = chromedp.Do(tab, chromedp.Navigate(front.URL+"/console"), chromedp.WaitVisible(chromedp.CSS("#codes-table, #codes-empty")))
 	closeTab()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "the console did not load:", err)
-		return 1
+		return fmt.Errorf("the console did not load: %w", err)
 	}
 	if testing.Verbose() {
 		fmt.Printf("stack started and the console usable in a browser after %s\n", time.Since(began).Round(100*time.Millisecond))
 	}
-	return m.Run()
+	return nil
 }
 
 // page opens the console at hash (e.g. "/create") in a new tab, in English
 // unless lang says otherwise, and waits for the page to have rendered.
 func page(t testing.TB, hash, lang string) context.Context {
 	t.Helper()
+	console(t)
 	tab, cancel := chrom.Tab()
 	t.Cleanup(cancel)
 	ctx, stop := context.WithTimeout(tab, 15*time.Minute)
@@ -168,6 +184,7 @@ func text(t testing.TB, ctx context.Context, css string) string {
 // apiGet reads the QR API directly, for what the page should show.
 func apiGet(t testing.TB, path string, out any) {
 	t.Helper()
+	console(t)
 	res, err := http.Get(front.URL + path)
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +201,7 @@ func apiGet(t testing.TB, path string, out any) {
 
 func apiPost(t testing.TB, path, body string) {
 	t.Helper()
+	console(t)
 	res, err := http.Post(front.URL+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -253,6 +271,7 @@ func unzipBatch(t testing.TB, data []byte) (map[string][]byte, [][]string) {
 // apiStatus is the status GET path answers.
 func apiStatus(t testing.TB, path string) int {
 	t.Helper()
+	console(t)
 	res, err := http.Get(front.URL + path)
 	if err != nil {
 		t.Fatal(err)

@@ -192,6 +192,7 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // token, and the function refusing the same request without it or with a token
 // it must not take.
 func TestSignInWithCognitoThenDataNeedsTheToken(t *testing.T) {
+	console(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	srv := moto.ForTest(t)

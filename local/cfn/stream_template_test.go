@@ -222,6 +222,7 @@ json.dump(transform(t, {}, NoManagedPolicies()), sys.stdout, indent=1)
 // it receives: the event source mapping with every setting above, the scan actions' role
 // without SAM's stream policy, and a result cfn-lint passes.
 func TestRepoTemplateSAMTransform(t *testing.T) {
+	skipShortCfnLint(t)
 	out := samTranslate(t, templatePath)
 	var doc struct {
 		Resources map[string]struct {

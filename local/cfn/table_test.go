@@ -16,6 +16,7 @@ import (
 // TestCreateTables creates the tables of both templates in a real DynamoDB Local. A missing Java
 // or npm package fails here with the message that says how to install it.
 func TestCreateTables(t *testing.T) {
+	dynamolocal.SkipShort(t)
 	ctx := t.Context()
 	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 	if err != nil {
@@ -88,6 +89,7 @@ func TestCreateTables(t *testing.T) {
 // TestCreateTablesEnablesTheStreamOfAKeptTable: a data dir kept from before the template had
 // a stream (PERSIST=1) gets the stream, or the local mapping would have nothing to read.
 func TestCreateTablesEnablesTheStreamOfAKeptTable(t *testing.T) {
+	dynamolocal.SkipShort(t)
 	ctx := t.Context()
 	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,6 +48,16 @@ var (
 	// ErrExited means the server stopped before it answered; the error carries its last output.
 	ErrExited = errors.New("DynamoDB Local exited before it was ready")
 )
+
+// SkipShort skips t under -short (`make test-unit`), naming what it needs: a test
+// that starts or reaches a DynamoDB Local calls it first (dynamotest's helpers do);
+// `make test` runs it.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs DynamoDB Local (Java and `make deps`): skipped under -short (make test-unit); make test runs it")
+	}
+}
 
 // Options tell Start how to run the server. The zero value is a fresh in-memory database on a
 // free port, from the package installed under the module root.

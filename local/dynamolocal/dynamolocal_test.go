@@ -45,6 +45,7 @@ func createTable(ctx context.Context, c *dynamodb.Client, name string) error {
 }
 
 func TestServer(t *testing.T) {
+	SkipShort(t)
 	t.Parallel()
 	ctx := t.Context()
 	s, err := Start(ctx, Options{})
@@ -90,6 +91,7 @@ func TestServer(t *testing.T) {
 }
 
 func TestStartPortInUse(t *testing.T) {
+	SkipShort(t)
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -123,6 +125,7 @@ func TestStartPortInUse(t *testing.T) {
 }
 
 func TestDataDir(t *testing.T) {
+	SkipShort(t)
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "not", "yet", "there")
 	ctx := t.Context()
@@ -171,6 +174,8 @@ func TestStartErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.path != "" {
 				t.Setenv("PATH", tt.path)
+			} else {
+				SkipShort(t) // past the look for java, Start runs it
 			}
 			s, err := Start(t.Context(), tt.opts)
 			if err == nil {

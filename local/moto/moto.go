@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,10 +69,21 @@ func (s *Server) Close() error { return s.proc.Close() }
 // PID is the server's process id.
 func (s *Server) PID() int { return s.proc.PID() }
 
+// SkipShort skips t under -short (`make test-unit`), naming what it needs; `make
+// test` runs it.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs moto_server (`pip install 'moto[server]'`): skipped under -short (make test-unit); make test runs it")
+	}
+}
+
 // ForTest starts a server for t and stops it when t ends, as httptest.NewServer
-// does: a test that cannot have its moto_server fails, it is not skipped.
+// does: a test that cannot have its moto_server fails, it is not skipped (except
+// under -short, see SkipShort).
 func ForTest(t testing.TB) *Server {
 	t.Helper()
+	SkipShort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := Start(ctx)
@@ -80,4 +92,37 @@ func ForTest(t testing.TB) *Server {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// Shared is one server for a package's tests, started by the first test that
+// asks for it (so that the package's other tests run without moto_server) and
+// stopped by Close from TestMain. The zero value is ready to use.
+type Shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// Get returns the server, starting it on the first call. Under -short it skips
+// t; a server that cannot start fails every test that asks for it.
+func (s *Shared) Get(t testing.TB) *Server {
+	t.Helper()
+	SkipShort(t)
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s.srv, s.err = Start(ctx)
+	})
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.srv
+}
+
+// Close stops the server if a test started it.
+func (s *Shared) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Close()
 }

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"wechatqr/local/internal/proc"
@@ -41,6 +42,15 @@ var (
 	// ErrClosed means Invoke was called after Close.
 	ErrClosed = errors.New("rie: function closed")
 )
+
+// SkipShort skips t under -short (`make test-unit`): a test that runs a function
+// under the emulator needs aws-lambda-rie; `make test` runs it.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs aws-lambda-rie (`make tools`): skipped under -short (make test-unit); make test runs it")
+	}
+}
 
 // Options tell Start what to run.
 type Options struct {
@@ -82,11 +92,6 @@ type Function struct {
 // invocation's REPORT carries the Init Duration. ctx bounds the start only; the function runs
 // until Close.
 func Start(ctx context.Context, opts Options) (*Function, error) {
-	root, _ := repo.Root() // outside the module only PATH is searched
-	bin, err := locate(root)
-	if err != nil {
-		return nil, err
-	}
 	if opts.Bootstrap == "" {
 		return nil, errors.New("rie: Options.Bootstrap is empty")
 	}
@@ -101,6 +106,11 @@ func Start(ctx context.Context, opts Options) (*Function, error) {
 	}
 	if !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
 		return nil, fmt.Errorf("rie: bootstrap %s is not an executable file", bootstrap)
+	}
+	root, _ := repo.Root() // outside the module only PATH is searched
+	bin, err := locate(root)
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

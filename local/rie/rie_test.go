@@ -18,6 +18,7 @@ import (
 // TestFunction runs the echo function under the real emulator. A missing aws-lambda-rie fails
 // it with the message that says how to install it.
 func TestFunction(t *testing.T) {
+	SkipShort(t)
 	ctx := t.Context()
 	// What the function must not see of its parent's environment.
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "parent-secret")

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -30,6 +31,15 @@ import (
 	"wechatqr/local/rie"
 	"wechatqr/shared/wechat/wechattest"
 )
+
+// SkipShort skips t under -short (`make test-unit`): the stack needs DynamoDB
+// Local (Java), aws-lambda-rie and moto_server; `make test` runs it.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the local stack (DynamoDB Local, aws-lambda-rie, moto_server): skipped under -short (make test-unit); make test runs it")
+	}
+}
 
 // Options say what to run. The zero value runs every function of the repository's
 // template.yaml over an in-memory database and an emulated account with the

@@ -31,6 +31,7 @@ import (
 
 func startStack(t *testing.T) (*stack.Stack, *httptest.Server) {
 	t.Helper()
+	stack.SkipShort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := stack.Start(ctx, stack.Options{BuildDir: t.TempDir()})

@@ -37,7 +37,7 @@ func BenchmarkStreamDelivery(b *testing.B) {
 				b.Fatal(err)
 			}
 			got := make(signaller, 1)
-			m, err := streams.Start(context.Background(), streams.Client(dynamotest.Server().Endpoint(), "us-east-1"), got, streams.Config{
+			m, err := streams.Start(context.Background(), streams.Client(dynamotest.Server(b).Endpoint(), "us-east-1"), got, streams.Config{
 				StreamARN: *desc.Table.LatestStreamArn, Filters: []string{scanFilter}, BatchingWindow: window,
 			})
 			if err != nil {

@@ -71,7 +71,7 @@ func TestEventsFileIsWhatTheMappingBuilds(t *testing.T) {
 	f := &fixture{t: t, ddb: ddb, table: names["EventsTable"]}
 	f.stream = streamARN(t, f)
 	fn := &recorder{}
-	m, err := streams.Start(context.Background(), streams.Client(dynamotest.Server().Endpoint(), "us-east-1"), fn, streams.Config{
+	m, err := streams.Start(context.Background(), streams.Client(dynamotest.Server(t).Endpoint(), "us-east-1"), fn, streams.Config{
 		StreamARN: f.stream, Filters: filters, BatchingWindow: time.Second, PollInterval: 50 * time.Millisecond,
 	})
 	if err != nil {

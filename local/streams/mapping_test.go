@@ -63,6 +63,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	rie.SkipShort(t)
 	buildOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
@@ -108,7 +109,7 @@ func (f *fixture) start(cfg streams.Config) *streams.Mapping {
 	}
 	cfg.PollInterval = 50 * time.Millisecond
 	cfg.RetryDelay = 10 * time.Millisecond
-	m, err := streams.Start(context.Background(), streams.Client(dynamotest.Server().Endpoint(), "us-east-1"), f.fn, cfg)
+	m, err := streams.Start(context.Background(), streams.Client(dynamotest.Server(f.t).Endpoint(), "us-east-1"), f.fn, cfg)
 	if err != nil {
 		f.t.Fatal(err)
 	}

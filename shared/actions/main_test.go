@@ -39,23 +39,15 @@ import (
 )
 
 // motoServer is the package's moto_server: EventBridge, and SQS to read what a
-// rule on the bus delivered.
-var motoServer *moto.Server
+// rule on the bus delivered. The first test that needs it starts it.
+var motoServer moto.Shared
 
 // busCount names each test's bus and queue.
 var busCount atomic.Int64
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	srv, err := moto.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	motoServer = srv
 	code := dynamotest.Main(m)
-	_ = srv.Close()
+	_ = motoServer.Close()
 	os.Exit(code)
 }
 
@@ -146,7 +138,7 @@ func newFixture(t *testing.T, opts ...option) *fixture {
 func (f *fixture) newBus(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	acfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(motoServer.Endpoint())}
+	acfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(motoServer.Get(t).Endpoint())}
 	eb := eventbridge.NewFromConfig(acfg)
 	f.sqs = sqs.NewFromConfig(acfg)
 	name := fmt.Sprintf("actions-%d-%d", os.Getpid(), busCount.Add(1))

@@ -37,8 +37,12 @@ type errorJSON struct {
 	ErrMsg  string `json:"errmsg,omitempty"`
 }
 
-// fail answers err. Our own failures are logged with their detail and shown to
-// the caller only as "internal error"; the client's errors never carry secrets
+// fail answers err. Only a dependency that is down is a 503 (a *qr.Error with
+// code qr.EUnavailable, as the store returns for DynamoDB's throttling, 5xx and
+// timeouts; WeChat's "system busy", a 5xx or 429 from the way to it, or no answer;
+// no access token to be had); WeChat refusing the request is a 502 with its
+// errcode. Anything else is our failure: logged with its detail, and shown to the
+// caller only as a 500 "internal error". The client's errors never carry secrets
 // or tokens, so WeChat's errmsg is passed on.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
@@ -46,6 +50,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status int
 		api    *wechat.APIError
 		big    *tooLarge
+		de     *qr.Error
 	)
 	switch {
 	case errors.As(err, &big):
@@ -53,26 +58,31 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &api):
 		status = http.StatusBadGateway
 		body = errorJSON{Error: "wechat", Message: "WeChat refused the request: " + api.Error(), ErrCode: &api.Code, ErrMsg: api.Message}
-		if api.Code == wechat.CodeQRCodeCountLimit {
+		switch api.Code {
+		case wechat.CodeQRCodeCountLimit:
 			status, body.Error = http.StatusConflict, qr.EQuota
 			body.Message = "WeChat says the account holds its limit of permanent codes"
+		case wechat.CodeSystemBusy:
+			status, body.Error = http.StatusServiceUnavailable, qr.EUnavailable
+			body.Message = "WeChat is busy (errcode -1); retry shortly"
 		}
 	case errors.Is(err, token.ErrUnavailable):
 		status, body = http.StatusServiceUnavailable, errorJSON{Error: qr.EUnavailable, Message: "no WeChat access token is available yet; retry shortly"}
 	case errors.Is(err, wechat.ErrInvalidRequest):
 		status, body = http.StatusBadRequest, errorJSON{Error: qr.EInvalid, Message: err.Error()}
+	case errors.As(err, &de):
+		// Checked before the network errors below: the store's outages carry the
+		// SDK's own network errors in their chain.
+		status, body = statusOf[de.Code], errorJSON{Error: de.Code, Message: de.Message}
+		if status == 0 || de.Code == qr.EInternal {
+			status, body = http.StatusInternalServerError, errorJSON{Error: qr.EInternal, Message: "internal error"}
+		}
+	case wechatDown(err):
+		status, body = http.StatusServiceUnavailable, errorJSON{Error: qr.EUnavailable, Message: "WeChat did not answer; retry shortly"}
+	case isWeChatHTTP(err) || errors.Is(err, wechat.ErrInvalidResponse):
+		status, body = http.StatusBadGateway, errorJSON{Error: "wechat", Message: "WeChat did not answer properly"}
 	default:
-		var de *qr.Error
-		if errors.As(err, &de) {
-			status, body = statusOf[de.Code], errorJSON{Error: de.Code, Message: de.Message}
-			break
-		}
-		var he *wechat.HTTPError
-		if errors.As(err, &he) || isNetwork(err) {
-			status, body = http.StatusBadGateway, errorJSON{Error: "wechat", Message: "WeChat did not answer properly; retry later"}
-			break
-		}
-		status, body = http.StatusServiceUnavailable, errorJSON{Error: qr.EUnavailable, Message: "temporarily unavailable; retry shortly"}
+		status, body = http.StatusInternalServerError, errorJSON{Error: qr.EInternal, Message: "internal error"}
 	}
 	level := slog.LevelInfo
 	if status >= 500 {
@@ -84,10 +94,21 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, body)
 }
 
-// isNetwork reports a failure to reach WeChat at all.
-func isNetwork(err error) bool {
+// wechatDown reports WeChat, or the way to it, not answering: no connection, no
+// answer in time, or an HTTP 5xx or 429 from something in between (WeChat answers
+// its own errors with 200), as shared/actions counts WeChat unwell.
+func wechatDown(err error) bool {
+	var he *wechat.HTTPError
+	if errors.As(err, &he) {
+		return he.StatusCode >= 500 || he.StatusCode == http.StatusTooManyRequests
+	}
 	var ue *url.Error
 	return errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func isWeChatHTTP(err error) bool {
+	var he *wechat.HTTPError
+	return errors.As(err, &he)
 }
 
 func pathEscape(s string) string { return url.PathEscape(s) }

@@ -18,12 +18,13 @@ import (
 )
 
 // These tests make WeChat misbehave under POST /qrcodes through the emulator's fault injection
-// and check README's promises: transient failures are retried a bounded number of times, a
-// rejected token is refreshed once (never a storm of refreshes), every other refusal is a 502
-// carrying WeChat's errcode, and a failed create stores nothing.
+// and check README's promises: transient failures are retried a bounded number of times and,
+// when they outlast the retries, are a 503 "unavailable" (WeChat busy, a 5xx, no answer); a
+// rejected token is refreshed once (never a storm of refreshes); every other refusal is a 502
+// carrying WeChat's errcode; and a failed create stores nothing.
 
 // quickAttempt bounds each WeChat call in the hang tests. The deployed client allows 2 s per
-// attempt (wechat.DefaultAttemptTimeout), 3 attempts: about 6 s before a 502, inside the
+// attempt (wechat.DefaultAttemptTimeout), 3 attempts: about 6 s before a 503, inside the
 // qrcode function's 15 s timeout; the tests shrink it so they run in a second.
 const quickAttempt = 200 * time.Millisecond
 
@@ -80,32 +81,33 @@ func TestWeChatFaultsUnderCreate(t *testing.T) {
 		fast  bool
 		// What the caller sees and what WeChat saw.
 		status  int
-		errcode int // WeChat's errcode in the error body; 0 for none
-		creates int // qrcode/create calls
-		refresh int // forced stable_token refreshes
+		error   string // the error body's "error"
+		errcode int    // WeChat's errcode in the error body; 0 for none
+		creates int    // qrcode/create calls
+		refresh int    // forced stable_token refreshes
 		within  time.Duration
 	}{
 		// -1 is "system busy": retried with backoff, and the third attempt succeeds.
 		{name: "busy twice, then success", fault: wechattest.ErrCodeFault(wechat.CodeSystemBusy), times: 2,
 			status: http.StatusCreated, creates: 3, within: time.Second},
 		{name: "HTTP 503 on every attempt", fault: wechattest.StatusFault(http.StatusServiceUnavailable), times: 10,
-			status: http.StatusBadGateway, creates: 3, within: time.Second},
+			status: http.StatusServiceUnavailable, error: "unavailable", creates: 3, within: time.Second},
 		{name: "busy on every attempt", fault: wechattest.ErrCodeFault(wechat.CodeSystemBusy), times: 10,
-			status: http.StatusBadGateway, errcode: wechat.CodeSystemBusy, creates: 3, within: time.Second},
+			status: http.StatusServiceUnavailable, error: "unavailable", errcode: wechat.CodeSystemBusy, creates: 3, within: time.Second},
 		// A hang is cut by the attempt timeout and retried; three hangs end the request.
 		{name: "hang on every attempt", fault: wechattest.HangFault(0), times: 10, fast: true,
-			status: http.StatusBadGateway, creates: 3, within: 3*quickAttempt + time.Second},
+			status: http.StatusServiceUnavailable, error: "unavailable", creates: 3, within: 3*quickAttempt + time.Second},
 		{name: "one hang, then success", fault: wechattest.HangFault(0), times: 1, fast: true,
 			status: http.StatusCreated, creates: 2, within: quickAttempt + time.Second},
 		// A token WeChat rejects is refreshed once and the call retried once: the retry's
 		// rejection is final, however many more the caller might have made.
 		{name: "40001 on every call", fault: wechattest.ErrCodeFault(wechat.CodeInvalidCredential), times: 10,
-			status: http.StatusBadGateway, errcode: wechat.CodeInvalidCredential, creates: 2, refresh: 1, within: time.Second},
+			status: http.StatusBadGateway, error: "wechat", errcode: wechat.CodeInvalidCredential, creates: 2, refresh: 1, within: time.Second},
 		{name: "42001 once, then success", fault: wechattest.ErrCodeFault(wechat.CodeAccessTokenExpired), times: 1,
 			status: http.StatusCreated, creates: 2, refresh: 1, within: time.Second},
 		// The daily quota stays spent: not retried, and WeChat's errcode reaches the caller.
 		{name: "45009 daily quota", fault: wechattest.ErrCodeFault(wechat.CodeDailyQuota), times: 10,
-			status: http.StatusBadGateway, errcode: wechat.CodeDailyQuota, creates: 1, within: time.Second},
+			status: http.StatusBadGateway, error: "wechat", errcode: wechat.CodeDailyQuota, creates: 1, within: time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,8 +154,8 @@ func TestWeChatFaultsUnderCreate(t *testing.T) {
 			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil {
 				t.Fatalf("error body %s is not JSON: %v", w.Body, err)
 			}
-			if e.Error != "wechat" {
-				t.Errorf("error %q, want \"wechat\": %s", e.Error, w.Body)
+			if e.Error != tt.error {
+				t.Errorf("error %q, want %q: %s", e.Error, tt.error, w.Body)
 			}
 			switch {
 			case tt.errcode == 0 && e.ErrCode != nil:

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"wechatqr/shared/qr"
 	"wechatqr/shared/wechat"
 )
 
@@ -20,7 +21,9 @@ func reject(status int, message string) error { return &rejection{status, messag
 
 // statusOf maps an error to what the caller sees. Protocol failures name what was
 // wrong (WeChat shows nothing to the user either way, but an operator reading the
-// access log can act); storage failures are a 503 so that WeChat retries the push.
+// access log can act). Our own failures are never a 2xx, so that WeChat retries
+// the push: a 503 when storage is down (throttled, failing, out of reach: the
+// store's qr.EUnavailable), a 500 for anything else (a missing table, a bug).
 func statusOf(err error) (int, string) {
 	var rej *rejection
 	switch {
@@ -44,8 +47,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "Encrypt does not decrypt: bad padding (is the EncodingAESKey the account's?)"
 	case errors.Is(err, wechat.ErrMessageLength):
 		return http.StatusBadRequest, "Encrypt decrypts to a message with a bad length field"
-	default:
+	case qr.ErrorCode(err) == qr.EUnavailable:
 		return http.StatusServiceUnavailable, "temporarily unavailable; WeChat will retry"
+	default:
+		return http.StatusInternalServerError, "internal error; WeChat will retry"
 	}
 }
 

@@ -172,6 +172,7 @@ type persistent struct {
 
 func startPersistent(t *testing.T) *persistent {
 	t.Helper()
+	dynamolocal.SkipShort(t)
 	p := &persistent{dir: t.TempDir()}
 	p.start(t, 0)
 	u, err := url.Parse(p.srv.Endpoint())

@@ -334,6 +334,9 @@ var vendored = map[string]string{
 }
 
 func TestVendoredFilesAreThePinnedPackagesBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs local/node_modules (`make deps`, npm): skipped under -short (make test-unit); make test runs it")
+	}
 	modules := filepath.Join("..", "..", "local", "node_modules")
 	if _, err := os.Stat(filepath.Join(modules, "uplot", "package.json")); err != nil {
 		t.Fatalf("local/node_modules lacks uplot (%v): run make deps", err)

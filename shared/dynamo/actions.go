@@ -385,7 +385,7 @@ func (s *Store) MarkPublished(ctx context.Context, recs []qr.ScanRecord) error {
 		pending := map[string][]types.WriteRequest{s.tables.Events: reqs}
 		for attempt := 0; len(pending) > 0; attempt++ {
 			if attempt == 4 {
-				return unavailable("mark published", errors.New("items left unprocessed after retries"))
+				return unavailable("mark published", errUnprocessed)
 			}
 			if attempt > 0 {
 				if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {

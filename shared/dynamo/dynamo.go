@@ -44,6 +44,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
+
+	"wechatqr/shared/qr"
 )
 
 // API is the part of the DynamoDB client this package uses; *dynamodb.Client
@@ -145,9 +147,15 @@ func New(db API, tables Tables, opts Options) (*Store, error) {
 	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: min(ClaimTTL, opts.Retention), retention: opts.Retention, now: opts.Now}, nil
 }
 
-// unavailable wraps a DynamoDB failure so the caller can answer "try again":
-// WeChat retries a push that got no 2xx.
+// unavailable wraps a DynamoDB failure for the log. A failure that is DynamoDB's
+// (an outage, see outage) also carries a *qr.Error with code qr.EUnavailable, so
+// that the API answers 503 and the callback asks WeChat to retry; any other
+// failure (a missing table, a denied action, a request DynamoDB finds invalid) is
+// ours to fix, and stays an unclassified error: an internal error.
 func unavailable(op string, err error) error {
+	if outage(err) {
+		return fmt.Errorf("dynamo: %s: %w: %w", op, qr.Errorf(qr.EUnavailable, "the database is unavailable; retry shortly"), err)
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		if ae.ErrorCode() == "ResourceNotFoundException" {

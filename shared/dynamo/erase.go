@@ -176,7 +176,7 @@ func (s *Store) batchDelete(ctx context.Context, table string, keys []key) error
 		pending := map[string][]types.WriteRequest{table: reqs}
 		for attempt := 0; len(pending) > 0; attempt++ {
 			if attempt == 5 {
-				return unavailable("erase: batch delete", errors.New("items left unprocessed after retries"))
+				return unavailable("erase: batch delete", errUnprocessed)
 			}
 			if attempt > 0 {
 				if err := sleep(ctx, time.Duration(20<<attempt)*time.Millisecond); err != nil {

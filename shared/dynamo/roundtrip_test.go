@@ -19,6 +19,7 @@ import (
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"wechatqr/local/cfn"
+	"wechatqr/local/dynamolocal/dynamotest"
 	"wechatqr/local/repo"
 	"wechatqr/local/streams"
 	"wechatqr/shared/qr"
@@ -174,7 +175,7 @@ func readStream(t *testing.T, client *dynamodb.Client, table string) []streamtyp
 	if desc.Table.LatestStreamArn == nil {
 		t.Fatal("the events table has no stream: template.yaml lost its StreamSpecification")
 	}
-	sc := streams.Client(local.srv.Endpoint(), "us-east-1")
+	sc := streams.Client(dynamotest.Server(t).Endpoint(), "us-east-1")
 	ds, err := sc.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: desc.Table.LatestStreamArn})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -148,7 +147,7 @@ func (s *Store) batchGet(ctx context.Context, table string, keys []map[string]ty
 func (s *Store) batchRead(ctx context.Context, op string, req map[string]types.KeysAndAttributes, each func(table string, av map[string]types.AttributeValue) error) error {
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt == 4 {
-			return unavailable(op, errors.New("keys left unprocessed after retries"))
+			return unavailable(op, errUnprocessed)
 		}
 		if attempt > 0 {
 			if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {

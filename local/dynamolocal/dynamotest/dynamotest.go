@@ -4,17 +4,21 @@
 //	func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 //
 //	func TestX(t *testing.T) {
-//		client, names := dynamotest.Tables(t)        // every table of template.yaml
+//		client, names := dynamotest.Tables(t, nil)   // every table of template.yaml
 //		... names["ScenesTable"] ...
 //	}
+//
+// The server starts when the first test asks for it, not in TestMain: a package's
+// pure-logic tests run without Java. Under -short (`make test-unit`) every test that
+// asks for DynamoDB Local is skipped instead; `make test` runs them.
 package dynamotest
 
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,39 +31,67 @@ import (
 )
 
 var (
-	server *dynamolocal.Server
-	seq    atomic.Int64
+	mainCalled bool
+	once       sync.Once
+	server     *dynamolocal.Server
+	startErr   error
+	seq        atomic.Int64
 )
 
-// Main starts DynamoDB Local, runs the package's tests and stops it; TestMain
-// passes its result to os.Exit. A server that cannot start fails the package
-// with its actionable error (java or the npm package missing), never a skip.
+// Main runs the package's tests and stops the package's DynamoDB Local if one of
+// them started it; TestMain passes its result to os.Exit.
 func Main(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	var err error
-	server, err = dynamolocal.Start(ctx, dynamolocal.Options{})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "these tests need DynamoDB Local:", err)
-		return 1
+	mainCalled = true
+	code := m.Run()
+	if server != nil {
+		_ = server.Close()
 	}
-	defer server.Close()
-	return m.Run()
+	return code
 }
 
-// Server is the package's DynamoDB Local, started by Main.
-func Server() *dynamolocal.Server { return server }
+// Server is the package's DynamoDB Local, started by the first test that asks.
+// Under -short it skips t. A server that cannot start fails every test that
+// asks for it with its actionable error (java or the npm package missing), never
+// a skip: `make test` must not pass without it.
+func Server(t testing.TB) *dynamolocal.Server {
+	t.Helper()
+	dynamolocal.SkipShort(t)
+	if !mainCalled {
+		t.Fatal("dynamotest: call dynamotest.Main from TestMain, which stops the server the tests start")
+	}
+	once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		server, startErr = dynamolocal.Start(ctx, dynamolocal.Options{})
+	})
+	if startErr != nil {
+		t.Fatal("these tests need DynamoDB Local:", startErr)
+	}
+	return server
+}
+
+// Start starts a DynamoDB Local of t's own with opts and stops it when t ends,
+// for a test that stops, restarts or breaks its server. Under -short it skips t.
+func Start(t testing.TB, opts dynamolocal.Options) *dynamolocal.Server {
+	t.Helper()
+	dynamolocal.SkipShort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := dynamolocal.Start(ctx, opts)
+	if err != nil {
+		t.Fatal("this test needs DynamoDB Local:", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
 
 // Tables creates the tables of the repository's template.yaml (only those named,
-// when ids are given) on srv (Server() when nil) under a prefix no other test
+// when ids are given) on srv (Server(t) when nil) under a prefix no other test
 // uses, and returns a client and each table's name by logical id.
 func Tables(t testing.TB, srv *dynamolocal.Server, ids ...string) (*dynamodb.Client, map[string]string) {
 	t.Helper()
 	if srv == nil {
-		srv = server
-	}
-	if srv == nil {
-		t.Fatal("dynamotest: no server; call dynamotest.Main from TestMain")
+		srv = Server(t)
 	}
 	ctx := context.Background()
 	client, err := srv.Client(ctx)

@@ -260,6 +260,12 @@ func TestShowQRCode(t *testing.T) {
 
 // A ticket holding '+' must be escaped: unescaped, '+' reads as a space
 // and the ticket is not found.
+//
+// Tickets are random, so the test makes codes until one holds a '+'. Each
+// ticket has at least 12 base64 characters drawn uniformly from the random
+// header, so a ticket lacks '+' with probability at most (63/64)^12 ≈ 0.83,
+// and 200 tickets all lack it with probability below 10^-16: reaching the end
+// of the loop means tickets lost their '+' (a changed encoding), a failure.
 func TestShowQRCodeNeedsTheTicketEscaped(t *testing.T) {
 	p, _ := startPlatform(t, wechattest.PlatformConfig{})
 	tok := classicToken(t, p).AccessToken
@@ -278,5 +284,5 @@ func TestShowQRCodeNeedsTheTicketEscaped(t *testing.T) {
 		}
 		return
 	}
-	t.Skip("no ticket with '+' in 200 tries")
+	t.Fatal("no ticket with '+' in 200 codes: tickets are no longer base64 of random bytes, or lost '+' from their alphabet")
 }
