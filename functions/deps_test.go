@@ -23,8 +23,7 @@ func TestDependenciesPointOneWay(t *testing.T) {
 		{pkg: "./tokenrefresh", forbid: []string{"shared/callback", "shared/actions", "shared/api", "shared/console"}},
 		{pkg: "./callback", forbid: []string{"shared/actions", "shared/api", "shared/console"}},
 		{pkg: "../shared/dynamo", forbid: services},
-		// shared/awsjson goes with the SDK's own clients (issue 17, item 1).
-		{pkg: "./internal/boot", only: []string{"shared/secrets", "shared/awsjson"}},
+		{pkg: "./internal/boot", only: []string{"shared/secrets"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

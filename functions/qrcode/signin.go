@@ -1,8 +1,9 @@
 package main
 
 import (
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
 	"wechatqr/functions/internal/boot"
-	"wechatqr/shared/awsjson"
 	"wechatqr/shared/consoleauth"
 )
 
@@ -15,7 +16,7 @@ import (
 // message, is logged, and is retried later; it does not fail the function.
 //
 // It lives here rather than in boot so that only this function links the
-// sign-in's packages (JWT, JWKS, the SSM reader).
+// sign-in's packages (JWT, JWKS, the SSM client).
 func consoleAuth(env *boot.Env) (consoleauth.Setup, error) {
-	return consoleauth.FromEnvWithParameter(env.Getenv, awsjson.NewParameters(env.AWS, env.Getenv), env.Log)
+	return consoleauth.FromEnvWithParameter(env.Getenv, ssm.NewFromConfig(env.AWS), env.Log)
 }

@@ -7,11 +7,11 @@ import (
 	"context"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/actions"
-	"wechatqr/shared/awsjson"
 	"wechatqr/shared/bus"
 	"wechatqr/shared/dynamo"
 )
@@ -44,7 +44,7 @@ func build(env *boot.Env) (*Handler, error) {
 	// EVENT_BUS_NAME empty: publish nothing (the template's EventBusName "").
 	var publisher actions.Publisher
 	if name := env.Getenv("EVENT_BUS_NAME"); name != "" {
-		if publisher, err = bus.New(awsjson.NewEvents(env.AWS, env.Getenv), name); err != nil {
+		if publisher, err = bus.New(eventbridge.NewFromConfig(env.AWS), name); err != nil {
 			return nil, err
 		}
 	}

@@ -19,10 +19,10 @@
 //
 // What init does (functions/<fn>/main.go and functions/internal/boot), before the first event:
 //
-//   - every function: boot.Load builds the JSON logger and the AWS configuration from
-//     Lambda's variables (no config.LoadDefaultConfig, no file, no network). With
-//     WECHAT_SECRET_ID, boot.Secret starts the one Secrets Manager GetSecretValue in the
-//     background (a signed request of shared/awsjson): it runs while the rest of init and
+//   - every function: boot.Load builds the JSON logger and the AWS configuration
+//     (config.LoadDefaultConfig: Lambda's variables, and the shared config files when there
+//     are any; no network). With WECHAT_SECRET_ID, boot.Secret starts the one Secrets
+//     Manager GetSecretValue in the background (the SDK's client): it runs while the rest of init and
 //     the runtime's first request for an event do, and the first use of a secret value waits
 //     for what is left of it.
 //   - callback: callback.ConfigFromEnv, the secret's read (it builds the Verifier, parsing the
@@ -36,12 +36,12 @@
 //     invocation (one GetItem, and a WeChat call, which needs the AppSecret, only in the
 //     token's last minutes).
 //   - scanactions: the WeChat client, the token source, the store, the EventBridge publisher
-//     (shared/awsjson; no request) and actions.New.
+//     (the SDK's EventBridge client; no request) and actions.New.
 //
 // So init is CPU and allocation: the Go runtime and package initialisers (GODEBUG=inittrace=1
-// lists them; the largest left is the DynamoDB client's endpoint table). A fresh process pays
-// for each page of heap it touches, so allocation at init is time: no function links an SDK
-// service's schemas package (deps_test.go says why).
+// lists them; the largest are the SDK service clients' schemas packages, which build each
+// service's model at package init). A fresh process pays for each page of heap it touches, so
+// allocation at init is time.
 //
 // The figures are this machine's (its architecture and CPU, under whatever else runs on it),
 // not Lambda's arm64 at the template's memory size: compare functions and changes with them,

@@ -28,7 +28,6 @@ import (
 	"wechatqr/local/dynamolocal/dynamotest"
 	"wechatqr/local/moto"
 	"wechatqr/shared/actions"
-	"wechatqr/shared/awsjson"
 	"wechatqr/shared/bus"
 	"wechatqr/shared/callback"
 	"wechatqr/shared/dynamo"
@@ -162,7 +161,7 @@ func (f *fixture) newBus(t *testing.T) {
 	}
 	// moto_server's PutEvents, which delivers to the queue before answering, can
 	// take many seconds on a loaded machine.
-	if f.bus, err = bus.New(awsjson.NewEvents(acfg, func(string) string { return "" }), name, bus.WithCallTimeout(time.Minute)); err != nil {
+	if f.bus, err = bus.New(eb, name, bus.WithCallTimeout(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
 	"wechatqr/shared/actions"
-	"wechatqr/shared/awsjson"
 )
 
-// API is EventBridge's PutEvents (awsjson.Events).
+// API is the part of the SDK's EventBridge client used here.
 type API interface {
-	PutEvents(context.Context, []awsjson.Event) (awsjson.PutEventsAnswer, error)
+	PutEvents(context.Context, *eventbridge.PutEventsInput, ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
 // MaxEntries is how many entries one PutEvents call takes.
@@ -62,16 +65,19 @@ func (b *Bus) Publish(ctx context.Context, events []actions.Event) []error {
 	errs := make([]error, len(events))
 	for start := 0; start < len(events); start += MaxEntries {
 		chunk := events[start:min(start+MaxEntries, len(events))]
-		entries := make([]awsjson.Event, len(chunk))
+		entries := make([]types.PutEventsRequestEntry, len(chunk))
 		for i, e := range chunk {
 			detail, err := json.Marshal(e)
 			if err != nil {
 				return fill(errs[start:], fmt.Errorf("bus: encoding an event: %w", err), errs)
 			}
-			entries[i] = awsjson.Event{Bus: b.name, Source: actions.Source, DetailType: e.DetailType, Detail: string(detail), Time: e.At}
+			entries[i] = types.PutEventsRequestEntry{
+				EventBusName: aws.String(b.name), Source: aws.String(actions.Source), DetailType: aws.String(e.DetailType),
+				Detail: aws.String(string(detail)), Time: aws.Time(e.At),
+			}
 		}
 		cctx, cancel := context.WithTimeout(ctx, b.timeout)
-		out, err := b.api.PutEvents(cctx, entries)
+		out, err := b.api.PutEvents(cctx, &eventbridge.PutEventsInput{Entries: entries})
 		cancel()
 		if err != nil {
 			for i := range chunk {
@@ -84,9 +90,9 @@ func (b *Bus) Publish(ctx context.Context, events []actions.Event) []error {
 			switch {
 			case i >= len(out.Entries):
 				errs[start+i] = errors.New("bus: PutEvents answered fewer entries than it was sent")
-			case out.Entries[i].ErrorCode != "":
-				errs[start+i] = fmt.Errorf("bus: entry refused: %s: %s", out.Entries[i].ErrorCode, out.Entries[i].ErrorMessage)
-			case out.Entries[i].EventID == "":
+			case aws.ToString(out.Entries[i].ErrorCode) != "":
+				errs[start+i] = fmt.Errorf("bus: entry refused: %s: %s", aws.ToString(out.Entries[i].ErrorCode), aws.ToString(out.Entries[i].ErrorMessage))
+			case aws.ToString(out.Entries[i].EventId) == "":
 				errs[start+i] = errors.New("bus: entry got no event id")
 			}
 		}

@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
 	"wechatqr/shared/actions"
-	"wechatqr/shared/awsjson"
 	"wechatqr/shared/bus"
 )
 
@@ -18,26 +21,26 @@ import (
 // entry has an ErrorCode in its place. It refuses the entries whose id is in
 // refuse, and fails whole calls numbered in down.
 type partialAPI struct {
-	calls  [][]awsjson.Event
+	calls  [][]types.PutEventsRequestEntry
 	refuse map[string]bool
 	down   map[int]bool
 }
 
-func (p *partialAPI) PutEvents(_ context.Context, entries []awsjson.Event) (awsjson.PutEventsAnswer, error) {
-	p.calls = append(p.calls, entries)
+func (p *partialAPI) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	p.calls = append(p.calls, in.Entries)
 	if p.down[len(p.calls)] {
-		return awsjson.PutEventsAnswer{}, errors.New("connection reset")
+		return nil, errors.New("connection reset")
 	}
-	var out awsjson.PutEventsAnswer
-	for i, e := range entries {
+	out := &eventbridge.PutEventsOutput{}
+	for i, e := range in.Entries {
 		var d struct{ ID string }
-		_ = json.Unmarshal([]byte(e.Detail), &d)
+		_ = json.Unmarshal([]byte(aws.ToString(e.Detail)), &d)
 		if p.refuse[d.ID] {
 			out.FailedEntryCount++
-			out.Entries = append(out.Entries, awsjson.PutEventsResult{ErrorCode: "ThrottlingException", ErrorMessage: "slow down"})
+			out.Entries = append(out.Entries, types.PutEventsResultEntry{ErrorCode: aws.String("ThrottlingException"), ErrorMessage: aws.String("slow down")})
 			continue
 		}
-		out.Entries = append(out.Entries, awsjson.PutEventsResult{EventID: fmt.Sprint(i)})
+		out.Entries = append(out.Entries, types.PutEventsResultEntry{EventId: aws.String(fmt.Sprint(i))})
 	}
 	return out, nil
 }
@@ -63,8 +66,9 @@ func TestPublishChunksByTenAndFailsOnlyRefusedEntries(t *testing.T) {
 		}
 	}
 	e := api.calls[0][0]
-	if e.Source != "wechatqr" || e.DetailType != "Scan" || e.Bus != "scans" || !e.Time.Equal(events[0].At) ||
-		e.Detail != `{"id":"e0","scene":"s","openid":"o","event":"SCAN","at":"2024-11-25T02:00:00Z","new_follower":false}` {
+	if aws.ToString(e.Source) != "wechatqr" || aws.ToString(e.DetailType) != "Scan" || aws.ToString(e.EventBusName) != "scans" ||
+		e.Time == nil || !e.Time.Equal(events[0].At) ||
+		aws.ToString(e.Detail) != `{"id":"e0","scene":"s","openid":"o","event":"SCAN","at":"2024-11-25T02:00:00Z","new_follower":false}` {
 		t.Errorf("entry %+v", e)
 	}
 }

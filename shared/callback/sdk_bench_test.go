@@ -25,9 +25,9 @@ import (
 // (BatchGetItem, TransactWriteItems) are recorded, then replayed to every
 // iteration's requests. What it adds to BenchmarkPushHTTP/plaintext/first is
 // the store's marshalling and the SDK client's work per push: building,
-// serialising and signing two requests and deserialising two answers. It is how
-// one version of the SDK's DynamoDB client compares with another on the warm
-// path (go.mod pins one for the cold start's sake; README, Performance).
+// serialising and signing two requests and deserialising two answers: what the
+// SDK's DynamoDB client (go.mod's) costs a warm push, and how one release of it
+// compares with another (docs/performance.md).
 func BenchmarkPushDynamoDBClient(b *testing.B) {
 	pushes := benchPushes(b, wechattest.Plaintext, benchPool)
 	client, tn := dynamotest.Tables(b, nil)

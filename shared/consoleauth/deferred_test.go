@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 // countingParams is SSM at the unit's edge: it counts reads and fails while
@@ -17,12 +21,12 @@ type countingParams struct {
 	reads int
 }
 
-func (p *countingParams) Parameter(_ context.Context, name string) (string, error) {
+func (p *countingParams) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
 	p.reads++
 	if p.value == "" {
-		return "", errors.New("ParameterNotFound: " + name)
+		return nil, errors.New("ParameterNotFound: " + aws.ToString(in.Name))
 	}
-	return p.value, nil
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(p.value)}}, nil
 }
 
 func deployedEnv(over map[string]string) func(string) string {

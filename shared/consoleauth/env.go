@@ -8,11 +8,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
-// ParameterReader reads one SSM parameter's value.
+// ParameterReader is the part of the SDK's SSM client used here: GetParameter
+// of a String parameter (the template's), read without decryption.
 type ParameterReader interface {
-	Parameter(ctx context.Context, name string) (string, error)
+	GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
 
 // ClientIDFromParameter returns getenv with CONSOLE_CLIENT_ID read from the
@@ -30,10 +33,14 @@ func ClientIDFromParameter(ctx context.Context, getenv func(string) string, para
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	id, err := params.Parameter(ctx, name)
+	out, err := params.GetParameter(ctx, &ssm.GetParameterInput{Name: &name})
 	if err != nil {
 		return getenv, fmt.Errorf("consoleauth: reading the console's app client id from SSM parameter %q: %w", name, err)
 	}
+	if out.Parameter == nil || out.Parameter.Value == nil {
+		return getenv, fmt.Errorf("consoleauth: SSM parameter %q: an answer without the parameter's value", name)
+	}
+	id := *out.Parameter.Value
 	return func(k string) string {
 		if k == EnvClientID {
 			return id

@@ -3,11 +3,17 @@ package consoleauth_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"wechatqr/local/moto"
 	"wechatqr/shared/consoleauth"
 )
 
@@ -88,25 +94,29 @@ func TestFromEnvChoosesTheSignIn(t *testing.T) {
 	}
 }
 
-type params map[string]string
-
-func (p params) Parameter(_ context.Context, name string) (string, error) {
-	v, ok := p[name]
-	if !ok {
-		return "", errors.New("ParameterNotFound")
-	}
-	return v, nil
-}
-
 func TestClientIDFromParameterFillsTheClientID(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	params := ssm.NewFromConfig(aws.Config{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(moto.ForTest(t).Endpoint()),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	if _, err := params.PutParameter(ctx, &ssm.PutParameterInput{
+		Name: aws.String("/stack/console/client-id"), Value: aws.String("abc123"), Type: ssmtypes.ParameterTypeString,
+	}); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{consoleauth.EnvClientIDParameter: "/stack/console/client-id"}
 	getenv := func(k string) string { return env[k] }
-	got, err := consoleauth.ClientIDFromParameter(context.Background(), getenv, params{"/stack/console/client-id": "abc123"})
+	got, err := consoleauth.ClientIDFromParameter(ctx, getenv, params)
 	if err != nil || got(consoleauth.EnvClientID) != "abc123" || got(consoleauth.EnvClientIDParameter) != "/stack/console/client-id" {
 		t.Fatalf("client id %q, err %v", got(consoleauth.EnvClientID), err)
 	}
-	if _, err := consoleauth.ClientIDFromParameter(context.Background(), getenv, params{}); err == nil || !strings.Contains(err.Error(), "/stack/console/client-id") {
-		t.Errorf("a missing parameter: err %v, want one naming it", err)
+	env[consoleauth.EnvClientIDParameter] = "/stack/console/missing"
+	if _, err := consoleauth.ClientIDFromParameter(ctx, getenv, params); err == nil ||
+		!strings.Contains(err.Error(), "/stack/console/missing") || !strings.Contains(err.Error(), "ParameterNotFound") {
+		t.Errorf("a missing parameter: err %v, want one naming it and SSM's refusal", err)
 	}
 	env[consoleauth.EnvClientID] = "set"
 	got, err = consoleauth.ClientIDFromParameter(context.Background(), getenv, nil)

@@ -25,12 +25,12 @@ type countingClient struct {
 	hold  chan struct{} // when non-nil, each read waits for it to close
 }
 
-func (c *countingClient) SecretString(ctx context.Context, id string) (string, error) {
+func (c *countingClient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	c.reads.Add(1)
 	if c.hold != nil {
 		<-c.hold
 	}
-	return c.API.SecretString(ctx, id)
+	return c.API.GetSecretValue(ctx, in, opts...)
 }
 
 // fakeClock is a clock the test moves.
@@ -57,7 +57,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestLiveRereadsTheSecretInTheBackgroundOncePerInterval(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sm, reader := newSecretsManager(t)
+	sm := newSecretsManager(t)
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("live"), SecretString: aws.String(`{"token":"first"}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestLiveRereadsTheSecretInTheBackgroundOncePerInterval(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	client := &countingClient{API: reader}
+	client := &countingClient{API: sm}
 	env := func(k string) string {
 		if k == "WECHAT_SECRET_ID" {
 			return "live"

@@ -2,6 +2,9 @@ package secrets_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,25 +14,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"wechatqr/local/moto"
-	"wechatqr/shared/awsjson"
 	"wechatqr/shared/secrets"
 )
 
 // newSecretsManager starts a moto_server and returns the SDK's client of it,
-// which the tests write secrets with, and the reader the functions use.
-func newSecretsManager(t *testing.T) (*secretsmanager.Client, *awsjson.Secrets) {
-	cfg := aws.Config{
+// which the tests write secrets with and the functions read them with.
+func newSecretsManager(t *testing.T) *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(aws.Config{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(moto.ForTest(t).Endpoint()),
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	}
-	return secretsmanager.NewFromConfig(cfg), awsjson.NewSecrets(cfg, func(string) string { return "" })
+	})
 }
 
 func TestEnvReadsTheSecretFromSecretsManager(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client, reader := newSecretsManager(t)
+	client := newSecretsManager(t)
 	put := func(name, value string) {
 		t.Helper()
 		if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
@@ -55,7 +56,9 @@ func TestEnvReadsTheSecretFromSecretsManager(t *testing.T) {
 			"WECHAT_ENCODING_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "OTHER": "kept",
 		}, ""},
 		{"an empty key in the secret means plaintext mode", "plaintext-mode", map[string]string{"WECHAT_ENCODING_AES_KEY": ""}, ""},
-		{"absent secret", "no-such-secret", nil, `reading WECHAT_SECRET_ID "no-such-secret"`},
+		{"absent secret: what to check, and the service's refusal", "no-such-secret", nil,
+			`reading WECHAT_SECRET_ID "no-such-secret" (check that WECHAT_SECRET_ID names a secret of this account in AWS_REGION): ` +
+				`operation error Secrets Manager: GetSecretValue`},
 		{"not JSON", "not-json", nil, "is not a JSON object"},
 		{"none of the keys", "empty-object", nil, "has none of the keys"},
 		{"a key that is not a string", "number", nil, `key "token" must be a string`},
@@ -68,7 +71,7 @@ func TestEnvReadsTheSecretFromSecretsManager(t *testing.T) {
 				}
 				return base[k]
 			}
-			getenv, err := secrets.Env(ctx, env, reader)
+			getenv, err := secrets.Env(ctx, env, client)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
@@ -85,6 +88,61 @@ func TestEnvReadsTheSecretFromSecretsManager(t *testing.T) {
 				if got := getenv(k); got != v {
 					t.Errorf("%s = %q, want %q", k, got, v)
 				}
+			}
+		})
+	}
+}
+
+// TestAFailedReadSaysWhatToCheckWithoutQuotingTheAnswer: each failure names
+// what the operator should look at; an answer the SDK cannot decode, which may
+// be the secret, is never quoted.
+func TestAFailedReadSaysWhatToCheckWithoutQuotingTheAnswer(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int
+		body      string
+		creds     aws.CredentialsProvider
+		want      string
+		wantUndec bool
+	}{
+		{"an answer that is not JSON", 200, `{"SecretString": hunter2`, nil, "check the Secrets Manager endpoint", true},
+		{"a refusal that is not JSON", 400, `hunter2`, nil, "check the Secrets Manager endpoint", true},
+		{"access denied", 400, `{"__type":"AccessDeniedException","message":"User is not authorized"}`, nil,
+			"may secretsmanager:GetSecretValue on the secret", false},
+		{"a key the role may not use", 400, `{"__type":"DecryptionFailure","message":"KMS refused"}`, nil,
+			"may kms:Decrypt with the secret's KMS key", false},
+		{"no credentials", 200, `{}`, credentials.NewStaticCredentialsProvider("", "", ""),
+			"check the function's AWS credentials and its network path", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			creds := tt.creds
+			if creds == nil {
+				creds = credentials.NewStaticCredentialsProvider("test", "test", "")
+			}
+			client := secretsmanager.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: creds},
+				func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
+			env := func(k string) string {
+				if k == "WECHAT_SECRET_ID" {
+					return "app"
+				}
+				return ""
+			}
+			_, err := secrets.Env(context.Background(), env, client)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the error quotes the answer: %v", err)
+			}
+			if got := errors.Is(err, secrets.ErrUndecodable); got != tt.wantUndec {
+				t.Errorf("errors.Is(err, ErrUndecodable) = %v, want %v", got, tt.wantUndec)
 			}
 		})
 	}

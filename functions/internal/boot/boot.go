@@ -9,15 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"wechatqr/shared/awsjson"
 	"wechatqr/shared/secrets"
 )
 
@@ -36,10 +34,21 @@ type Env struct {
 
 // Load builds the logger and the AWS configuration. It makes no network call:
 // the secret is read by Secret, in the background.
-func Load(context.Context) (*Env, error) {
+//
+// The configuration is the SDK's default chain (config.LoadDefaultConfig): on
+// Lambda, AWS_REGION and the role's credentials from the environment; locally,
+// also AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (DYNAMODB,
+// SECRETS_MANAGER, EVENTBRIDGE, SSM), which point the clients at DynamoDB
+// Local and moto_server. Without credentials (sam local invoke on a machine
+// with none) it still succeeds: what needs no AWS call works, and a call fails
+// with the SDK's own error about credentials.
+func Load(ctx context.Context) (*Env, error) {
 	getenv := os.Getenv // the one read of the process's environment: Env.Getenv
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg := awsConfig(getenv)
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the AWS configuration: %w", err)
+	}
 	refresh := secrets.DefaultRefresh
 	if v := getenv("WECHAT_SECRET_REFRESH_SECONDS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -50,7 +59,7 @@ func Load(context.Context) (*Env, error) {
 	}
 	e := &Env{AWS: cfg, Getenv: getenv, Log: log, refresh: refresh}
 	if getenv("WECHAT_SECRET_ID") != "" {
-		e.sm = awsjson.NewSecrets(cfg, getenv)
+		e.sm = secretsmanager.NewFromConfig(cfg)
 	}
 	return e, nil
 }
@@ -80,46 +89,6 @@ func Secret[T any](e *Env, build func(getenv func(string) string) (T, error)) (*
 		return build(getenv)
 	}
 	return secrets.StartLive(read, secrets.LiveOptions{Interval: e.refresh, Log: e.Log}), nil
-}
-
-// awsConfig is what config.LoadDefaultConfig gives a Lambda function, built from
-// the variables Lambda sets (AWS_REGION and the role's AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and the SDK's endpoint overrides
-// (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>). LoadDefaultConfig would also
-// read the shared config files, look for SSO and web-identity settings and link
-// the STS, SSO and sign-in clients into every binary, whose package
-// initialisers alone cost a cold start about 2 ms: none of it applies here.
-func awsConfig(getenv func(string) string) aws.Config {
-	region := getenv("AWS_REGION")
-	if region == "" {
-		region = getenv("AWS_DEFAULT_REGION")
-	}
-	cfg := aws.Config{
-		Region:        region,
-		HTTPClient:    awshttp.NewBuildableClient(),
-		ConfigSources: []any{endpoints(getenv)},
-	}
-	// Without credentials (sam local invoke on a machine with none) init still
-	// succeeds, as with LoadDefaultConfig: what needs no AWS call works, and a call
-	// fails with the SDK's own error about missing credentials.
-	if id, key := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && key != "" {
-		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, key, getenv("AWS_SESSION_TOKEN")))
-	}
-	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
-		cfg.BaseEndpoint = aws.String(u)
-	}
-	return cfg
-}
-
-// endpoints answers the service clients' question for a per-service endpoint
-// (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER: the SDK's id of
-// the service in capitals, spaces as underscores), as LoadDefaultConfig's
-// environment source does.
-type endpoints func(string) string
-
-func (getenv endpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
-	u := getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_")))
-	return u, u != "", nil
 }
 
 // Fail logs an init failure as one JSON line and exits: Lambda reports the
