@@ -19,7 +19,7 @@ import (
 
 // TestARotationWalkedThroughOnAWarmInstance runs the built bootstrap under
 // aws-lambda-rie with its secret in moto_server and a refresh interval of one
-// second, and walks the README's runbook on one warm instance: the new Token and
+// second, and walks the runbook of docs/operations.md on one warm instance: the new Token and
 // key go into the secret with the old ones as previous, the instance takes the
 // new values without a restart while it still serves the old ones, and once the
 // previous values are removed it refuses them. Refused pushes count nothing.

@@ -128,8 +128,8 @@ func TestTheSecretComesFromSecretsManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The SDK reads the endpoint override from AWS_ENDPOINT_URL_SECRETS_MANAGER
-	// (from the service id "Secrets Manager"); design.md's spelling without the
-	// underscore is not one it reads.
+	// (from the service id "Secrets Manager"), with an underscore; a spelling
+	// without it is not one it reads.
 	fromSecret := map[string]string{
 		"WECHAT_SECRET_ID":                 "wechat-qr/account",
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.Endpoint(),

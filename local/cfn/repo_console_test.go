@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The console's sign-in as README promises it: people created by an admin only, a strong
+// The console's sign-in as docs/console.md promises it: people created by an admin only, a strong
 // password policy, a public app client with the authorization code flow (PKCE) whose callback
 // is the console, a hosted sign-in domain, the first admin invited when AdminEmail is set, and
 // the qrcode function told where to check tokens, with no Cognito permission at all.

@@ -18,7 +18,7 @@ import (
 	"wechatqr/shared/token"
 )
 
-// These tests hold the repository's template.yaml to what README.md and design.md promise of a
+// These tests hold the repository's template.yaml to what the docs (docs/operations.md, docs/architecture.md) promise of a
 // deploy: the management API behind IAM, the webhook reachable by WeChat, least-privilege
 // policies, tables that keep their data, the refresh schedule, and the build settings SAM needs.
 // They read the template as it is on disk, whoever last edited it, so each failure names the
@@ -291,7 +291,7 @@ func underPrefix(path, prefix string) bool {
 func TestRepoTemplateManagementRoutesRequireIAM(t *testing.T) {
 	tpl := loadRepoTemplate(t)
 	// The management API creates codes on the account's behalf and shows its statistics:
-	// deployed, every route of it must need a SigV4 signature (README: "IAM-authorized").
+	// deployed, every route of it must need a SigV4 signature (docs/operations.md, "IAM").
 	prefixes := []string{"/qrcodes", "/stats", "/logins", "/users"}
 	found := map[string]int{}
 	for _, fn := range tpl.Functions() {
@@ -309,7 +309,7 @@ func TestRepoTemplateManagementRoutesRequireIAM(t *testing.T) {
 	}
 	// Without this the check above would pass on a template that lost its API altogether.
 	if found["/qrcodes"] == 0 {
-		t.Error("no HttpApi route under /qrcodes: the QR management API README documents is not deployed")
+		t.Error("no HttpApi route under /qrcodes: the QR management API docs/api.md documents is not deployed")
 	}
 	if found["/users"] == 0 {
 		t.Error("no HttpApi route under /users: DELETE /users/{openid}, which erases a follower, is not deployed")
@@ -583,13 +583,13 @@ func skipShortCfnLint(t *testing.T) {
 	}
 }
 
-// TestRepoTemplatePassesCfnLint runs the linter design.md requires the template to pass. These
+// TestRepoTemplatePassesCfnLint runs the linter the template must pass (docs/testing.md, "Tiers"). These
 // machines have it; a machine without it must not pass this test silently.
 func TestRepoTemplatePassesCfnLint(t *testing.T) {
 	skipShortCfnLint(t)
 	bin, err := exec.LookPath("cfn-lint")
 	if err != nil {
-		t.Fatalf("cfn-lint is not on PATH (%v): install it with `pip install cfn-lint` (design.md: the template passes cfn-lint), then rerun", err)
+		t.Fatalf("cfn-lint is not on PATH (%v): install it with `pip install cfn-lint` (the template must pass cfn-lint: docs/testing.md), then rerun", err)
 	}
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "template.yaml")

@@ -26,7 +26,7 @@ import (
 // BenchmarkPushHTTP here and there serve byte-identical requests. Both log the
 // digest of what they serve; benchcmp refuses to compare when they differ.
 
-// The account of the protocol's known-answer vectors (wechat-protocol.md §10).
+// The account of the protocol's known-answer vectors (docs/wechat.md §10).
 const (
 	benchToken  = "wechatqr"
 	benchAppID  = "wx5823bf96d3bd56c7"

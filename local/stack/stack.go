@@ -223,7 +223,7 @@ func (s *Stack) PlatformURL() string { return "http://" + s.platformLn.Addr().St
 // environment resolves a function's template variables locally: a !Ref to a
 // table is its local name, a !Ref to a parameter its default (the AppID is the
 // emulated account's), and the Secrets Manager secret gives way to the plain
-// variables design.md allows locally.
+// variables docs/operations.md lists for local runs.
 func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string]string, error) {
 	cfg := s.Platform.Config()
 	params := map[string]string{"AWS::Region": rie.Region, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "wechat-qr-local"}

@@ -19,7 +19,7 @@ import (
 	"wechatqr/local/streams"
 )
 
-// EventSource is the source of the events the functions publish (design.md); the stack routes
+// EventSource is the source of the events the functions publish (docs/api.md, "Scan actions"); the stack routes
 // them from the bus to a queue that PublishedEvents reads.
 const EventSource = "wechatqr"
 

@@ -61,7 +61,7 @@ type Publisher interface {
 // Config tunes the actions.
 type Config struct {
 	// Window is how long after a scan WeChat accepts customer-service
-	// messages (§12: 1 minute); Margin is kept back from it for the time a
+	// messages (docs/wechat.md §12: 1 minute); Margin is kept back from it for the time a
 	// message takes to arrive. A follow-up whose send would start later than
 	// at + Window - Margin is skipped.
 	Window, Margin time.Duration

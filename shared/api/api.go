@@ -65,7 +65,7 @@ type Config struct {
 const (
 	DefaultMaxBody = 16 << 10
 	// DefaultExpireSeconds is the lifetime of a temporary code created without
-	// expire_seconds: WeChat's own documented default (wechat-protocol.md §8). We
+	// expire_seconds: WeChat's own documented default (docs/wechat.md §8). We
 	// always send it explicitly, since older copies of the doc say 30 s.
 	DefaultExpireSeconds = 60
 )

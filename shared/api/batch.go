@@ -21,7 +21,7 @@ const (
 	MaxBatchRows  = 5000
 )
 
-// BatchColumns are the columns a batch CSV may have, scene required (design.md).
+// BatchColumns are the columns a batch CSV may have, scene required (docs/console.md, "The batch CSV").
 var BatchColumns = []string{"scene", "permanent", "expire_seconds", "reply", "tag"}
 
 // BatchRow is one data line of a batch CSV: the create request it stands for

@@ -118,7 +118,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if !req.permanent {
 		// One report saw expire_seconds 0 come back while the code kept the
-		// requested lifetime (§8): trust what we asked for then.
+		// requested lifetime (docs/wechat.md §8): trust what we asked for then.
 		code.ExpireSeconds = res.ExpireSeconds
 		if code.ExpireSeconds <= 0 {
 			code.ExpireSeconds = req.wx.ExpireSeconds

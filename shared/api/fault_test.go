@@ -18,7 +18,7 @@ import (
 )
 
 // These tests make WeChat misbehave under POST /qrcodes through the emulator's fault injection
-// and check README's promises: transient failures are retried a bounded number of times and,
+// and check docs/api.md's promises ("Errors"): transient failures are retried a bounded number of times and,
 // when they outlast the retries, are a 503 "unavailable" (WeChat busy, a 5xx, no answer); a
 // rejected token is refreshed once (never a storm of refreshes); every other refusal is a 502
 // carrying WeChat's errcode; and a failed create stores nothing.

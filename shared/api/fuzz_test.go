@@ -51,7 +51,7 @@ func FuzzCreate(f *testing.F) {
 			t.Fatalf("answer %q to body %q is not JSON", w.Body, body)
 		}
 		if w.Code != http.StatusOK && w.Code != http.StatusCreated {
-			// README: every rule is checked before any WeChat call. (One request at a time
+			// docs/api.md, "Rules": every rule is checked before any WeChat call. (One request at a time
 			// here, so not even a concurrent create can explain a call.)
 			if n := len(wx.requests()); n > 0 {
 				t.Errorf("%d %s after %d WeChat calls, for body %q", w.Code, w.Body, n, body)

@@ -87,7 +87,7 @@ const (
 
 // sources answers every scene's counts for a period, most new followers first.
 // It reads every scene's shards (the registry lists them), so its cost grows
-// with the number of scenes; see README, "Scaling".
+// with the number of scenes; see docs/architecture.md, "Scaling".
 func (h *Handler) sources(w http.ResponseWriter, r *http.Request) {
 	from, to, err := h.period(r)
 	if err != nil {

@@ -56,7 +56,7 @@ import (
 // The handler's logger discards (callback.New with a nil logger): the one JSON
 // line per push that production writes is not measured.
 
-// The account of the protocol's known-answer vectors (wechat-protocol.md §10).
+// The account of the protocol's known-answer vectors (docs/wechat.md §10).
 // Named apart from callback_test.go's constants so the two files do not depend
 // on each other.
 const (

@@ -103,7 +103,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // verifyURL answers the check WeChat makes when the server URL is saved: echostr,
 // byte for byte, only under a valid signature. Safe mode does not change it for
-// Official Accounts (wechat-protocol.md §2).
+// Official Accounts (docs/wechat.md §2).
 func (h *Handler) verifyURL(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	echostr := q.Get("echostr")

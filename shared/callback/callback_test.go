@@ -22,7 +22,7 @@ import (
 	"wechatqr/shared/wechat/wechattest"
 )
 
-// The account of the protocol's known-answer vectors (wechat-protocol.md §10).
+// The account of the protocol's known-answer vectors (docs/wechat.md §10).
 const (
 	token  = "wechatqr"
 	appID  = "wx5823bf96d3bd56c7"

@@ -112,7 +112,7 @@ func VerifierFromEnv(getenv func(string) string, appID string) (*wechat.Verifier
 	return wechat.NewVerifier(k)
 }
 
-// ConfigFromEnv reads the configuration from environment variables (design.md):
+// ConfigFromEnv reads the configuration from environment variables (docs/operations.md, "Environment variables"):
 // WECHAT_APP_ID, WECHAT_TIMESTAMP_TOLERANCE (seconds; 0 turns the window off, for
 // local replays only), WECHAT_MAX_BODY_BYTES, WECHAT_WELCOME_REPLY and
 // WECHAT_DEFAULT_REPLY (texts; empty answers "success"). The Token and the keys,

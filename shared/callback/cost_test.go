@@ -22,7 +22,7 @@ import (
 // meter is the store's DynamoDB client asking for ReturnConsumedCapacity on every
 // call and adding up what DynamoDB Local reports. DynamoDB Local counts an item
 // written in TransactWriteItems like a plain write; DynamoDB charges twice that
-// (design.md, "Local parts"), so transactional write units are kept apart.
+// (docs/performance.md, "Request units per push"), so transactional write units are kept apart.
 type meter struct {
 	db dynamo.API
 	mu sync.Mutex
@@ -218,7 +218,7 @@ func (m *meter) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*d
 
 // TestCapacityUnitsPerPush measures the request units each kind of push costs, on
 // its first delivery and on a retry, with a short reply and with the longest text
-// WeChat takes. It prints them (README, "Cost"); it asserts only what is
+// WeChat takes. It prints them (docs/performance.md, "Request units per push"); it asserts only what is
 // structural: a retry reads and writes nothing but its lookup, and a first
 // delivery writes in one transaction. Run:
 //

@@ -30,9 +30,10 @@ import (
 
 // These tests break DynamoDB under a push, for real: the server killed and restarted over its
 // data files, a connection cut before or after the transaction reached it, a server that never
-// answers. README promises that "if DynamoDB fails, the answer is 503, nothing is half-written,
-// and WeChat retries", and that a retry counts nothing twice. The handler, the store and the
-// SDK are the deployed ones; only the network under them misbehaves.
+// answers. docs/architecture.md ("A scan's journey") promises that if DynamoDB is down "the
+// answer is 503, nothing is half-written, and WeChat retries", and that a retry counts nothing
+// twice. The handler, the store and the SDK are the deployed ones; only the network under them
+// misbehaves.
 
 // faultDeadline is the handler's storage deadline in these tests: short, so that a hang shows
 // as a 503 quickly, and long enough for DynamoDB Local on a loaded machine.

@@ -27,7 +27,7 @@
 //	tokens  pk=token#<appid>                         the access token, its version and the lease on fetching the next
 //
 // Counters are sharded in their partition key: a hot scene's writes spread over
-// Options.Shards partitions instead of one (see README, "Scaling").
+// Options.Shards partitions instead of one (see docs/architecture.md, "Scaling").
 //
 // Everything that names a follower lives in the follower's partition of the events
 // table, or is found from it (the seen markers from the scenes of the records, a

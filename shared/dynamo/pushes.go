@@ -260,7 +260,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 	}
 	// The claim comes first: Record reads its cancellation reason at index 0. With
 	// a scan it is the scan's record too: one item where there were two, which is
-	// 2 of the transaction's write units (README, "Cost").
+	// 2 of the transaction's write units (docs/performance.md, "Request units per push").
 	claim := claimItem{key: claimKey(c.OpenID, c.Key), Reply: c.Reply, At: c.At.Unix(), ExpireAt: s.expireAt(c.At, s.claimTTL)}
 	if scan != nil {
 		claim.Scene, claim.OpenID, claim.Event, claim.ExpireAt = sc.Scene, sc.OpenID, sc.Event, s.expireAt(sc.At, s.retention)

@@ -19,7 +19,7 @@ const (
 )
 
 // Limits on replies. WeChat cuts a text reply at 2048 bytes; since 2018 it shows
-// only one article of a news reply (wechat-protocol.md §6), so we store only one.
+// only one article of a news reply (docs/wechat.md §6), so we store only one.
 const (
 	MaxTextBytes    = 2048
 	MaxArticles     = 1
@@ -109,7 +109,7 @@ func (a Article) validate(name string, i int) error {
 	return nil
 }
 
-// Limits on a scene's actions (wechat-protocol.md §12): a WeChat tag name is at
+// Limits on a scene's actions (docs/wechat.md §12): a WeChat tag name is at
 // most 30 bytes; after a scan WeChat lets an account send 3 customer-service
 // messages within a minute.
 const (

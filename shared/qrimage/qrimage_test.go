@@ -19,7 +19,7 @@ import (
 )
 
 // contents are the texts the project renders: WeChat's code urls (always
-// http, §8), a url carrying a 64-character scene, and non-ASCII text (byte
+// http, docs/wechat.md §8), a url carrying a 64-character scene, and non-ASCII text (byte
 // mode carries UTF-8 as is).
 var contents = []struct {
 	name, text string

@@ -42,7 +42,7 @@
 // says which served (Served), and seals the reply with the same (Verifier.Seal).
 //
 // Section numbers (§) in this package refer to the team's protocol
-// reference, wechat-protocol.md, whose §10 vectors the tests check.
+// reference, docs/wechat.md, whose §10 vectors the tests check.
 //
 // Package wechattest holds the other side: a Signer that builds requests
 // exactly as WeChat sends them and opens sealed replies.

@@ -1,6 +1,6 @@
 package wechat_test
 
-// Known-answer vectors from §10 of wechat-protocol.md (computed and
+// Known-answer vectors from §10 of docs/wechat.md (computed and
 // round-tripped by an independent program), and published vectors of peer
 // SDKs (§10(d)).
 

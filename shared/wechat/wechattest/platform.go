@@ -124,7 +124,7 @@ type PlatformConfig struct {
 }
 
 // Platform emulates WeChat's side of an Official Account, following
-// wechat-protocol.md: the API (token, stable_token, qrcode/create and
+// docs/wechat.md (§7, §8, §12): the API (token, stable_token, qrcode/create and
 // showqrcode, the user tags and customer-service messages of §12, with
 // their checks, quotas and errcodes) as an http.Handler, and the pushes
 // WeChat sends to the account's callback URL (Scan, Subscribe,
@@ -430,7 +430,7 @@ func errcodeMsgResponse(code int, msg string) response {
 	return res
 }
 
-// errmsgs are the messages WeChat sends with each code (§7; D-err).
+// errmsgs are the messages WeChat sends with each code (docs/wechat.md §7).
 var errmsgs = map[int]string{
 	wechat.CodeSystemBusy:            "system error",
 	wechat.CodeInvalidCredential:     "invalid credential, access_token is invalid or not latest",

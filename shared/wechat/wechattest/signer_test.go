@@ -11,7 +11,7 @@ import (
 	"wechatqr/shared/wechat/wechattest"
 )
 
-// §10 of wechat-protocol.md.
+// §10 of docs/wechat.md.
 const (
 	vToken     = "wechatqr"
 	vTimestamp = 1732500000
