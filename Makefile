@@ -27,10 +27,10 @@ DEPLOY_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 DEPLOY_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME  ?= 60s
 # How long `make test` fuzzes each target: on CI (.ci/run, or any CI set to other than
-# false or 0) 30 s, so that the race-checked tests and the fuzzing fit CI's 15 minutes
+# false or 0) 20 s, so that the race-checked tests and the fuzzing fit CI's 15 minutes
 # (docs/testing.md); a developer's machine 5 s. Each target's corpus is its package's
 # testdata/fuzz/<Target>, which go test reads as seeds and adds failures to.
-TEST_FUZZTIME := $(if $(filter-out false 0,$(CI)),30s,5s)
+TEST_FUZZTIME := $(if $(filter-out false 0,$(CI)),20s,5s)
 # The one list of fuzz targets, package:Target; `make test` and `make fuzz` take every one,
 # and local/repo's TestEveryFuzzTargetIsInTheMakefile fails when a func Fuzz… is missing.
 FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate ./shared/api:FuzzEraseUser ./functions/scanactions:FuzzDecodeRecord ./shared/wechat:FuzzCustomMessageBody ./shared/api:FuzzParseBatch
@@ -98,7 +98,7 @@ screenshots: deps tools browser ## every console page in English and Chinese as 
 	SCREENSHOT_DIR=$(CURDIR)/build/screenshots $(GO) test ./local/browser -run '^TestEveryPageInBothLanguages$$' -count=1
 	@ls build/screenshots
 
-test: deps tools browser vet lint vulncheck ## everything CI runs: vet, cfn-lint, govulncheck, all tests under -race (DynamoDB Local, RIE, Chromium), fuzzing (30 s a target with CI=true, else 5 s)
+test: deps tools browser vet lint vulncheck ## everything CI runs: vet, cfn-lint, govulncheck, all tests under -race (DynamoDB Local, RIE, Chromium), fuzzing (20 s a target with CI=true, else 5 s)
 	$(GO) test -race -count=1 ./...
 	@for t in $(FUZZ_TARGETS); do \
 	  out=$$($(GO) test $${t%%:*} -run='^$$' -fuzz="^$${t##*:}\$$" -fuzztime=$(TEST_FUZZTIME) 2>&1) || { echo "$$out"; exit 1; }; \
