@@ -31,6 +31,7 @@ type countsItem struct {
 	Subscribes   int64 `dynamodbav:"subscribes"`
 	UniqueUsers  int64 `dynamodbav:"unique_users"`
 	Unsubscribes int64 `dynamodbav:"unsubscribes"`
+	LastAt       int64 `dynamodbav:"last_at,omitempty"` // the last counted push's time (addCounts)
 }
 
 func (c countsItem) counts() qr.Counts {

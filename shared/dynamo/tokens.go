@@ -39,6 +39,10 @@ type tokenItem struct {
 	Token     string `dynamodbav:"token"`
 	ExpiresAt int64  `dynamodbav:"expires_at"`
 	Version   int64  `dynamodbav:"version"`
+	// The lease a caller holds while it asks WeChat for a token (Lease): its
+	// holder and its end in Unix milliseconds. Read by no one but the condition.
+	LeaseHolder string `dynamodbav:"lease_holder,omitempty"`
+	LeaseUntil  int64  `dynamodbav:"lease_until,omitempty"`
 }
 
 // Load reads the record, strongly consistent: a stale read would hand out a token
