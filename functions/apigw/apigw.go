@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"wechatqr/shared/caller"
 )
 
 // Handler adapts h to a Lambda handler for HTTP API payload 2.0 events.
@@ -83,6 +85,9 @@ func Request(ctx context.Context, e events.APIGatewayV2HTTPRequest) (*http.Reque
 		}
 	}
 	ctx = context.WithValue(ctx, contextKey{}, e.RequestContext)
+	if c, ok := iamCaller(e.RequestContext); ok {
+		ctx = caller.With(ctx, c)
+	}
 	// Build on "/" and set the URL after: formatting u and parsing it again
 	// would read "//x/y" as a host and cut the query at a '#'.
 	r, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
@@ -105,6 +110,23 @@ func Request(ctx context.Context, e events.APIGatewayV2HTTPRequest) (*http.Reque
 	r.RequestURI = u.RequestURI()
 	r.ContentLength = int64(len(body))
 	return r, nil
+}
+
+// iamCaller is the principal API Gateway verified on an IAM-authorized route;
+// false when the route is not one (the console's, the callback's).
+func iamCaller(rc events.APIGatewayV2HTTPRequestContext) (caller.Caller, bool) {
+	if rc.Authorizer == nil || rc.Authorizer.IAM == nil {
+		return caller.Caller{}, false
+	}
+	iam := rc.Authorizer.IAM
+	id := iam.UserARN
+	if id == "" {
+		id = iam.CallerID
+	}
+	if id == "" {
+		return caller.Caller{}, false
+	}
+	return caller.Caller{Kind: caller.IAM, ID: id, Subject: iam.UserID, Account: iam.AccountID}, true
 }
 
 // ResponseWriter records a handler's response for an API Gateway event.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"wechatqr/shared/qr"
+	"wechatqr/shared/redact"
 	"wechatqr/shared/wechat"
 )
 
@@ -114,11 +115,8 @@ func New(cfg Config, store Store, wx WeChat, tokens Tokens, log *slog.Logger) (*
 	h.mux.HandleFunc("GET /logins/{id}", h.getLogin)
 	h.mux.HandleFunc("DELETE /users/{openid}", h.eraseUser)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		path := r.URL.Path
-		if strings.HasPrefix(path, "/users/") {
-			path = "/users/{openid}" // a follower's openid stays out of errors and logs
-		}
-		h.fail(w, r, qr.Errorf(qr.ENotFound, "no route %s %s", r.Method, path))
+		// An openid or a session id in the path stays out of errors and logs.
+		h.fail(w, r, qr.Errorf(qr.ENotFound, "no route %s %s", r.Method, redact.Path(r.URL.Path)))
 	})
 	return h, nil
 }
@@ -213,7 +211,7 @@ func (h *Handler) setActions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.Info("actions set", slog.String("scene", c.Scene), slog.String("tag", c.Tag), slog.Int("followups", len(c.Followups)))
+	h.audit(r, "actions set", slog.String("scene", c.Scene), slog.String("tag", c.Tag), slog.Int("followups", len(c.Followups)))
 	writeJSON(w, http.StatusOK, h.view(c))
 }
 
@@ -232,7 +230,7 @@ func (h *Handler) setReply(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.Info("reply set", slog.String("scene", c.Scene), slog.String("type", reply.Type))
+	h.audit(r, "reply set", slog.String("scene", c.Scene), slog.String("reply_type", reply.Type))
 	writeJSON(w, http.StatusOK, h.view(c))
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -136,7 +135,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.Info("code created", slog.String("scene", code.Scene), slog.String("action", code.ActionName))
+	h.audit(r, "code created", createdAttrs(code)...)
 	writeJSON(w, http.StatusCreated, h.view(code))
 }
 

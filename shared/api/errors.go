@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"wechatqr/shared/qr"
+	"wechatqr/shared/redact"
 	"wechatqr/shared/token"
 	"wechatqr/shared/wechat"
 )
@@ -113,11 +113,12 @@ func isWeChatHTTP(err error) bool {
 
 func pathEscape(s string) string { return url.PathEscape(s) }
 
-// logPath is the request's path as logs may show it: a follower's openid only
-// as its SHA-256, the way DELETE /users/{openid} logs it.
+// logPath is the request's path as logs may show it (redact.Path: no openid,
+// no log-in session id); a follower's openid rides along as its SHA-256, the
+// way DELETE /users/{openid} logs it, so that an operator can correlate.
 func logPath(r *http.Request) slog.Attr {
-	if openid, ok := strings.CutPrefix(r.URL.Path, "/users/"); ok {
-		return slog.Group("", slog.String("path", "/users/{openid}"), slog.String("openid_sha256", openIDHash(openid)))
+	if openid := r.PathValue("openid"); openid != "" {
+		return slog.Group("", slog.String("path", redact.Path(r.URL.Path)), slog.String("openid_sha256", redact.OpenID(openid)))
 	}
-	return slog.String("path", r.URL.Path)
+	return slog.String("path", redact.Path(r.URL.Path))
 }

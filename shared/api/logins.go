@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"net/http"
-	"strings"
 	"time"
 
 	"wechatqr/shared/qr"
@@ -108,7 +107,8 @@ func (h *Handler) loginView(s *qr.Session, withCode bool) loginJSON {
 func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !validSessionID(id) {
-		h.fail(w, r, qr.Errorf(qr.ENotFound, "no log-in session %q", strings.ToValidUTF8(id, "?")))
+		// The id stays out of the message, which is logged: the caller knows it.
+		h.fail(w, r, qr.Errorf(qr.ENotFound, "no such log-in session"))
 		return
 	}
 	var wait time.Duration

@@ -1,12 +1,11 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 
 	"wechatqr/shared/qr"
+	"wechatqr/shared/redact"
 )
 
 // MaxOpenIDBytes bounds an openid in a path. WeChat's are 28 characters of
@@ -29,10 +28,7 @@ func validOpenID(s string) bool {
 }
 
 // openIDHash names a follower in logs and answers without naming them.
-func openIDHash(openid string) string {
-	sum := sha256.Sum256([]byte(openid))
-	return hex.EncodeToString(sum[:])
-}
+func openIDHash(openid string) string { return redact.OpenID(openid) }
 
 type erasedJSON struct {
 	OpenIDSHA256 string    `json:"openid_sha256"`
@@ -66,6 +62,6 @@ func (h *Handler) eraseUser(w http.ResponseWriter, r *http.Request) {
 	for kind, n := range erased {
 		attrs = append(attrs, slog.Int(kind, n))
 	}
-	h.log.LogAttrs(r.Context(), slog.LevelInfo, "follower erased", attrs...)
+	h.audit(r, "follower erased", attrs...)
 	writeJSON(w, http.StatusOK, v)
 }

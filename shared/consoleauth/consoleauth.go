@@ -17,6 +17,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"wechatqr/shared/caller"
+	"wechatqr/shared/redact"
 )
 
 // Claims is what a verified token says about its holder.
@@ -50,9 +53,10 @@ func FromContext(ctx context.Context) (Claims, bool) {
 }
 
 // Guard lets through only the requests whose `Authorization: Bearer` token v
-// accepts, with the token's claims on the request's context. Refusals are 401
-// (503 when the keys cannot be fetched) with the API's error body; the token
-// itself is never echoed or logged.
+// accepts, with the token's claims on the request's context (and the user as
+// the request's caller.Caller). Refusals are 401 (503 when the keys cannot be
+// fetched) with the API's error body; the token itself is never echoed or
+// logged, and the path is logged redacted (no openid, no log-in session id).
 func Guard(v Verifier, log *slog.Logger) func(http.Handler) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -63,7 +67,7 @@ func Guard(v Verifier, log *slog.Logger) func(http.Handler) http.Handler {
 			if err != nil {
 				status, body := refusal(err)
 				log.LogAttrs(r.Context(), slog.LevelInfo, "console request refused",
-					slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.String("method", r.Method), slog.String("path", redact.Path(r.URL.Path)),
 					slog.Int("status", status), slog.String("reason", body.Error))
 				if status == http.StatusUnauthorized {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="console"`)
@@ -71,7 +75,10 @@ func Guard(v Verifier, log *slog.Logger) func(http.Handler) http.Handler {
 				writeJSON(w, status, body)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
+			ctx := context.WithValue(r.Context(), claimsKey{}, claims)
+			// The API's audit lines name the user through shared/caller.
+			ctx = caller.With(ctx, caller.Caller{Kind: caller.Console, ID: claims.Username, Subject: claims.Subject})
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 }

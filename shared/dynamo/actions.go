@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"wechatqr/shared/qr"
+	"wechatqr/shared/redact"
 )
 
 // The items of a scene's actions:
@@ -90,7 +91,7 @@ func (s *Store) SetActions(ctx context.Context, scene, tag string, followups []q
 	out, err := s.db.UpdateItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return nil, qr.Errorf(qr.ENotFound, "no code for scene %q", scene)
+		return nil, qr.Errorf(qr.ENotFound, "no code for scene %q", redact.Scene(scene))
 	}
 	if err != nil {
 		return nil, unavailable("set actions", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"wechatqr/shared/qr"
+	"wechatqr/shared/redact"
 )
 
 // The codes index (ByCreated in template.yaml) lists every code item newest
@@ -46,14 +47,16 @@ func newCodeItem(c *qr.Code) codeItem {
 	return item
 }
 
-// Code returns the mapping of scene, or an ENotFound error.
+// Code returns the mapping of scene, or an ENotFound error. Errors name a
+// scene through redact.Scene: they are logged, and a log-in scene holds its
+// session's id.
 func (s *Store) Code(ctx context.Context, scene string) (*qr.Code, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: codeKey(scene).av(), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, unavailable("get code", err)
 	}
 	if out.Item == nil {
-		return nil, qr.Errorf(qr.ENotFound, "no code for scene %q", scene)
+		return nil, qr.Errorf(qr.ENotFound, "no code for scene %q", redact.Scene(scene))
 	}
 	var it codeItem
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
@@ -85,7 +88,7 @@ func (s *Store) CreateCode(ctx context.Context, c *qr.Code, max int64) error {
 		})
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
-			return qr.Errorf(qr.EConflict, "scene %q is a permanent code; a temporary code cannot take its key", c.Scene)
+			return qr.Errorf(qr.EConflict, "scene %q is a permanent code; a temporary code cannot take its key", redact.Scene(c.Scene))
 		}
 		if err != nil {
 			return unavailable("put code", err)
@@ -117,7 +120,7 @@ func (s *Store) CreateCode(ctx context.Context, c *qr.Code, max int64) error {
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) && len(tce.CancellationReasons) == 2 {
 		if aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-			return qr.Errorf(qr.EConflict, "scene %q already has a code", c.Scene)
+			return qr.Errorf(qr.EConflict, "scene %q already has a code", redact.Scene(c.Scene))
 		}
 		if aws.ToString(tce.CancellationReasons[1].Code) == "ConditionalCheckFailed" {
 			return qr.Errorf(qr.EQuota, "the account holds %d permanent codes, WeChat's limit", max)
@@ -162,7 +165,7 @@ func (s *Store) SetReply(ctx context.Context, scene string, reply *qr.Reply) (*q
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return nil, qr.Errorf(qr.ENotFound, "no code for scene %q", scene)
+		return nil, qr.Errorf(qr.ENotFound, "no code for scene %q", redact.Scene(scene))
 	}
 	if err != nil {
 		return nil, unavailable("set reply", err)

@@ -58,7 +58,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *qr.Session) error {
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return qr.Errorf(qr.EConflict, "session %q exists", sess.ID)
+		return qr.Errorf(qr.EConflict, "the log-in session exists") // no id: errors are logged
 	}
 	if err != nil {
 		return unavailable("create session", err)
@@ -74,7 +74,7 @@ func (s *Store) Session(ctx context.Context, id string) (*qr.Session, error) {
 		return nil, unavailable("get session", err)
 	}
 	if out.Item == nil {
-		return nil, qr.Errorf(qr.ENotFound, "no log-in session %q (it may have expired)", id)
+		return nil, qr.Errorf(qr.ENotFound, "no such log-in session (it may have expired)") // no id: errors are logged
 	}
 	var it sessionItem
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {

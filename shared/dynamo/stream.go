@@ -46,7 +46,8 @@ func DecodeStreamRecord(eventName string, keys, newImage map[string]types.Attrib
 	case newImage == nil:
 		return qr.ScanRecord{}, errors.New("dynamo: no NewImage: the stream must carry new images")
 	case openid == "" || pk != userPK(openid):
-		return qr.ScanRecord{}, fmt.Errorf("dynamo: key %q does not belong to openid %q", pk, openid)
+		// Neither the key nor the openid in the error: it is logged, and both name a follower.
+		return qr.ScanRecord{}, errors.New("dynamo: the record's key does not belong to its openid")
 	case event != qr.EventSubscribe && event != qr.EventScan && event != qr.EventUnsubscribe:
 		return qr.ScanRecord{}, fmt.Errorf("dynamo: event %q is not one a scan record holds", event)
 	case !ok || at <= 0:
@@ -55,7 +56,7 @@ func DecodeStreamRecord(eventName string, keys, newImage map[string]types.Attrib
 	r := qr.ScanRecord{Scene: scene, OpenID: openid, Event: event, At: time.Unix(at, 0).UTC()}
 	k := recordKey(openid, r.At, event, scene)
 	if sk != k.SK {
-		return qr.ScanRecord{}, fmt.Errorf("dynamo: sort key %q does not match the record's attributes", sk)
+		return qr.ScanRecord{}, errors.New("dynamo: the record's sort key does not match its attributes") // the key names the follower
 	}
 	r.PushID = pushID(k)
 	return r, nil

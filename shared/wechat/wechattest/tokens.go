@@ -272,3 +272,16 @@ func (p *Platform) serveStableToken(r *http.Request, body []byte) response {
 	// Whole seconds left, rounded down: never promise more than is left.
 	return jsonResponse(tokenAnswer{cur.value, int64(cur.expiresAt.Sub(now) / time.Second)})
 }
+
+// IssuedTokens returns every token the Platform issued that it still
+// remembers (a day past expiry), valid or not: what a test that searches logs
+// for leaked tokens looks for.
+func (p *Platform) IssuedTokens() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.tokens))
+	for v := range p.tokens {
+		out = append(out, v)
+	}
+	return out
+}
