@@ -119,6 +119,11 @@ type keySource struct {
 func (s *keySource) get(ctx context.Context, kid string) (keyfunc.Keyfunc, error) {
 	s.mu.Lock()
 	switch {
+	case s.store != nil && s.has(kid):
+		// A key held: no wait, even on a fetch another token's unknown kid started.
+		k := s.keys
+		s.mu.Unlock()
+		return k, nil
 	case s.inflight != nil:
 		// Another request's fetch is running: its result serves this one too.
 	case s.store == nil:
@@ -127,10 +132,12 @@ func (s *keySource) get(ctx context.Context, kid string) (keyfunc.Keyfunc, error
 			return nil, fmt.Errorf("%w: the last fetch failed less than %s ago", ErrKeysUnavailable, KeyFetchRetry)
 		}
 		s.startFetch()
-	case !s.has(kid) && (s.unknownKID.IsZero() || s.now().Sub(s.unknownKID) >= UnknownKeyRefresh):
+	case s.unknownKID.IsZero() || s.now().Sub(s.unknownKID) >= UnknownKeyRefresh:
 		s.unknownKID = s.now()
 		s.startFetch()
 	default:
+		// An unknown kid inside UnknownKeyRefresh of the last such fetch: the
+		// keys held, which refuse it.
 		k := s.keys
 		s.mu.Unlock()
 		return k, nil

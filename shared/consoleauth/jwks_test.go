@@ -318,6 +318,33 @@ func TestARotatedKeyIsFetchedOnceAndUnknownKeysAtMostEvery5Minutes(t *testing.T)
 	fetches(3, "a known kid")
 }
 
+func TestAKnownKeyDoesNotWaitOnAnUnknownKidsFetch(t *testing.T) {
+	key, forged := newSigner(t, "k1"), newSigner(t, "forged")
+	jwks := newJWKSServer(t, key)
+	v := newVerifier(t, jwks.URL, nil)
+	tok := key.token(t, time.Now())
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	jwks.set(func(s *jwksServer) { s.delay = 1500 * time.Millisecond })
+	forgedTok := forged.token(t, time.Now())
+	done := make(chan error, 1)
+	go func() { _, err := v.Verify(context.Background(), forgedTok); done <- err }()
+	for jwks.fetches.Load() < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("a token under a key held took %s while an unknown kid's fetch ran", d)
+	}
+	if err := <-done; !errors.Is(err, consoleauth.ErrInvalidToken) {
+		t.Errorf("the forged token: %v, want ErrInvalidToken", err)
+	}
+}
+
 func TestConcurrentRequestsShareOneKeyFetch(t *testing.T) {
 	key := newSigner(t, "k1")
 	jwks := newJWKSServer(t, key)
