@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"wechatqr/functions/apigw"
+	"wechatqr/local/stack"
 )
 
 var update = flag.Bool("update", false, "rewrite the qrcode files in events/")
@@ -87,5 +89,65 @@ func TestEventsMatchTheirGenerator(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("%s is missing or differs from its generator (%v); run `go test ./functions/qrcode -run TestEvents -update`", path, err)
 		}
+	}
+}
+
+// TestDeployedTheFunctionRefusesWhatOnlyTheLocalStackMayDo runs the built
+// bootstrap under aws-lambda-rie as deployed (the local stack's environment
+// without its WECHATQR_LOCAL flag): the IAM events of events/ answer, the same
+// event without its IAM caller is refused 403, and with CONSOLE_AUTH=none the
+// function fails its init, saying why.
+func TestDeployedTheFunctionRefusesWhatOnlyTheLocalStackMayDo(t *testing.T) {
+	stack.SkipShort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := stack.Start(ctx, stack.Options{Functions: []string{"QRCodeFunction"}, BuildDir: t.TempDir(),
+		Env: map[string]string{"WECHATQR_LOCAL": "", "CONSOLE_AUTH": ""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	invoke := func(s *stack.Stack, e events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		t.Helper()
+		payload, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res events.APIGatewayV2HTTPResponse
+		out, err := s.Invoke(ctx, "QRCodeFunction", payload)
+		if err == nil {
+			err = json.Unmarshal(out, &res)
+		}
+		return res, err
+	}
+	var create events.APIGatewayV2HTTPRequest
+	raw, err := os.ReadFile(filepath.Join(eventsDir, "qrcode-create.json"))
+	if err != nil || json.Unmarshal(raw, &create) != nil || create.RequestContext.Authorizer == nil || create.RequestContext.Authorizer.IAM == nil {
+		t.Fatalf("qrcode-create.json: %v, or no IAM caller in it", err)
+	}
+	if res, err := invoke(s, create); err != nil || res.StatusCode != 201 {
+		t.Fatalf("qrcode-create.json: %d %s %v, want 201", res.StatusCode, res.Body, err)
+	}
+	noIAM := create
+	noIAM.RequestContext.Authorizer = nil
+	res, err := invoke(s, noIAM)
+	if err != nil || res.StatusCode != 403 || !strings.Contains(res.Body, `"forbidden"`) {
+		t.Errorf("the same event without its IAM caller: %d %s %v, want 403 forbidden", res.StatusCode, res.Body, err)
+	}
+	if fn, _ := s.Function("QRCodeFunction"); !strings.Contains(fn.Logs(), "request without an IAM caller refused") {
+		t.Errorf("the refusal is not logged:\n%s", fn.Logs())
+	}
+
+	none, err := stack.Start(ctx, stack.Options{Functions: []string{"QRCodeFunction"}, BuildDir: t.TempDir(), DB: s.DB, TablePrefix: "none-",
+		Env: map[string]string{"WECHATQR_LOCAL": "", "CONSOLE_AUTH": "none"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer none.Close()
+	if res, err := invoke(none, create); err == nil {
+		t.Errorf("CONSOLE_AUTH=none without the local flag: answered %d %s, want a failed init", res.StatusCode, res.Body)
+	}
+	if fn, _ := none.Function("QRCodeFunction"); !strings.Contains(fn.Logs(), "CONSOLE_AUTH=none turns the console's sign-in off") {
+		t.Errorf("the init failure does not say why:\n%s", fn.Logs())
 	}
 }

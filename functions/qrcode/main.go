@@ -1,6 +1,7 @@
 // Command qrcode is the Lambda behind the QR management API (/qrcodes, behind
-// IAM auth in the template) and the console (/console, whose data requests
-// under /console/api/ carry a sign-in token instead).
+// IAM auth in the template, and refused here without an IAM caller:
+// requireIAM) and the console (/console, whose data requests under
+// /console/api/ carry a sign-in token instead).
 package main
 
 import (
@@ -58,8 +59,12 @@ func build(env *boot.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return console.Mount(a, console.Config{
+	h, err := console.Mount(a, console.Config{
 		SettingsFunc: func(ctx context.Context) any { return auth.ClientSettings(ctx) },
 		ConnectSrc:   auth.ConnectSrc, Guard: auth.Guard,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return edge(h, env.Getenv, env.Log), nil
 }

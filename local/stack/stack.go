@@ -267,6 +267,11 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	env["WECHAT_SHOWQRCODE_URL"] = s.PlatformURL() + wechattest.PathShowQRCode
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = s.DB.Endpoint()
 	maps.Copy(env, s.awsEnv())
+	// The functions run locally, not in Lambda, and say so explicitly: aws-lambda-rie
+	// sets Lambda's own variables too. Only with this flag does the qrcode function
+	// accept CONSOLE_AUTH=none, and requests without API Gateway's IAM context
+	// (docs/operations.md, "The local flag"); the template never sets it.
+	env["WECHATQR_LOCAL"] = "1"
 	// The local console has no sign-in (shared/consoleauth: only this stack sets it).
 	env["CONSOLE_AUTH"] = "none"
 	// Nor an SSM parameter to read the app client id from (CONSOLE_AUTH=none

@@ -9,10 +9,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -30,11 +28,13 @@ type CognitoConfig struct {
 	JWKSURL string
 	// Leeway allows for clock skew on exp, nbf and iat; zero means 30 s.
 	Leeway time.Duration
-	// HTTPClient fetches the keys; nil means a client with a 5 s timeout.
+	// HTTPClient fetches the keys; nil means a client with KeyFetchTimeout for
+	// a timeout. Whatever its own timeout, a fetch ends after KeyFetchTimeout.
 	HTTPClient *http.Client
-	// Now is the clock; nil means time.Now.
+	// Now is the clock, of the tokens' lifetimes and of the keys' fetches
+	// (KeyFetchRetry, UnknownKeyRefresh); nil means time.Now.
 	Now func() time.Time
-	// Log gets failures to refresh the keys; nil discards them.
+	// Log gets failures to fetch the keys; nil discards them.
 	Log *slog.Logger
 }
 
@@ -42,19 +42,18 @@ type CognitoConfig struct {
 var poolID = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9A-Za-z]+$`)
 
 // Cognito verifies the access tokens of one user pool's app client. The pool's
-// keys are fetched on the first Verify, not when Cognito is built (a Lambda cold
-// start should not wait on them), then kept and refreshed hourly, and at most
-// every 5 minutes when a token names a key not seen yet (Cognito rotated).
+// keys are fetched on the first Verify of a well-formed token, not when Cognito
+// is built (a Lambda cold start should not wait on them), then kept and
+// refreshed hourly, and at most every UnknownKeyRefresh when a token names a
+// key not seen yet (Cognito rotated). A fetch takes at most KeyFetchTimeout; a
+// failed one stands for KeyFetchRetry (keySource).
 type Cognito struct {
-	cfg     CognitoConfig
-	issuer  string
-	jwksURL string
-	parser  *jwt.Parser
+	cfg    CognitoConfig
+	issuer string
+	parser *jwt.Parser
 
-	ctx    context.Context // ends the key refresh
-	cancel context.CancelFunc
-	mu     sync.Mutex
-	keys   keyfunc.Keyfunc
+	cancel context.CancelFunc // ends the key fetches and refresh
+	keys   *keySource
 }
 
 var _ Verifier = (*Cognito)(nil)
@@ -73,7 +72,7 @@ func NewCognito(cfg CognitoConfig) (*Cognito, error) {
 		cfg.Leeway = 30 * time.Second
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+		cfg.HTTPClient = &http.Client{Timeout: KeyFetchTimeout}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -82,9 +81,9 @@ func NewCognito(cfg CognitoConfig) (*Cognito, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &Cognito{cfg: cfg, issuer: "https://cognito-idp." + region + ".amazonaws.com/" + cfg.UserPoolID}
-	c.jwksURL = cfg.JWKSURL
-	if c.jwksURL == "" {
-		c.jwksURL = c.issuer + "/.well-known/jwks.json"
+	jwksURL := cfg.JWKSURL
+	if jwksURL == "" {
+		jwksURL = c.issuer + "/.well-known/jwks.json"
 	}
 	c.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{"RS256"}),
@@ -94,7 +93,9 @@ func NewCognito(cfg CognitoConfig) (*Cognito, error) {
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithTimeFunc(cfg.Now),
 	)
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.keys = &keySource{url: jwksURL, client: cfg.HTTPClient, now: cfg.Now, log: cfg.Log, ctx: ctx}
 	return c, nil
 }
 
@@ -114,7 +115,7 @@ func checkPoolAndDomain(pool, domain string) (string, error) {
 // Issuer is the iss every accepted token carries.
 func (c *Cognito) Issuer() string { return c.issuer }
 
-// Close stops the background key refresh.
+// Close stops the key fetches and the background key refresh.
 func (c *Cognito) Close() { c.cancel() }
 
 // accessClaims are the claims of a Cognito access token that matter here.
@@ -126,9 +127,15 @@ type accessClaims struct {
 }
 
 // Verify accepts only an RS256 access token signed by one of the pool's keys,
-// issued by the pool to the console's app client, and inside its lifetime.
+// issued by the pool to the console's app client, and inside its lifetime. A
+// token that is not even a well-formed RS256 JWT naming a key is refused before
+// any key is fetched: garbage costs no fetch, nor a wait on one.
 func (c *Cognito) Verify(ctx context.Context, raw string) (Claims, error) {
-	keys, err := c.keyfunc()
+	kid, err := checkJWT(raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	keys, err := c.keys.get(ctx, kid)
 	if err != nil {
 		return Claims{}, err
 	}
@@ -144,35 +151,6 @@ func (c *Cognito) Verify(ctx context.Context, raw string) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: issued to another app client", ErrInvalidToken)
 	}
 	return Claims{Subject: cl.Subject, Username: cl.Username}, nil
-}
-
-// keyfunc builds the key set on first use. A failed first fetch is not kept, so
-// the next request tries again.
-func (c *Cognito) keyfunc() (keyfunc.Keyfunc, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.keys != nil {
-		return c.keys, nil
-	}
-	fail := false
-	k, err := keyfunc.NewDefaultOverrideCtx(c.ctx, []string{c.jwksURL}, keyfunc.Override{
-		Client:                    c.cfg.HTTPClient,
-		HTTPTimeout:               5 * time.Second,
-		NoErrorReturnFirstHTTPReq: &fail,
-		// A token naming an unknown key refreshes the set at most every 5 minutes
-		// (keyfunc's default); a request never waits for that limiter.
-		RateLimitWaitMax: time.Millisecond,
-		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
-			return func(ctx context.Context, err error) {
-				c.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "refreshing the user pool's keys failed", slog.String("error", err.Error()))
-			}
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
-	}
-	c.keys = k
-	return k, nil
 }
 
 // Settings are the sign-in fields of /console/config.json: what auth.js needs

@@ -241,7 +241,7 @@ func TestGuardAcceptsOnlyThisPoolsAccessTokensForTheConsoleClient(t *testing.T) 
 	}
 }
 
-func TestCognitoFetchesTheKeysOnFirstUseOnceAndRetriesAFailedFetch(t *testing.T) {
+func TestCognitoFetchesTheKeysOnFirstUseOnceAndRetriesAFailedFetchAfter30Seconds(t *testing.T) {
 	c := startCognito(t)
 	p := c.newPool(t, "console")
 	var fetches, failures atomic.Int32
@@ -262,8 +262,9 @@ func TestCognitoFetchesTheKeysOnFirstUseOnceAndRetriesAFailedFetch(t *testing.T)
 		_, _ = io.Copy(w, res.Body)
 	}))
 	defer jwks.Close()
+	clk := &clock{t: time.Now()}
 	v, err := consoleauth.NewCognito(consoleauth.CognitoConfig{
-		UserPoolID: p.id, ClientID: p.client, Domain: "https://x.auth.us-east-1.amazoncognito.com", JWKSURL: jwks.URL,
+		UserPoolID: p.id, ClientID: p.client, Domain: "https://x.auth.us-east-1.amazoncognito.com", JWKSURL: jwks.URL, Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -273,12 +274,21 @@ func TestCognitoFetchesTheKeysOnFirstUseOnceAndRetriesAFailedFetch(t *testing.T)
 	if n := fetches.Load(); n != 0 {
 		t.Fatalf("NewCognito fetched the keys %d times; it must wait for the first request", n)
 	}
-	if w := do(h, "Bearer "+p.access); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"unavailable"`) {
-		t.Fatalf("with the JWKS down: %d %s, want 503 unavailable", w.Code, w.Body)
+	if w := do(h, "Bearer garbage"); w.Code != http.StatusUnauthorized || fetches.Load() != 0 {
+		t.Fatalf("a garbage token: %d %s after %d fetches, want 401 and no fetch", w.Code, w.Body, fetches.Load())
 	}
+	for _, when := range []string{"with the JWKS down", "right after the failed fetch"} {
+		if w := do(h, "Bearer "+p.access); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"unavailable"`) {
+			t.Fatalf("%s: %d %s, want 503 unavailable", when, w.Code, w.Body)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches, want 1: the failure stands for 30 s", n)
+	}
+	clk.Add(consoleauth.KeyFetchRetry)
 	for i := range 3 {
 		if w := do(h, "Bearer "+p.access); w.Code != http.StatusOK {
-			t.Fatalf("request %d after the JWKS came back: %d %s", i, w.Code, w.Body)
+			t.Fatalf("request %d 30 s later, the JWKS back: %d %s", i, w.Code, w.Body)
 		}
 	}
 	if n := fetches.Load(); n != 2 {

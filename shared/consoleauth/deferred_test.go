@@ -119,8 +119,11 @@ func TestFromEnvWithParameterChecksWhatItCanAtInit(t *testing.T) {
 	if s.Mode != "unconfigured" || !strings.Contains(msg, EnvDomain) || strings.Contains(msg, EnvClientID+",") || strings.Contains(msg, EnvClientID+" ") {
 		t.Errorf("no domain: mode %q, message %q; want unconfigured naming only the domain", s.Mode, msg)
 	}
-	s, err = FromEnvWithParameter(deployedEnv(map[string]string{EnvAuth: "none"}), &countingParams{}, nil)
+	s, err = FromEnvWithParameter(deployedEnv(map[string]string{EnvAuth: "none", EnvLocal: "1"}), &countingParams{}, nil)
 	if err != nil || s.Mode != "none" {
-		t.Errorf("CONSOLE_AUTH=none: mode %q, err %v", s.Mode, err)
+		t.Errorf("CONSOLE_AUTH=none on the local stack: mode %q, err %v", s.Mode, err)
+	}
+	if _, err := FromEnvWithParameter(deployedEnv(map[string]string{EnvAuth: "none"}), &countingParams{}, nil); !errors.Is(err, ErrNoneDeployed) {
+		t.Errorf("CONSOLE_AUTH=none without the local flag: err %v, want ErrNoneDeployed", err)
 	}
 }

@@ -2,6 +2,7 @@ package consoleauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -96,16 +97,37 @@ const (
 	EnvDomain            = "CONSOLE_AUTH_DOMAIN"
 	EnvJWKSURL           = "CONSOLE_JWKS_URL" // tests: moto_server's JWKS
 	EnvAuth              = "CONSOLE_AUTH"     // "none": no sign-in (the local stack only)
+	// EnvLocal is the local stack's flag: "1" says the function runs under
+	// local/stack (make run, make invoke), never in Lambda. CONSOLE_AUTH=none is
+	// refused without it. Why a flag of its own: aws-lambda-rie sets
+	// AWS_LAMBDA_FUNCTION_NAME and the rest of Lambda's environment too, so
+	// nothing Lambda sets tells the two apart; the template never sets this
+	// (local/cfn's TestRepoTemplateSetsNoLocalFlag).
+	EnvLocal = "WECHATQR_LOCAL"
 )
+
+// ErrNoneDeployed is FromEnv's error for CONSOLE_AUTH=none outside the local
+// stack: a deployed console must not be open to anyone.
+var ErrNoneDeployed = errors.New("consoleauth: CONSOLE_AUTH=none turns the console's sign-in off, " +
+	"which only the local stack may do (it sets " + EnvLocal + "=1; Lambda and the template never do): " +
+	"unset CONSOLE_AUTH on a deployed function")
+
+// Local reports whether getenv says the function runs under the local stack
+// (EnvLocal is "1").
+func Local(getenv func(string) string) bool { return getenv(EnvLocal) == "1" }
 
 // FromEnv builds the console's sign-in from the function's environment. With
 // the pool, client and domain set, tokens of that pool are required. With
-// CONSOLE_AUTH=none, nothing is checked (only the local stack sets it). With
-// neither, the console's data is refused with a message naming what is missing,
-// rather than served to anyone: a template that lost its variables must not
-// open the console. Only a pool id or domain that cannot be right is an error.
+// CONSOLE_AUTH=none, nothing is checked: only the local stack sets it, with
+// WECHATQR_LOCAL=1, and without that flag it is ErrNoneDeployed. With neither,
+// the console's data is refused with a message naming what is missing, rather
+// than served to anyone: a template that lost its variables must not open the
+// console. Only a pool id or domain that cannot be right is an error.
 func FromEnv(getenv func(string) string, log *slog.Logger) (Setup, error) {
 	if strings.EqualFold(getenv(EnvAuth), "none") {
+		if !Local(getenv) {
+			return Setup{}, ErrNoneDeployed
+		}
 		return Setup{Mode: "none", Settings: map[string]any{"auth": "none"}}, nil
 	}
 	pool, client, domain := getenv(EnvUserPoolID), getenv(EnvClientID), getenv(EnvDomain)

@@ -45,7 +45,11 @@ func TestFromEnvChoosesTheSignIn(t *testing.T) {
 		refuses string // a word of the 401 message of an unconfigured console
 	}{
 		{"the template's three variables: Cognito", full, "cognito", "", ""},
-		{"CONSOLE_AUTH=none wins (the local stack)", with(map[string]string{consoleauth.EnvAuth: "none"}), "none", "", ""},
+		{"CONSOLE_AUTH=none wins on the local stack", with(map[string]string{consoleauth.EnvAuth: "none", consoleauth.EnvLocal: "1"}), "none", "", ""},
+		{"CONSOLE_AUTH=none, any case, on the local stack", map[string]string{consoleauth.EnvAuth: "None", consoleauth.EnvLocal: "1"}, "none", "", ""},
+		{"CONSOLE_AUTH=none deployed (no local flag) is an init error", with(map[string]string{consoleauth.EnvAuth: "none"}), "", "only the local stack may do", ""},
+		{"CONSOLE_AUTH=NONE deployed is an init error too", map[string]string{consoleauth.EnvAuth: "NONE"}, "", "WECHATQR_LOCAL=1", ""},
+		{"CONSOLE_AUTH=none with the flag other than 1", with(map[string]string{consoleauth.EnvAuth: "none", consoleauth.EnvLocal: "true"}), "", "only the local stack may do", ""},
 		{"nothing set: the console's data is refused", map[string]string{}, "unconfigured", "", "CONSOLE_USER_POOL_ID"},
 		{"no client id: refused, naming it", with(map[string]string{consoleauth.EnvClientID: "-"}), "unconfigured", "", "CONSOLE_CLIENT_ID"},
 		{"a pool id that is no pool id", with(map[string]string{consoleauth.EnvUserPoolID: "Pool1"}), "", "user pool id", ""},
