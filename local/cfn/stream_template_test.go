@@ -158,7 +158,7 @@ func TestRepoTemplateScanActionsLeastPrivilege(t *testing.T) {
 		"!GetAtt " + ev.Table + ".StreamArn":    {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
 		"!Sub ${" + ev.Table + ".Arn}/stream/*": {"dynamodb:ListStreams"},
 		"!GetAtt ScenesTable.Arn":               {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
-		"!GetAtt EventsTable.Arn":               {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"},
+		"!GetAtt EventsTable.Arn":               {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 		"!GetAtt TokensTable.Arn":               {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		"!Ref WeChatSecret":                     {"secretsmanager:GetSecretValue"},
 		"!GetAtt " + ev.OnFailure + ".Arn":      {"sqs:SendMessage"},

@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"wechatqr/shared/wechat/wechattest"
 )
 
@@ -116,4 +120,75 @@ func publishedScans(t *testing.T, read func(context.Context) ([]json.RawMessage,
 		out = append(out, e)
 	}
 	return out
+}
+
+// TestAnErasedFollowerStaysErasedThroughTheStack: after DELETE /users/{openid},
+// the follower's records that the stream still holds (here the whole stream
+// redelivered, as Lambda does after a failure) go through the template's filter
+// to the scan actions under aws-lambda-rie and do nothing: no follow-up, no
+// tagging call, no event, and nothing written back into the erased partition.
+func TestAnErasedFollowerStaysErasedThroughTheStack(t *testing.T) {
+	s, front := startStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	body := `{"scene":"poster-1","permanent":true,"tag":"Beijing poster","followups":[{"type":"text","content":"one"},{"type":"text","content":"two"}]}`
+	if res := call(t, "POST", front.URL+"/qrcodes", body, nil); res.StatusCode != 201 {
+		t.Fatalf("create: %d", res.StatusCode)
+	}
+	const openid = "stack-erased-1"
+	push, err := s.Platform.ScanScene(ctx, front.URL+"/wechat", openid, "poster-1", wechattest.Plaintext)
+	if err != nil || push.Status() != 200 {
+		t.Fatalf("scan: %v %d", err, push.Status())
+	}
+	if err := s.StreamIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Platform.Messages(openid)); n != 2 {
+		t.Fatalf("before the erasure the follower received %d follow-ups, want 2", n)
+	}
+	tagCalls := s.Platform.Calls(wechattest.PathBatchTagging)
+
+	var erased struct {
+		Total        int  `json:"total"`
+		ErasedMarker bool `json:"erased_marker"`
+	}
+	if res := call(t, "DELETE", front.URL+"/users/"+openid, "", &erased); res.StatusCode != 200 || erased.Total == 0 || !erased.ErasedMarker {
+		t.Fatalf("erase: %d %+v", res.StatusCode, erased)
+	}
+	if err := s.Redeliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StreamIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Platform.Messages(openid)); n != 2 {
+		t.Errorf("after the erasure the follower has %d follow-ups, want the 2 from before", n)
+	}
+	if n := s.Platform.Calls(wechattest.PathBatchTagging); n != tagCalls {
+		t.Errorf("batchtagging called %d times after the erasure", n-tagCalls)
+	}
+	if events := publishedScans(t, s.PublishedEvents); len(events) != 1 {
+		t.Errorf("%d events published in all, want the 1 from before the erasure", len(events))
+	}
+	db, err := s.DB.Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.Tables["EventsTable"]),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "user#" + openid}},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range out.Items {
+		if sk, ok := it["sk"].(*types.AttributeValueMemberS); ok {
+			t.Errorf("the erased partition holds %s again", sk.Value)
+		}
+	}
+	if dl, err := s.DeadLetters(ctx); err != nil || len(dl) != 0 {
+		t.Errorf("dead letters %+v, %v; want none", dl, err)
+	}
 }

@@ -24,6 +24,9 @@ type Store interface {
 	TagID(ctx context.Context, name string) (id int64, ok bool, err error)
 	// SaveTagID keeps a tag name's WeChat id.
 	SaveTagID(ctx context.Context, name string, id int64) error
+	// Every write below refuses with qr.ErrFollowerErased, and writes nothing,
+	// once the record's follower was erased after the push.
+
 	// MarkTagged writes the record's tag marker and, the first time only, counts
 	// it: tagged when ok, tag_failed when WeChat refused it for good.
 	MarkTagged(ctx context.Context, r qr.ScanRecord, ok bool) (first bool, err error)
@@ -34,7 +37,8 @@ type Store interface {
 	SettleFollowup(ctx context.Context, r qr.ScanRecord, i int, o qr.FollowupOutcome) error
 	// SkipFollowup claims follow-up i as skipped and counts it, unless claimed before.
 	SkipFollowup(ctx context.Context, r qr.ScanRecord, i int) error
-	// MarkPublished notes that the events of recs are on the bus.
+	// MarkPublished notes that the events of recs are on the bus (not of the
+	// records whose follower was erased after the push).
 	MarkPublished(ctx context.Context, recs []qr.ScanRecord) error
 }
 
@@ -138,6 +142,20 @@ type batch struct {
 
 	mu     sync.Mutex
 	failed map[string]string // record ID → why
+	erased map[string]bool   // PushID → a write was refused: the follower was erased meanwhile
+}
+
+// stop notes that r's follower was erased while r was in flight: r does nothing more.
+func (b *batch) stop(r qr.ScanRecord) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.erased[r.PushID] = true
+}
+
+func (b *batch) stopped(r qr.ScanRecord) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.erased[r.PushID]
 }
 
 func (b *batch) fail(r qr.ScanRecord, why string) {
@@ -178,7 +196,7 @@ func (a *Actions) Handle(ctx context.Context, recs []qr.ScanRecord) []string {
 	if len(acting) == 0 {
 		return nil
 	}
-	b := &batch{failed: map[string]string{}}
+	b := &batch{failed: map[string]string{}, erased: map[string]bool{}}
 	var err error
 	b.codes, b.progress, err = a.store.Load(ctx, scenes, acting)
 	if err != nil {
@@ -188,6 +206,19 @@ func (a *Actions) Handle(ctx context.Context, recs []qr.ScanRecord) []string {
 			out = append(out, t...)
 		}
 		return out
+	}
+	// A record of a follower erased after the push does nothing: no tag, no
+	// follow-up, no event, no marker (docs/operations.md, "Retention and erasure").
+	kept := acting[:0:0]
+	for _, r := range acting {
+		if b.progress[r.PushID].Erased {
+			a.log.Info("the follower was erased after this push; nothing done", slog.String("id", r.PushID))
+			continue
+		}
+		kept = append(kept, r)
+	}
+	if acting = kept; len(acting) == 0 {
+		return nil
 	}
 	// Follow-ups first: they are the ones with a deadline.
 	a.followups(ctx, b, acting)

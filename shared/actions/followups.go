@@ -54,7 +54,7 @@ func (a *Actions) sendFollowups(ctx context.Context, b *batch, r qr.ScanRecord) 
 		}
 		if skipRest != "" {
 			if err := a.store.SkipFollowup(ctx, r, i); err != nil {
-				b.fail(r, "skipping a follow-up: "+err.Error())
+				a.refused(b, r, "skipping a follow-up", err)
 				return
 			}
 			log.Info("follow-up skipped", slog.String("reason", skipRest))
@@ -66,7 +66,7 @@ func (a *Actions) sendFollowups(ctx context.Context, b *batch, r qr.ScanRecord) 
 		}
 		claimed, err := a.store.ClaimFollowup(ctx, r, i)
 		if err != nil {
-			b.fail(r, "claiming a follow-up: "+err.Error())
+			a.refused(b, r, "claiming a follow-up", err)
 			return
 		}
 		if !claimed {
@@ -81,7 +81,13 @@ func (a *Actions) sendFollowups(ctx context.Context, b *batch, r qr.ScanRecord) 
 		if unwell(err) {
 			b.down.Store(true)
 		}
-		if serr := a.store.SettleFollowup(ctx, r, i, outcome); serr != nil {
+		if serr := a.store.SettleFollowup(ctx, r, i, outcome); errors.Is(serr, qr.ErrFollowerErased) {
+			// The erasure deleted the claim while the message was on its way; the
+			// record stops here (no retry, no tag, no event).
+			log.Info("the follower was erased during the send; nothing more done", slog.String("error", err.Error()))
+			b.stop(r)
+			return
+		} else if serr != nil {
 			// The claim stays: the message is not sent again, and its count says
 			// "sent". Rare (DynamoDB failed right after answering), and logged.
 			log.Error("settling a follow-up failed; it stays counted as sent", slog.String("outcome", outcome.String()), slog.String("error", serr.Error()))
@@ -104,6 +110,17 @@ func (a *Actions) sendFollowups(ctx context.Context, b *batch, r qr.ScanRecord) 
 			log.Warn("follow-up refused", slog.String("error", err.Error()))
 		}
 	}
+}
+
+// refused handles a write of r's that the store refused: the follower was
+// erased meanwhile (r stops, nothing to retry) or the write failed (r is retried).
+func (a *Actions) refused(b *batch, r qr.ScanRecord, what string, err error) {
+	if errors.Is(err, qr.ErrFollowerErased) {
+		a.log.Info("the follower was erased while the record was in flight; nothing more done", slog.String("id", r.PushID), slog.String("step", what))
+		b.stop(r)
+		return
+	}
+	b.fail(r, what+": "+err.Error())
 }
 
 // classify says what a failed send leaves behind.

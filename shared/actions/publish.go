@@ -21,7 +21,7 @@ func (a *Actions) publish(ctx context.Context, b *batch, recs []qr.ScanRecord) {
 	var todo []qr.ScanRecord
 	var events []Event
 	for _, r := range recs {
-		if b.progress[r.PushID].Published {
+		if b.progress[r.PushID].Published || b.stopped(r) {
 			continue
 		}
 		todo = append(todo, r)

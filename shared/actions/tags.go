@@ -19,7 +19,7 @@ func (a *Actions) tag(ctx context.Context, b *batch, recs []qr.ScanRecord) {
 	var names []string
 	for _, r := range recs {
 		c := b.codes[r.Scene]
-		if kindOf(r) != kindScan || c == nil || c.Tag == "" || b.progress[r.PushID].Tagged {
+		if kindOf(r) != kindScan || c == nil || c.Tag == "" || b.progress[r.PushID].Tagged || b.stopped(r) {
 			continue
 		}
 		if _, ok := byTag[c.Tag]; !ok {
@@ -67,7 +67,8 @@ func (a *Actions) tagChunk(ctx context.Context, b *batch, name string, id int64,
 		for _, r := range recs {
 			if _, err := a.store.MarkTagged(ctx, r, true); err != nil {
 				// The follower has the tag; the retry tags again (harmless) and counts.
-				b.fail(r, "marking tagged: "+err.Error())
+				// Erased meanwhile: the tag is theirs on WeChat, nothing is stored.
+				a.refused(b, r, "marking tagged", err)
 			}
 		}
 		a.log.Info("followers tagged", slog.String("tag", name), slog.Int64("tag_id", id), slog.Int("openids", len(openids)))
@@ -103,7 +104,7 @@ func (a *Actions) tagFailed(ctx context.Context, b *batch, recs []qr.ScanRecord,
 	a.log.Warn("tagging refused by WeChat; not retried", slog.String("tag", name), slog.Int("records", len(recs)), slog.String("error", err.Error()))
 	for _, r := range recs {
 		if _, merr := a.store.MarkTagged(ctx, r, false); merr != nil {
-			b.fail(r, "marking a refused tagging: "+merr.Error())
+			a.refused(b, r, "marking a refused tagging", merr)
 		}
 	}
 }

@@ -34,7 +34,10 @@ type erasedJSON struct {
 	OpenIDSHA256 string    `json:"openid_sha256"`
 	Deleted      qr.Erased `json:"deleted"`
 	Total        int       `json:"total"`
-	Message      string    `json:"message"`
+	// ErasedMarker: the erased-follower marker is written (always, also when
+	// nothing was deleted), so the follower's pushes up to now act no more.
+	ErasedMarker bool   `json:"erased_marker"`
+	Message      string `json:"message"`
 }
 
 // eraseUser deletes everything that names a follower (DELETE /users/{openid}),
@@ -51,7 +54,7 @@ func (h *Handler) eraseUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	v := erasedJSON{OpenIDSHA256: openIDHash(openid), Deleted: erased, Message: "deleted every item that named the follower; counters are unchanged"}
+	v := erasedJSON{OpenIDSHA256: openIDHash(openid), Deleted: erased, ErasedMarker: true, Message: "deleted every item that named the follower; counters are unchanged"}
 	for _, n := range erased {
 		v.Total += n
 	}

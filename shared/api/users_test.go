@@ -206,6 +206,7 @@ type erasedJSON struct {
 	OpenIDSHA256 string         `json:"openid_sha256"`
 	Deleted      map[string]int `json:"deleted"`
 	Total        int            `json:"total"`
+	ErasedMarker bool           `json:"erased_marker"`
 	Message      string         `json:"message"`
 }
 
@@ -233,8 +234,8 @@ func TestErasingAFollowerLeavesNoTraceAndTheCountersAsTheyWere(t *testing.T) {
 	}
 	want := map[string]int{"scan_records": 4, "claims": 1, "sources": 1, "markers": 6, "sessions": 1}
 	sum := sha256.Sum256([]byte(follower))
-	if len(got.Deleted) != len(want) || got.Total != 13 || got.OpenIDSHA256 != hex.EncodeToString(sum[:]) {
-		t.Errorf("answer %+v, want %v (13 in all) and a SHA-256", got, want)
+	if len(got.Deleted) != len(want) || got.Total != 13 || got.OpenIDSHA256 != hex.EncodeToString(sum[:]) || !got.ErasedMarker {
+		t.Errorf("answer %+v, want %v (13 in all), a SHA-256 and the erased marker", got, want)
 	}
 	for k, n := range want {
 		if got.Deleted[k] != n {
@@ -257,7 +258,7 @@ func TestErasingAFollowerLeavesNoTraceAndTheCountersAsTheyWere(t *testing.T) {
 	}
 
 	var again erasedJSON
-	if w := s.do(t, "DELETE", "/users/"+follower, "", &again); w.Code != http.StatusOK || again.Total != 0 || again.OpenIDSHA256 != got.OpenIDSHA256 || !strings.Contains(again.Message, "nothing deleted") {
+	if w := s.do(t, "DELETE", "/users/"+follower, "", &again); w.Code != http.StatusOK || again.Total != 0 || again.OpenIDSHA256 != got.OpenIDSHA256 || !again.ErasedMarker || !strings.Contains(again.Message, "nothing deleted") {
 		t.Errorf("second DELETE: %d %+v, want 200 with nothing deleted", w.Code, again)
 	}
 	for k, n := range again.Deleted {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,11 +24,19 @@ import (
 //	events  pk=user#<openid>  sk=tagged#<push>    the push's follower was tagged (or refused for good)
 //	        pk=user#<openid>  sk=followup#<push>#<i>  follow-up i of the push is claimed: sent, skipped, refused, unknown
 //	        pk=user#<openid>  sk=published#<push> the push's event is on the bus
+//	        pk=erased#<sha256(openid)>  sk=erased  the follower was erased (erase.go): their earlier pushes do nothing
 //
 // <push> is the scan record's sort key after "push#" (keys.go). Everything
 // naming a follower sits in their partition, so erasing the partition erases
 // it, and expires after MarkerTTL: by then the stream (24 h) cannot deliver the
 // record again.
+//
+// Erasure must stay erased: a record still on the stream when its follower is
+// erased must not write those items again, tag or send. Load reads the
+// erased-follower marker with the other markers and reports the record Erased;
+// and every write below in the follower's partition carries a ConditionCheck on
+// the marker (notErased), so a record whose Load came before the erasure is
+// refused at its next write (qr.ErrFollowerErased) and does nothing more.
 
 // The attribute state of a marker or claim, and its values.
 const (
@@ -137,9 +146,11 @@ func (s *Store) ActionCounts(ctx context.Context, scene string) (qr.ActionCounts
 	return c, err
 }
 
-// Load reads the mappings of scenes and the markers and claims of recs, strongly
-// consistent (a retry must see what the delivery before it wrote), in
-// BatchGetItem calls of up to 100 keys: one call for a batch of up to 19 records.
+// Load reads the mappings of scenes and the markers and claims of recs, and the
+// erased-follower marker of each of their followers, strongly consistent (a
+// retry must see what the delivery before it wrote), in BatchGetItem calls of up
+// to 100 keys: one call for a batch of up to 15 records (6 keys each, and the
+// scenes), 6 or 7 calls for a full batch of 100.
 func (s *Store) Load(ctx context.Context, scenes []string, recs []qr.ScanRecord) (map[string]*qr.Code, map[string]qr.ActionProgress, error) {
 	type mark struct {
 		push string
@@ -158,9 +169,18 @@ func (s *Store) Load(ctx context.Context, scenes []string, recs []qr.ScanRecord)
 		}{s.tables.Scenes, codeKey(sc)})
 	}
 	progress := make(map[string]qr.ActionProgress, len(recs))
+	erasedOf := map[key]string{}   // an erased-follower marker's key → the openid
+	erasedAt := map[string]int64{} // openid → the erasure's cutoff, for the erased
 	for _, r := range recs {
 		id := r.PushID
 		progress[id] = qr.ActionProgress{}
+		if k := erasedKey(r.OpenID); erasedOf[k] == "" {
+			erasedOf[k] = r.OpenID // once: a BatchGetItem refuses a key twice
+			keys = append(keys, struct {
+				table string
+				k     key
+			}{s.tables.Events, k})
+		}
 		add := func(k key, kind string, i int) {
 			marks[k] = mark{id, kind, i}
 			keys = append(keys, struct {
@@ -196,6 +216,14 @@ func (s *Store) Load(ctx context.Context, scenes []string, recs []qr.ScanRecord)
 				codes[it.Scene] = it.code()
 				return nil
 			}
+			if openid, ok := erasedOf[k]; ok {
+				var it erasedItem
+				if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+					return fmt.Errorf("dynamo: unmarshal erased marker: %w", err)
+				}
+				erasedAt[openid] = it.ErasedAt
+				return nil
+			}
 			m, ok := marks[k]
 			if !ok {
 				return nil
@@ -216,7 +244,38 @@ func (s *Store) Load(ctx context.Context, scenes []string, recs []qr.ScanRecord)
 			return nil, nil, err
 		}
 	}
+	for _, r := range recs {
+		if at, ok := erasedAt[r.OpenID]; ok && r.At.Unix() <= at {
+			p := progress[r.PushID]
+			p.Erased = true
+			progress[r.PushID] = p
+		}
+	}
 	return codes, progress, nil
+}
+
+// erasedItem is an erased-follower marker: the erasure's cutoff.
+type erasedItem struct {
+	ErasedAt int64 `dynamodbav:"erased_at"`
+}
+
+// notErased is the condition every write of r's actions in the follower's
+// partition carries: no erased-follower marker, or one older than r's push
+// (the follower came back after the erasure and this is a new push of theirs).
+func (s *Store) notErased(r qr.ScanRecord) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName:                 &s.tables.Events,
+		Key:                       erasedKey(r.OpenID).av(),
+		ConditionExpression:       aws.String(absent + " OR #e < :at"),
+		ExpressionAttributeNames:  map[string]string{"#e": attrErasedAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": number(r.At.Unix())},
+	}}
+}
+
+// failedAt reports whether err is a cancelled transaction whose item i failed its condition.
+func failedAt(err error, i int) bool {
+	var tce *types.TransactionCanceledException
+	return errors.As(err, &tce) && i < len(tce.CancellationReasons) && aws.ToString(tce.CancellationReasons[i].Code) == "ConditionalCheckFailed"
 }
 
 // TagID returns the WeChat id kept for a tag name.
@@ -281,17 +340,20 @@ func (s *Store) count(r qr.ScanRecord, deltas map[string]int64) types.TransactWr
 }
 
 // putFirst writes a marker only if absent, with its count, in one transaction;
-// first is false (and nothing is written) when it was there already.
+// first is false (and nothing is written) when it was there already. Nothing is
+// written either, and the error is qr.ErrFollowerErased, once r's follower is erased.
 func (s *Store) putFirst(ctx context.Context, op string, item map[string]types.AttributeValue, r qr.ScanRecord, deltas map[string]int64) (bool, error) {
 	err := s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.tables.Events, Item: item, ConditionExpression: aws.String(absent)}},
 		s.count(r, deltas),
+		s.notErased(r),
 	})
-	if err == nil {
+	switch {
+	case err == nil:
 		return true, nil
-	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+	case failedAt(err, 2):
+		return false, qr.ErrFollowerErased
+	case failedAt(err, 0):
 		return false, nil
 	}
 	return false, unavailable(op, err)
@@ -370,35 +432,98 @@ func (s *Store) SettleFollowup(ctx context.Context, r qr.ScanRecord, i int, o qr
 		}}
 		deltas["followups_failed"] = 1
 	}
-	if err := s.transact(ctx, []types.TransactWriteItem{first, s.count(r, deltas)}); err != nil {
-		return unavailable("settle follow-up", err)
+	err := s.transact(ctx, []types.TransactWriteItem{first, s.count(r, deltas), s.notErased(r)})
+	switch {
+	case err == nil:
+		return nil
+	case failedAt(err, 2):
+		return qr.ErrFollowerErased // the erasure deleted the claim too
 	}
-	return nil
+	return unavailable("settle follow-up", err)
 }
 
-// MarkPublished writes the published markers of recs, 25 a BatchWriteItem call.
+// MarkPublished writes the published markers of recs, skipping the records whose
+// follower was erased after the push. A marker is written only if its follower's
+// erased-follower marker allows it, so the markers go in transactions, each with
+// one ConditionCheck per follower it writes for, 100 items at most: one call
+// for up to 50 records of different followers (a BatchWriteItem, 25 a call,
+// cannot be conditional). A transaction a follower's check cancels is sent
+// again without that follower's erased records.
 func (s *Store) MarkPublished(ctx context.Context, recs []qr.ScanRecord) error {
-	for start := 0; start < len(recs); start += 25 {
-		var reqs []types.WriteRequest
-		for _, r := range recs[start:min(start+25, len(recs))] {
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: s.marker(publishedKey(r), "")}})
+	var order []string // openids, first seen first
+	byFollower := map[string][]qr.ScanRecord{}
+	for _, r := range recs {
+		if _, ok := byFollower[r.OpenID]; !ok {
+			order = append(order, r.OpenID)
 		}
-		pending := map[string][]types.WriteRequest{s.tables.Events: reqs}
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt == 4 {
-				return unavailable("mark published", errUnprocessed)
-			}
-			if attempt > 0 {
-				if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
-					return unavailable("mark published", err)
+		byFollower[r.OpenID] = append(byFollower[r.OpenID], r)
+	}
+	for _, group := range byFollower {
+		// Oldest first: a group's check is of its oldest push (markPublished).
+		slices.SortStableFunc(group, func(a, b qr.ScanRecord) int { return a.At.Compare(b.At) })
+	}
+	// Chunks of at most maxTransactItems items: each follower's check, then their markers.
+	var chunk [][]qr.ScanRecord
+	n := 0
+	for _, openid := range order {
+		for group := byFollower[openid]; len(group) > 0; {
+			if n+2 > maxTransactItems {
+				if err := s.markPublished(ctx, chunk); err != nil {
+					return err
 				}
+				chunk, n = nil, 0
 			}
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return unavailable("mark published", err)
-			}
-			pending = out.UnprocessedItems
+			take := min(len(group), maxTransactItems-n-1)
+			chunk, n = append(chunk, group[:take]), n+1+take
+			group = group[take:]
 		}
+	}
+	if len(chunk) == 0 {
+		return nil
+	}
+	return s.markPublished(ctx, chunk)
+}
+
+// maxTransactItems is how many items one TransactWriteItems may hold.
+const maxTransactItems = 100
+
+// markPublished writes the published markers of groups (each one follower's
+// records, oldest first) in one transaction, each group behind its follower's
+// check, made with the group's oldest push: it passes only if every push of the
+// group is newer than any erasure.
+func (s *Store) markPublished(ctx context.Context, groups [][]qr.ScanRecord) error {
+	for len(groups) > 0 {
+		var items []types.TransactWriteItem
+		checks := make([]int, len(groups)) // the position of each group's check
+		for g, group := range groups {
+			checks[g] = len(items)
+			items = append(items, s.notErased(group[0]))
+			for _, r := range group {
+				items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.tables.Events, Item: s.marker(publishedKey(r), "")}})
+			}
+		}
+		err := s.transact(ctx, items)
+		if err == nil {
+			return nil
+		}
+		// A failed check drops the group's oldest push, erased; the follower's
+		// later pushes may be newer than the erasure, and are tried again.
+		var left [][]qr.ScanRecord
+		dropped := false
+		for g, group := range groups {
+			if !failedAt(err, checks[g]) {
+				left = append(left, group)
+				continue
+			}
+			dropped = true
+			if len(group) > 1 {
+				left = append(left, group[1:])
+			}
+		}
+		if !dropped {
+			return unavailable("mark published", err)
+		}
+		groups = left
 	}
 	return nil
 }

@@ -28,7 +28,49 @@ const erasePage = 100
 // Each page deletes the markers and sessions it points to before the items that
 // point to them, so a failure part-way leaves nothing unfindable: calling again
 // finishes the job. A follower with nothing stored gets zero counts.
+//
+// Erasure stays erased: before anything is deleted, and again once all is, it
+// writes the follower's erased-follower marker (markErased), which the scan
+// actions read and make every write of theirs conditional on, so a record of the
+// follower still on the stream creates nothing again, tags nothing, sends nothing.
 func (s *Store) EraseUser(ctx context.Context, openid string) (qr.Erased, error) {
+	if err := s.markErased(ctx, openid); err != nil {
+		return nil, err
+	}
+	erased, err := s.erasePartition(ctx, openid)
+	if err != nil {
+		return nil, err
+	}
+	// Again, with the time the deletion ended: a push made while it ran may
+	// have been deleted with the rest, and its record must not act either.
+	if err := s.markErased(ctx, openid); err != nil {
+		return nil, err
+	}
+	return erased, nil
+}
+
+// markErased writes (or moves forward) openid's erased-follower marker: the
+// follower's pushes made up to now (by their CreateTime, in whole seconds, one
+// in this very second included) are erased, and their records do nothing. It
+// holds the SHA-256 of the openid (its key), the cutoff and its expiry. It is
+// kept MarkerTTL, as long as the actions keep their own markers and claims, and
+// for the same reason: after that the stream cannot deliver a record of a push
+// made before the erasure. A push after the cutoff is the follower's new
+// interaction (they scanned again) and acts as any other.
+func (s *Store) markErased(ctx context.Context, openid string) error {
+	now := s.now()
+	item := erasedKey(openid).av()
+	item[attrErasedAt] = number(now.Unix())
+	item[attrExpireAt] = number(now.Add(MarkerTTL).Unix())
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Events, Item: item}); err != nil {
+		return unavailable("erase: mark the follower erased", err)
+	}
+	return nil
+}
+
+// erasePartition deletes the follower's partition of the events table and what
+// its items point to, counting by kind.
+func (s *Store) erasePartition(ctx context.Context, openid string) (qr.Erased, error) {
 	erased := qr.Erased{qr.ErasedScanRecords: 0, qr.ErasedClaims: 0, qr.ErasedSources: 0, qr.ErasedMarkers: 0, qr.ErasedSessions: 0}
 	scenes := map[string]bool{}
 	in := &dynamodb.QueryInput{

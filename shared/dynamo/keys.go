@@ -44,6 +44,10 @@ const (
 	attrLogin  = "login"
 )
 
+// attrErasedAt is the erased-follower marker's cutoff (Unix seconds): the
+// follower's pushes made at or before it were erased.
+const attrErasedAt = "erased_at"
+
 // Partition key prefixes and sort keys.
 const (
 	prefixScene   = "scene#"   // scenes: a scene's code and registry entry
@@ -54,6 +58,7 @@ const (
 	prefixTag     = "tag#"     // scenes: a WeChat tag's id
 	prefixUser    = "user#"    // events: everything naming one follower
 	prefixToken   = "token#"   // tokens: an account's access token
+	prefixErased  = "erased#"  // events: a follower was erased: erased#<SHA-256 of the openid, hex>
 
 	skCode     = "code"
 	skRegistry = "registry"
@@ -63,6 +68,7 @@ const (
 	skAll      = "all"  // the all-time seen marker
 	prefixDay  = "day#" // a day's counters, a day's seen marker: day#YYYY-MM-DD (UTC+8)
 	skSource   = "source"
+	skErased   = "erased"
 
 	prefixPush      = "push#"       // a push's claim: push#<push>
 	recordPrefix    = "push#event:" // the claim of an event: of a scan, a follow or a leaving also its record
@@ -102,6 +108,16 @@ func sessionKey(id string) key     { return key{prefixLogin + id, skSession} }
 func tagIDKey(name string) key     { return key{prefixTag + name, skTagID} }
 func userPK(openid string) string  { return prefixUser + openid }
 func sourceKey(openid string) key  { return key{userPK(openid), skSource} }
+
+// erasedKey marks that openid was erased. It names the follower only by the
+// SHA-256 of the openid (as the erasure's answer and log line do): every reader
+// holds the openid (a stream record's) and hashes it, so the marker keeps no
+// openid. Its own partition prefix, not user#: a 64-character hex string is a
+// well-formed openid, whose erasure must not delete another's marker.
+func erasedKey(openid string) key {
+	h := sha256.Sum256([]byte(openid))
+	return key{prefixErased + hex.EncodeToString(h[:]), skErased}
+}
 
 // tokenPK is the key of an account's token item (the tokens table has no sort key).
 func tokenPK(appID string) string { return prefixToken + appID }

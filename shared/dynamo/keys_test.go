@@ -38,6 +38,7 @@ func TestKeysAreTheStoredFormats(t *testing.T) {
 		{"a tag marker", taggedKey(rec), "user#oUser-1", "tagged#event:1732500000|subscribe|qrscene_poster-bj"},
 		{"a follow-up claim", followupKey(rec, 2), "user#oUser-1", "followup#event:1732500000|subscribe|qrscene_poster-bj#2"},
 		{"a published marker", publishedKey(rec), "user#oUser-1", "published#event:1732500000|subscribe|qrscene_poster-bj"},
+		{"an erased-follower marker", erasedKey("oUser-1"), "erased#6a0ee2c8039136b195745eaec5690dac31f415f662f53cb81f6d5d699a786ff6", "erased"},
 	}
 	for _, tt := range tests {
 		if tt.got.PK != tt.pk || tt.got.SK != tt.sk {

@@ -28,10 +28,11 @@ import (
 // TestTheStreamCarriesWhatTheStoreWrote writes through the store what a day of
 // pushes and actions writes (a subscribe through a code, a SCAN, a plain
 // follow, a leaving, a message, a menu click, a bound log-in, the actions'
-// markers), reads the events table's stream as Lambda would, and checks each
-// stream record twice: DecodeStreamRecord gives back exactly the scan records
-// written, with the push ids of their claims, and the template's FilterCriteria
-// for the scan actions keep exactly those records and nothing else.
+// markers, an erasure's marker and deletions), reads the events table's stream
+// as Lambda would, and checks each stream record twice: DecodeStreamRecord
+// gives back exactly the scan records written, with the push ids of their
+// claims, and the template's FilterCriteria for the scan actions keep exactly
+// those records and nothing else.
 func TestTheStreamCarriesWhatTheStoreWrote(t *testing.T) {
 	client, names := localTables(t)
 	ctx := context.Background()
@@ -96,6 +97,10 @@ func TestTheStreamCarriesWhatTheStoreWrote(t *testing.T) {
 	if err := st.MarkPublished(ctx, []qr.ScanRecord{rec}); err != nil {
 		t.Fatal(err)
 	}
+	// An erasure: its marker and the deletions.
+	if _, err := st.EraseUser(ctx, "oC"); err != nil {
+		t.Fatal(err)
+	}
 
 	filter := scanActionsFilter(t)
 	var got []qr.ScanRecord
@@ -136,7 +141,7 @@ func TestTheStreamCarriesWhatTheStoreWrote(t *testing.T) {
 	}
 	// Each kind of item that must not reach the actions did reach the stream, so
 	// the checks above saw it refused.
-	for _, kind := range []string{"INSERT msg", "INSERT event", "INSERT source", "REMOVE source", "INSERT tagged#event", "INSERT followup#event", "MODIFY followup#event", "INSERT published#event"} {
+	for _, kind := range []string{"INSERT msg", "INSERT event", "INSERT source", "REMOVE source", "INSERT tagged#event", "INSERT followup#event", "MODIFY followup#event", "INSERT published#event", "INSERT erased", "REMOVE msg"} {
 		if !others[kind] {
 			t.Errorf("the stream carried no %s item; it carried %v", kind, others)
 		}

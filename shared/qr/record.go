@@ -1,6 +1,9 @@
 package qr
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // ScanRecord is a push the callback recorded (a scan, a follow or a leaving) as
 // the events table's stream hands it to the actions. The store decodes it from
@@ -23,7 +26,15 @@ type ActionProgress struct {
 	Tagged    bool               // the tag marker is written (tagged, or refused for good)
 	Published bool               // the event went to the bus
 	Followups [MaxFollowups]bool // each follow-up is claimed (sent, skipped, failed or in flight)
+	// Erased: the follower was erased (DELETE /users/{openid}) after this push;
+	// the record must do nothing.
+	Erased bool
 }
+
+// ErrFollowerErased: a write of the actions was refused because the follower
+// was erased after the push (the erasure landed while the record was in flight).
+// The record must do nothing more; it is not a failure to retry.
+var ErrFollowerErased = errors.New("the follower was erased after this push")
 
 // FollowupOutcome settles a claimed follow-up whose send did not succeed.
 type FollowupOutcome int
