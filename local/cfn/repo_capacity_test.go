@@ -70,6 +70,14 @@ func TestRepoTemplateHttpApiThrottlesEveryRouteByDefault(t *testing.T) {
 	if rate, burst := numberParam(t, raw, "ApiThrottleRate"), numberParam(t, raw, "ApiThrottleBurst"); rate < 1 || burst < rate {
 		t.Errorf("ApiThrottleRate %d, ApiThrottleBurst %d: want a positive rate and a burst of at least one second's rate", rate, burst)
 	}
+	// A rate or a burst of 0 refuses every request of the route: the parameters must not allow it.
+	for _, route := range []string{"WeChat", "Api", "Console"} {
+		for _, p := range []string{route + "ThrottleRate", route + "ThrottleBurst"} {
+			if m, err := strconv.Atoi(scalar(get(raw.root, "Parameters", p, "MinValue"))); err != nil || m < 1 {
+				t.Errorf("parameter %s: MinValue %s, want at least 1", p, describe(get(raw.root, "Parameters", p, "MinValue")))
+			}
+		}
+	}
 }
 
 // routeSettings lists the HttpApi's RouteSettings by route key, checking that each names a
@@ -187,6 +195,11 @@ func TestRepoTemplateCallbackAndTokenRefreshReserveConcurrency(t *testing.T) {
 				t.Errorf("%s: MinValue %q, want 0 (no reservation, for accounts whose limit leaves none)", tt.param, m)
 			}
 		})
+	}
+	// At 100 ms a push (docs/operations.md), the callback's reservation carries 10 pushes a
+	// second per execution: /wechat's rate must not pass more than that on.
+	if rate, reserved := numberParam(t, raw, "WeChatThrottleRate"), numberParam(t, raw, "CallbackReservedConcurrency"); rate > 10*reserved {
+		t.Errorf("WeChatThrottleRate %d passes more pushes a second than CallbackReservedConcurrency %d carries at 100 ms each", rate, reserved)
 	}
 	for _, fn := range []string{"QRCodeFunction", "ScanActionsFunction"} {
 		if v := get(raw.root, "Resources", fn, "Properties", "ReservedConcurrentExecutions"); v != nil {

@@ -62,6 +62,7 @@ func Load(ctx context.Context) (*Env, error) {
 	for _, s := range []secrets.Secret{secrets.AppSecret, secrets.Callback} {
 		if id, _ := s.ID(getenv); id != "" {
 			e.sm = secretsmanager.NewFromConfig(cfg)
+			break
 		}
 	}
 	return e, nil
