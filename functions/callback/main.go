@@ -10,6 +10,7 @@ import (
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/callback"
 	"wechatqr/shared/dynamo"
+	"wechatqr/shared/secrets"
 	"wechatqr/shared/wechat"
 )
 
@@ -30,8 +31,9 @@ func build(env *boot.Env) (*callback.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The secret's first read starts here and runs while the rest is built.
-	if cfg.Keys, err = boot.Secret(env, func(getenv func(string) string) (*wechat.Verifier, error) {
+	// The callback's secret (the Token and EncodingAESKey, never the AppSecret):
+	// its first read starts here and runs while the rest is built.
+	if cfg.Keys, err = boot.Secret(env, secrets.Callback, func(getenv func(string) string) (*wechat.Verifier, error) {
 		return callback.VerifierFromEnv(getenv, cfg.AppID)
 	}); err != nil {
 		return nil, err

@@ -18,7 +18,8 @@ import (
 )
 
 // TestARotationWalkedThroughOnAWarmInstance runs the built bootstrap under
-// aws-lambda-rie with its secret in moto_server and a refresh interval of one
+// aws-lambda-rie with its secret in moto_server (the callback's own, which holds
+// no AppSecret, named by WECHAT_CALLBACK_SECRET_ID) and a refresh interval of one
 // second, and walks the runbook of docs/operations.md on one warm instance: the new Token and
 // key go into the secret with the old ones as previous, the instance takes the
 // new values without a restart while it still serves the old ones, and once the
@@ -41,7 +42,7 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 		return aws.String(string(b))
 	}
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("wechat-qr/rotation"), SecretString: secret(map[string]string{
-		"app_secret": "APPSECRET0123456789abcdef01234567", "token": token, "encoding_aes_key": aesKey,
+		"token": token, "encoding_aes_key": aesKey,
 	})}); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,9 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 	}
 
 	fn, store := startCallback(t, ctx, []string{
-		"WECHAT_APP_ID=" + appID, "WECHAT_SECRET_ID=wechat-qr/rotation", "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.Endpoint(),
+		"WECHAT_APP_ID=" + appID, "WECHAT_CALLBACK_SECRET_ID=wechat-qr/rotation", "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.Endpoint(),
+		// The AppSecret's secret, which the callback must never read: there is none.
+		"WECHAT_SECRET_ID=no-such-secret",
 		"WECHAT_SECRET_REFRESH_SECONDS=1",
 	})
 
@@ -107,7 +110,7 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 	}
 
 	// Step 1 of the runbook: the new values as current, the old as previous.
-	rotate(map[string]string{"app_secret": "APPSECRET0123456789abcdef01234567",
+	rotate(map[string]string{
 		"token": newToken, "encoding_aes_key": newKey, "previous_token": token, "previous_encoding_aes_key": aesKey})
 	until("the new Token and key reach the warm instance", newS, 200)
 	for _, s := range []wechattest.Signer{oldS, newS, {Token: token, AppID: appID, EncodingAESKey: newKey}, {Token: newToken, AppID: appID, EncodingAESKey: aesKey}} {
@@ -122,7 +125,7 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 	}
 
 	// Step 4: the previous values removed.
-	rotate(map[string]string{"app_secret": "APPSECRET0123456789abcdef01234567", "token": newToken, "encoding_aes_key": newKey})
+	rotate(map[string]string{"token": newToken, "encoding_aes_key": newKey})
 	until("the old Token is refused", oldS, 401)
 	stranger := wechattest.Signer{Token: newToken, AppID: appID, EncodingAESKey: aesKey} // the old key alone
 	if got := scan(stranger, wechattest.Safe); got != 400 {

@@ -122,8 +122,8 @@ func TestTheSecretComesFromSecretsManager(t *testing.T) {
 	})
 	cfg := f.s.Platform.Config()
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name:         aws.String("wechat-qr/account"),
-		SecretString: aws.String(`{"app_secret":"` + cfg.AppSecret + `","token":"` + cfg.Token + `","encoding_aes_key":""}`),
+		Name:         aws.String("wechat-qr/appsecret"),
+		SecretString: aws.String(`{"app_secret":"` + cfg.AppSecret + `"}`),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -131,9 +131,11 @@ func TestTheSecretComesFromSecretsManager(t *testing.T) {
 	// (from the service id "Secrets Manager"), with an underscore; a spelling
 	// without it is not one it reads.
 	fromSecret := map[string]string{
-		"WECHAT_SECRET_ID":                 "wechat-qr/account",
+		"WECHAT_SECRET_ID":                 "wechat-qr/appsecret",
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.Endpoint(),
 		"WECHAT_APP_SECRET":                "not-the-secret", // the secret must win
+		// The callback's secret, which the token source never reads: there is none.
+		"WECHAT_CALLBACK_SECRET_ID": "no-such-secret",
 	}
 
 	t.Run("a fetch signs with the secret's AppSecret", func(t *testing.T) {

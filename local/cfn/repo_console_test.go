@@ -148,3 +148,66 @@ func TestRepoTemplateQRCodeFunctionChecksTokensWithoutCognitoPermissions(t *test
 		}
 	}
 }
+
+// TestRepoTemplateConsoleOffersTOTPMFAOnByDefault: the console's user pool asks for an
+// authenticator app's code (TOTP) unless the ConsoleMFA parameter turns it down, and offers no
+// other factor (SMS would need an SNS role; docs/console.md, "Signing in (deployed)").
+func TestRepoTemplateConsoleOffersTOTPMFAOnByDefault(t *testing.T) {
+	raw := loadRaw(t)
+	param := get(raw.root, "Parameters", "ConsoleMFA")
+	if param == nil {
+		t.Fatal("no ConsoleMFA parameter")
+	}
+	if d := scalar(get(param, "Default")); d != "ON" {
+		t.Errorf("ConsoleMFA defaults to %q, want ON", d)
+	}
+	var allowed []string
+	for _, n := range items(get(param, "AllowedValues")) {
+		allowed = append(allowed, n.Value)
+	}
+	if !slices.Equal(allowed, []string{"ON", "OPTIONAL", "OFF"}) {
+		t.Errorf("ConsoleMFA allows %v, want [ON OPTIONAL OFF] (Cognito's MfaConfiguration values)", allowed)
+	}
+	pools := raw.resources("AWS::Cognito::UserPool")
+	if len(pools) != 1 {
+		t.Fatalf("%d user pools, want the console's one", len(pools))
+	}
+	p := get(pools[0].node, "Properties")
+	if r, ok := ref(get(p, "MfaConfiguration")); !ok || r != "ConsoleMFA" {
+		t.Errorf("%s: MfaConfiguration is %s, want !Ref ConsoleMFA", pools[0].id, describe(get(p, "MfaConfiguration")))
+	}
+	// EnabledMfas names the factors offered; with MFA OFF Cognito takes none, so the template
+	// gives it under a condition that must be "ConsoleMFA is OFF".
+	enabled := get(p, "EnabledMfas")
+	if then, cond, ok := ifTrue(enabled); ok {
+		c := get(raw.root, "Conditions", cond, "Fn::Equals")
+		if c == nil {
+			c = get(raw.root, "Conditions", cond)
+		}
+		args := items(c)
+		if c != nil && c.Tag == "!Equals" {
+			args = c.Content
+		}
+		if len(args) != 2 || args[1].Value != "OFF" {
+			t.Errorf("%s: EnabledMfas is under condition %s = %s, want !Equals [!Ref ConsoleMFA, OFF]", pools[0].id, cond, describe(c))
+		} else if r, ok := ref(args[0]); !ok || r != "ConsoleMFA" {
+			t.Errorf("condition %s compares %s, want !Ref ConsoleMFA", cond, describe(args[0]))
+		}
+		// !If [ConsoleMFAOff, !Ref AWS::NoValue, [SOFTWARE_TOKEN_MFA]]: the factors are the else branch.
+		args = items(get(enabled, "Fn::If"))
+		if enabled.Tag == "!If" {
+			args = enabled.Content
+		}
+		if r, _ := ref(then); r != "AWS::NoValue" {
+			t.Errorf("%s: EnabledMfas gives %s when MFA is OFF, want !Ref AWS::NoValue", pools[0].id, describe(then))
+		}
+		enabled = args[2]
+	}
+	var factors []string
+	for _, n := range items(enabled) {
+		factors = append(factors, n.Value)
+	}
+	if !slices.Equal(factors, []string{"SOFTWARE_TOKEN_MFA"}) {
+		t.Errorf("%s: EnabledMfas %v, want [SOFTWARE_TOKEN_MFA] (an authenticator app)", pools[0].id, factors)
+	}
+}

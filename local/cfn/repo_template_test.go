@@ -2,7 +2,9 @@ package cfn_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"regexp"
@@ -15,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"wechatqr/local/cfn"
+	"wechatqr/shared/secrets"
 	"wechatqr/shared/token"
 )
 
@@ -524,19 +527,43 @@ func TestRepoTemplateFunctionsBuildForProvidedAL2023OnArm64(t *testing.T) {
 	}
 }
 
+// secretReaders are the stack's secrets as the functions read them (shared/secrets): the
+// variable naming each, and the keys taken from it.
+var secretReaders = []secrets.Secret{secrets.AppSecret, secrets.Callback}
+
+// secretsNamed lists the secrets fn's environment names, by variable: each must be a !Ref to an
+// AWS::SecretsManager::Secret of the template.
+func secretsNamed(t *testing.T, raw rawTemplate, fn cfn.Function) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, s := range secretReaders {
+		v, ok := fn.Environment[s.IDVar]
+		if !ok {
+			continue
+		}
+		id, isRef := v.Ref()
+		if !isRef {
+			t.Errorf("%s: %s is %s, want !Ref to one of the stack's secrets", fn.LogicalID, s.IDVar, v)
+			continue
+		}
+		if typ := scalar(get(raw.root, "Resources", id, "Type")); typ != "AWS::SecretsManager::Secret" {
+			t.Errorf("%s: %s refers to %s, a %q, want an AWS::SecretsManager::Secret", fn.LogicalID, s.IDVar, id, typ)
+		}
+		out[s.IDVar] = id
+	}
+	return out
+}
+
 func TestRepoTemplateSecretReadOnlyFromItsOwnSecret(t *testing.T) {
 	tpl := loadRepoTemplate(t)
 	raw := loadRaw(t)
 	for _, fn := range tpl.Functions() {
-		secret, reads := "", false
-		if v, ok := fn.Environment["WECHAT_SECRET_ID"]; ok {
-			secret, reads = v.Ref()
-			if !reads {
-				t.Errorf("%s: WECHAT_SECRET_ID is %s, want !Ref to the stack's secret", fn.LogicalID, v)
-				continue
-			}
+		named := secretsNamed(t, raw, fn)
+		readable := map[string]bool{}
+		for _, id := range named {
+			readable[id] = true
 		}
-		var grants int
+		granted := map[string]bool{}
 		for _, st := range raw.functionStatements(fn.LogicalID) {
 			if !st.allows() {
 				continue
@@ -545,32 +572,96 @@ func TestRepoTemplateSecretReadOnlyFromItsOwnSecret(t *testing.T) {
 				if !strings.HasPrefix(strings.ToLower(a), "secretsmanager:") {
 					continue
 				}
+				if a != "secretsmanager:GetSecretValue" {
+					t.Errorf("%s: %s grants %s; reading a secret needs secretsmanager:GetSecretValue only", fn.LogicalID, st, a)
+					continue
+				}
+				res := items(get(st.node, "Resource"))
+				target, ok := "", len(res) == 1
+				if ok {
+					target, ok = ref(res[0])
+				}
 				switch {
-				case !reads:
-					t.Errorf("%s: %s grants %s, but the function reads no secret (no WECHAT_SECRET_ID)", fn.LogicalID, st, a)
-				case a != "secretsmanager:GetSecretValue":
-					t.Errorf("%s: %s grants %s; reading the secret needs secretsmanager:GetSecretValue only", fn.LogicalID, st, a)
+				case !ok:
+					t.Errorf("%s: %s: secretsmanager:GetSecretValue on %s, want exactly one !Ref to a secret", fn.LogicalID, st, describe(get(st.node, "Resource")))
+				case !readable[target]:
+					t.Errorf("%s: %s grants secretsmanager:GetSecretValue on %s, which no variable of the function names (it reads %v)", fn.LogicalID, st, target, named)
 				default:
-					grants++
-					res := items(get(st.node, "Resource"))
-					target, ok := "", len(res) == 1
-					if ok {
-						target, ok = ref(res[0])
-					}
-					if !ok || target != secret {
-						t.Errorf("%s: %s: secretsmanager:GetSecretValue on %s, want exactly !Ref %s", fn.LogicalID, st, describe(get(st.node, "Resource")), secret)
-					}
+					granted[target] = true
 				}
 			}
 		}
-		if reads && grants == 0 {
-			t.Errorf("%s: reads WECHAT_SECRET_ID but no statement grants secretsmanager:GetSecretValue on !Ref %s: its cold start would fail", fn.LogicalID, secret)
-		}
-		if reads {
-			if typ := scalar(get(raw.root, "Resources", secret, "Type")); typ != "AWS::SecretsManager::Secret" {
-				t.Errorf("%s: WECHAT_SECRET_ID refers to %s, a %q, want an AWS::SecretsManager::Secret", fn.LogicalID, secret, typ)
+		for v, id := range named {
+			if !granted[id] {
+				t.Errorf("%s: reads %s but no statement grants secretsmanager:GetSecretValue on !Ref %s: its cold start would fail", fn.LogicalID, v, id)
 			}
 		}
+	}
+}
+
+// secretKeys lists the JSON keys of a secret's SecretString (a !Sub of a JSON object whose
+// values are the NoEcho parameters).
+func secretKeys(t *testing.T, raw rawTemplate, id string) []string {
+	t.Helper()
+	n := get(raw.root, "Resources", id, "Properties", "SecretString")
+	if n == nil || n.Kind != yaml.ScalarNode {
+		t.Fatalf("%s: SecretString is %s, want a !Sub of a JSON object", id, describe(n))
+	}
+	var doc map[string]string
+	if err := json.Unmarshal([]byte(n.Value), &doc); err != nil {
+		t.Fatalf("%s: SecretString is not a JSON object of strings: %v", id, err)
+	}
+	return slices.Sorted(maps.Keys(doc))
+}
+
+// TestRepoTemplateEachFunctionReadsOnlyItsSecret: the callback can read the Token and
+// EncodingAESKey and not the AppSecret; qrcode, scanactions and tokenrefresh the AppSecret and
+// not the Token or key (docs/operations.md, "Secrets"). Each secret holds exactly the keys its
+// reader takes (shared/secrets), so neither role can read what its function never uses.
+func TestRepoTemplateEachFunctionReadsOnlyItsSecret(t *testing.T) {
+	tpl := loadRepoTemplate(t)
+	raw := loadRaw(t)
+	want := map[string]secrets.Secret{
+		"CallbackFunction":     secrets.Callback,
+		"QRCodeFunction":       secrets.AppSecret,
+		"TokenRefreshFunction": secrets.AppSecret,
+		"ScanActionsFunction":  secrets.AppSecret,
+	}
+	bySecret := map[string]string{} // the reader's IDVar → the template's secret
+	for _, fn := range tpl.Functions() {
+		reader, ok := want[fn.LogicalID]
+		if !ok {
+			t.Errorf("%s: a function this test does not know: say which secret it may read", fn.LogicalID)
+			continue
+		}
+		named := secretsNamed(t, raw, fn)
+		if len(named) != 1 || named[reader.IDVar] == "" {
+			t.Errorf("%s: its environment names the secrets %v, want %s alone", fn.LogicalID, named, reader.IDVar)
+			continue
+		}
+		id := named[reader.IDVar]
+		if other, seen := bySecret[reader.IDVar]; seen && other != id {
+			t.Errorf("%s reads %s from %s, another function from %s", fn.LogicalID, reader.IDVar, id, other)
+		}
+		bySecret[reader.IDVar] = id
+		// The grants name only the function's secret (TestRepoTemplateSecretReadOnlyFromItsOwnSecret
+		// holds every grant to a secret the environment names).
+		for _, st := range raw.functionStatements(fn.LogicalID) {
+			for _, a := range st.actions() {
+				if r, _ := ref(get(st.node, "Resource")); strings.HasPrefix(a, "secretsmanager:") && r != id {
+					t.Errorf("%s: %s grants %s on %s; it may read %s only", fn.LogicalID, st, a, r, id)
+				}
+			}
+		}
+		if got, keys := secretKeys(t, raw, id), slices.Sorted(slices.Values(reader.Keys())); !slices.Equal(got, keys) {
+			t.Errorf("%s (read by %s through %s) holds the keys %v, want exactly %v", id, fn.LogicalID, reader.IDVar, got, keys)
+		}
+	}
+	if len(bySecret) == 2 && bySecret["WECHAT_SECRET_ID"] == bySecret["WECHAT_CALLBACK_SECRET_ID"] {
+		t.Errorf("the callback and the other functions read the same secret %s", bySecret["WECHAT_SECRET_ID"])
+	}
+	if n := len(raw.resources("AWS::SecretsManager::Secret")); n != 2 {
+		t.Errorf("%d secrets in the template, want 2: the callback's and the AppSecret's", n)
 	}
 }
 

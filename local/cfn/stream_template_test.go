@@ -160,7 +160,7 @@ func TestRepoTemplateScanActionsLeastPrivilege(t *testing.T) {
 		"!GetAtt ScenesTable.Arn":               {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
 		"!GetAtt EventsTable.Arn":               {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 		"!GetAtt TokensTable.Arn":               {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-		"!Ref WeChatSecret":                     {"secretsmanager:GetSecretValue"},
+		"!Ref WeChatAppSecretSecret":            {"secretsmanager:GetSecretValue"},
 		"!GetAtt " + ev.OnFailure + ".Arn":      {"sqs:SendMessage"},
 		"!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}": {"events:PutEvents"},
 	}

@@ -69,7 +69,7 @@ func TestLiveRereadsTheSecretInTheBackgroundOncePerInterval(t *testing.T) {
 	}
 	client := &countingClient{API: sm}
 	env := func(k string) string {
-		if k == "WECHAT_SECRET_ID" {
+		if k == "WECHAT_CALLBACK_SECRET_ID" {
 			return "live"
 		}
 		return ""
@@ -78,7 +78,7 @@ func TestLiveRereadsTheSecretInTheBackgroundOncePerInterval(t *testing.T) {
 	var logMu sync.Mutex
 	clock := newClock()
 	live := secrets.StartLive(func(ctx context.Context) (any, error) {
-		getenv, err := secrets.Env(ctx, env, client)
+		getenv, err := secrets.Env(ctx, secrets.Callback, env, client)
 		if err != nil {
 			return nil, err
 		}

@@ -37,41 +37,64 @@ func TestEnvReadsTheSecretFromSecretsManager(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	put("good", `{"app_secret":"APPSECRET0123456789abcdef01234567","token":"wechatqr","encoding_aes_key":"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}`)
-	put("plaintext-mode", `{"app_secret":"S","token":"T","encoding_aes_key":""}`)
-	put("not-json", `app_secret=hunter2`)
+	const appSecret, aesKey = "APPSECRET0123456789abcdef01234567", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+	put("callback", `{"token":"wechatqr","encoding_aes_key":"`+aesKey+`","previous_token":"old","previous_encoding_aes_key":""}`)
+	put("appsecret", `{"app_secret":"`+appSecret+`"}`)
+	// One secret with every key: the layout before the split, still what an upgraded stack's
+	// callback may be given.
+	put("combined", `{"app_secret":"`+appSecret+`","token":"combined-token","encoding_aes_key":"`+aesKey+`"}`)
+	put("plaintext-mode", `{"token":"T","encoding_aes_key":""}`)
+	put("not-json", `token=hunter2`)
 	put("empty-object", `{}`)
 	put("number", `{"token": 42}`)
+	put("no-app-secret", `{"token":"T"}`)
 
-	base := map[string]string{"WECHAT_TOKEN": "from-env", "WECHAT_ENCODING_AES_KEY": "env-key", "OTHER": "kept"}
+	base := map[string]string{"WECHAT_TOKEN": "from-env", "WECHAT_ENCODING_AES_KEY": "env-key", "WECHAT_APP_SECRET": "env-app-secret", "OTHER": "kept"}
 	tests := []struct {
 		name    string
-		id      string
+		which   secrets.Secret
+		ids     map[string]string // WECHAT_SECRET_ID, WECHAT_CALLBACK_SECRET_ID
 		want    map[string]string
 		wantErr string
 	}{
-		{"no secret id: the environment as is", "", map[string]string{"WECHAT_TOKEN": "from-env", "OTHER": "kept"}, ""},
-		{"the secret wins over the environment", "good", map[string]string{
-			"WECHAT_APP_SECRET": "APPSECRET0123456789abcdef01234567", "WECHAT_TOKEN": "wechatqr",
-			"WECHAT_ENCODING_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "OTHER": "kept",
-		}, ""},
-		{"an empty key in the secret means plaintext mode", "plaintext-mode", map[string]string{"WECHAT_ENCODING_AES_KEY": ""}, ""},
-		{"absent secret: what to check, and the service's refusal", "no-such-secret", nil,
-			`reading WECHAT_SECRET_ID "no-such-secret" (check that WECHAT_SECRET_ID names a secret of this account in AWS_REGION): ` +
+		{"no secret id: the environment as is", secrets.Callback, nil, map[string]string{"WECHAT_TOKEN": "from-env", "OTHER": "kept"}, ""},
+		{"the callback's secret wins over the environment", secrets.Callback,
+			map[string]string{"WECHAT_CALLBACK_SECRET_ID": "callback", "WECHAT_SECRET_ID": "appsecret"}, map[string]string{
+				"WECHAT_TOKEN": "wechatqr", "WECHAT_ENCODING_AES_KEY": aesKey, "WECHAT_TOKEN_PREVIOUS": "old",
+				"WECHAT_ENCODING_AES_KEY_PREVIOUS": "", "WECHAT_APP_SECRET": "env-app-secret", "OTHER": "kept",
+			}, ""},
+		{"the AppSecret's secret gives the AppSecret, never the callback's secret", secrets.AppSecret,
+			map[string]string{"WECHAT_CALLBACK_SECRET_ID": "callback", "WECHAT_SECRET_ID": "appsecret"},
+			map[string]string{"WECHAT_APP_SECRET": appSecret, "WECHAT_TOKEN": "from-env", "OTHER": "kept"}, ""},
+		{"the AppSecret is not read from the callback's secret id alone", secrets.AppSecret,
+			map[string]string{"WECHAT_CALLBACK_SECRET_ID": "combined"}, map[string]string{"WECHAT_APP_SECRET": "env-app-secret"}, ""},
+		{"an upgraded stack's callback reads the one secret of WECHAT_SECRET_ID, its keys only", secrets.Callback,
+			map[string]string{"WECHAT_SECRET_ID": "combined"},
+			map[string]string{"WECHAT_TOKEN": "combined-token", "WECHAT_ENCODING_AES_KEY": aesKey, "WECHAT_APP_SECRET": "env-app-secret"}, ""},
+		{"the AppSecret functions take only the AppSecret from one secret with every key", secrets.AppSecret,
+			map[string]string{"WECHAT_SECRET_ID": "combined"},
+			map[string]string{"WECHAT_APP_SECRET": appSecret, "WECHAT_TOKEN": "from-env", "WECHAT_ENCODING_AES_KEY": "env-key"}, ""},
+		{"an empty key in the secret means plaintext mode", secrets.Callback,
+			map[string]string{"WECHAT_CALLBACK_SECRET_ID": "plaintext-mode"}, map[string]string{"WECHAT_ENCODING_AES_KEY": ""}, ""},
+		{"absent secret: what to check, and the service's refusal", secrets.Callback,
+			map[string]string{"WECHAT_CALLBACK_SECRET_ID": "no-such-secret"}, nil,
+			`reading WECHAT_CALLBACK_SECRET_ID "no-such-secret" (check that WECHAT_CALLBACK_SECRET_ID names a secret of this account in AWS_REGION): ` +
 				`operation error Secrets Manager: GetSecretValue`},
-		{"not JSON", "not-json", nil, "is not a JSON object"},
-		{"none of the keys", "empty-object", nil, "has none of the keys"},
-		{"a key that is not a string", "number", nil, `key "token" must be a string`},
+		{"not JSON", secrets.Callback, map[string]string{"WECHAT_CALLBACK_SECRET_ID": "not-json"}, nil, "is not a JSON object"},
+		{"none of the keys", secrets.Callback, map[string]string{"WECHAT_CALLBACK_SECRET_ID": "empty-object"}, nil, "has none of the keys"},
+		{"the AppSecret's secret without app_secret", secrets.AppSecret, map[string]string{"WECHAT_SECRET_ID": "no-app-secret"}, nil,
+			`has none of the keys "app_secret" (WECHAT_SECRET_ID)`},
+		{"a key that is not a string", secrets.Callback, map[string]string{"WECHAT_CALLBACK_SECRET_ID": "number"}, nil, `key "token" must be a string`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := func(k string) string {
-				if k == "WECHAT_SECRET_ID" {
-					return tt.id
+				if v, ok := tt.ids[k]; ok {
+					return v
 				}
 				return base[k]
 			}
-			getenv, err := secrets.Env(ctx, env, client)
+			getenv, err := secrets.Env(ctx, tt.which, env, client)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
@@ -134,7 +157,7 @@ func TestAFailedReadSaysWhatToCheckWithoutQuotingTheAnswer(t *testing.T) {
 				}
 				return ""
 			}
-			_, err := secrets.Env(context.Background(), env, client)
+			_, err := secrets.Env(context.Background(), secrets.AppSecret, env, client)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}

@@ -8,13 +8,14 @@ package account
 import (
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/dynamo"
+	"wechatqr/shared/secrets"
 	"wechatqr/shared/token"
 	"wechatqr/shared/wechat"
 )
 
 // Tokens builds the WeChat client and the account's token source over the
-// tokens table named table. The AppSecret comes from the account's secret
-// (boot.Secret) and is asked for at each token call, so a rotated one is used
+// tokens table named table. The AppSecret comes from the AppSecret's secret
+// (boot.Secret, secrets.AppSecret: WECHAT_SECRET_ID) and is asked for at each token call, so a rotated one is used
 // once the secret is re-read; most invocations never need it (the token comes
 // from the table).
 func Tokens(env *boot.Env, table string) (*token.Source, *wechat.Client, error) {
@@ -22,7 +23,7 @@ func Tokens(env *boot.Env, table string) (*token.Source, *wechat.Client, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	secret, err := boot.Secret(env, token.AppSecretFromEnv)
+	secret, err := boot.Secret(env, secrets.AppSecret, token.AppSecretFromEnv)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,7 @@
 // Package boot is the cold-start wiring every function shares: the JSON logger,
-// the AWS configuration, and the account's secret, read in the background and
-// re-read on warm instances. It runs once per instance, at init.
+// the AWS configuration, and the function's secret (the callback's or the
+// AppSecret's), read in the background and re-read on warm instances. It runs
+// once per instance, at init.
 package boot
 
 import (
@@ -22,12 +23,12 @@ import (
 // Env is what a function builds its dependencies from.
 type Env struct {
 	AWS aws.Config
-	// Getenv is os.Getenv: the plain configuration. The secret's values (the
+	// Getenv is os.Getenv: the plain configuration. The secrets' values (the
 	// AppSecret, the Token, the EncodingAESKey) come through Secret.
 	Getenv func(string) string
 	Log    *slog.Logger
 
-	sm      secrets.API // nil without WECHAT_SECRET_ID
+	sm      secrets.API // nil when no secret is named
 	refresh time.Duration
 	ddb     *dynamodb.Client // DynamoDB's, built at its first use
 }
@@ -58,22 +59,28 @@ func Load(ctx context.Context) (*Env, error) {
 		refresh = time.Duration(n) * time.Second
 	}
 	e := &Env{AWS: cfg, Getenv: getenv, Log: log, refresh: refresh}
-	if getenv("WECHAT_SECRET_ID") != "" {
-		e.sm = secretsmanager.NewFromConfig(cfg)
+	for _, s := range []secrets.Secret{secrets.AppSecret, secrets.Callback} {
+		if id, _ := s.ID(getenv); id != "" {
+			e.sm = secretsmanager.NewFromConfig(cfg)
+			break
+		}
 	}
 	return e, nil
 }
 
-// Secret returns a value that build makes from the environment with the
-// account's secret laid over it (secrets.Env). With WECHAT_SECRET_ID, the
-// secret's first read starts now, in the background, so that it overlaps the
-// rest of init and the runtime's wait for the first event; the first Get waits
-// for what is left of it. The secret is then re-read every
-// WECHAT_SECRET_REFRESH_SECONDS (300 by default; 0 never) without a read on
-// the request path (secrets.Live). Without WECHAT_SECRET_ID, the value is built
-// now from the environment, and build's error is returned.
-func Secret[T any](e *Env, build func(getenv func(string) string) (T, error)) (*secrets.Live[T], error) {
-	if e.sm == nil {
+// Secret returns a value that build makes from the environment with the secret
+// which laid over it (secrets.Env): only which's keys, so a function sees no
+// value of the other secret even where one secret holds both (a stack deployed
+// before the split). When the environment names which (secrets.AppSecret:
+// WECHAT_SECRET_ID; secrets.Callback: WECHAT_CALLBACK_SECRET_ID, else
+// WECHAT_SECRET_ID), the secret's first read starts now, in the background, so
+// that it overlaps the rest of init and the runtime's wait for the first event;
+// the first Get waits for what is left of it. The secret is then re-read every
+// WECHAT_SECRET_REFRESH_SECONDS (300 by default; 0 never) without a read on the
+// request path (secrets.Live). When it names none, the value is built now from
+// the environment, and build's error is returned.
+func Secret[T any](e *Env, which secrets.Secret, build func(getenv func(string) string) (T, error)) (*secrets.Live[T], error) {
+	if id, _ := which.ID(e.Getenv); id == "" || e.sm == nil {
 		v, err := build(e.Getenv)
 		if err != nil {
 			return nil, err
@@ -81,7 +88,7 @@ func Secret[T any](e *Env, build func(getenv func(string) string) (T, error)) (*
 		return secrets.NewLive(v, nil, secrets.LiveOptions{}), nil
 	}
 	read := func(ctx context.Context) (T, error) {
-		getenv, err := secrets.Env(ctx, e.Getenv, e.sm)
+		getenv, err := secrets.Env(ctx, which, e.Getenv, e.sm)
 		if err != nil {
 			var zero T
 			return zero, err

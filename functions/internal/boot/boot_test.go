@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"wechatqr/shared/secrets"
 )
 
 // lambdaEnv gives the test the environment Lambda gives a function (a region,
@@ -88,7 +90,7 @@ func TestEachServiceIsCalledAtItsEndpointOverride(t *testing.T) {
 		}, "DynamoDB_20120810.ListTables"},
 		{"Secrets Manager, through Secret", "AWS_ENDPOINT_URL_SECRETS_MANAGER", `{"SecretString":"{\"token\":\"from-the-secret\"}"}`,
 			func(ctx context.Context, e *Env) error {
-				live, err := Secret(e, func(getenv func(string) string) (string, error) { return getenv("WECHAT_TOKEN"), nil })
+				live, err := Secret(e, secrets.Callback, func(getenv func(string) string) (string, error) { return getenv("WECHAT_TOKEN"), nil })
 				if err != nil {
 					return err
 				}
