@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,7 +304,9 @@ func TestBadRequestsAreRefusedAndChangeNothing(t *testing.T) {
 		{"bad base64", "POST", badB64Q, badB64Body, 400, "not valid base64"},
 		{"bad padding", "POST", shortQ, shortBody, 400, "bad padding"},
 		{"truncated ciphertext", "POST", truncQ, truncBody, 400, "Encrypt"},
-		{"wrong EncodingAESKey", "POST", keyQ, keyBody, 400, "bad padding"},
+		// What a text sealed under another key decrypts to depends on its random IV
+		// (wrongKey): almost always bad padding, about once in 256 a bad length field.
+		{"wrong EncodingAESKey", "POST", keyQ, keyBody, 400, strings.Join(wrongKey, "|")},
 		{"wrong appid inside", "POST", otherQ, otherBody, 403, "another AppID"},
 		{"encrypt_type unknown", "POST", with(plainQ, "encrypt_type", "rot13"), plainBody, 400, "encrypt_type"},
 		{"aes without Encrypt", "POST", with(plainQ, "encrypt_type", "aes"), plainBody, 400, "missing query parameter msg_signature"},
@@ -314,7 +317,7 @@ func TestBadRequestsAreRefusedAndChangeNothing(t *testing.T) {
 			r := signer.Request("/wechat", tt.query, tt.body)
 			r.Method = tt.method
 			w := f.serve(r)
-			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.msg) {
+			if w.Code != tt.status || !slices.ContainsFunc(strings.Split(tt.msg, "|"), func(m string) bool { return strings.Contains(w.Body.String(), m) }) {
 				t.Errorf("got %d %q, want %d containing %q", w.Code, w.Body, tt.status, tt.msg)
 			}
 			if n := f.trips.reset(); n != 0 {
