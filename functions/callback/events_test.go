@@ -133,13 +133,15 @@ func marshalEvent(t *testing.T, e events.APIGatewayV2HTTPRequest) []byte {
 	return b.Bytes()
 }
 
-// envJSON is events/env.json, for sam local invoke --env-vars: the sample account,
-// and the timestamp window off because the files are signed at a fixed time.
+// envJSON is events/env.json, for sam local invoke --env-vars: the sample account
+// in plaintext mode (which serves the plain and the safe-mode files alike), and
+// the timestamp window off because the files are signed at a fixed time.
 func envJSON() []byte {
 	env := map[string]map[string]string{"CallbackFunction": {
 		"WECHAT_APP_ID":              appID,
 		"WECHAT_TOKEN":               token,
 		"WECHAT_ENCODING_AES_KEY":    aesKey,
+		"WECHAT_MESSAGE_MODE":        "plaintext",
 		"WECHAT_TIMESTAMP_TOLERANCE": "0",
 		"WECHAT_DEFAULT_REPLY":       "This code is not in use yet.",
 	}}

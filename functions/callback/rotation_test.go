@@ -55,6 +55,7 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 	fn, store := startCallback(t, ctx, []string{
 		"WECHAT_APP_ID=" + appID, "WECHAT_SECRET_ID=wechat-qr/rotation", "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.Endpoint(),
 		"WECHAT_SECRET_REFRESH_SECONDS=1",
+		"WECHAT_MESSAGE_MODE=plaintext", // both modes are pushed below
 	})
 
 	oldS := wechattest.Signer{Token: token, AppID: appID, EncodingAESKey: aesKey}

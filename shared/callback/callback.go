@@ -64,6 +64,12 @@ func New(cfg Config, store Store, log *slog.Logger) (*Handler, error) {
 	if store == nil {
 		return nil, errors.New("callback: a store is required")
 	}
+	if _, err := ParseMessageMode(string(cfg.MessageMode)); err != nil {
+		return nil, fmt.Errorf("callback: MessageMode: %w", err)
+	}
+	if cfg.Keys == nil && cfg.Cipher == nil && cfg.PreviousCipher == nil && cfg.MessageMode.encrypted(false) {
+		return nil, fmt.Errorf("callback: MessageMode %s %s", cfg.MessageMode, errNoKey)
+	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
@@ -245,12 +251,39 @@ func (h *Handler) push(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handlePush verifies, decrypts and parses the push, then dispatches it. q is the
-// request's query, parsed once by the caller.
+// handlePush verifies, reads, decrypts and parses the push, then dispatches it.
+// q is the request's query, parsed once by the caller. The query's signature and
+// the message mode are checked before the body is read: a request that cannot be
+// served costs no read, no parse and no decryption, however large its body.
 func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) {
 	encryptType, msgSignature := q.Get("encrypt_type"), q.Get("msg_signature")
 	if err := h.checkQuery(q); err != nil {
 		return pushResult{}, err
+	}
+	switch encryptType {
+	case "", "raw", "aes":
+	default:
+		return pushResult{}, reject(http.StatusBadRequest, "encrypt_type must be aes or absent")
+	}
+	timestamp, nonce, signature := q.Get("timestamp"), q.Get("nonce"), q.Get("signature")
+	keys, served, err := h.verify(r.Context(), func(v *wechat.Verifier) (wechat.Served, error) {
+		return v.VerifySignature(timestamp, nonce, signature)
+	})
+	if err != nil {
+		return pushResult{}, err
+	}
+	canDecrypt := keys.CanDecrypt()
+	switch {
+	case encryptType != "aes" && h.cfg.MessageMode.encrypted(canDecrypt):
+		// The query signature covers the Token, timestamp and nonce, not the body:
+		// served, a plain push would let one genuine query carry any body.
+		return pushResult{}, reject(http.StatusForbidden, "the account is in "+string(h.mode(canDecrypt))+" mode: a push without encrypt_type=aes is refused")
+	case h.cfg.MessageMode.encrypted(false) && !canDecrypt: // compatible or safe, set explicitly
+		return pushResult{}, reject(http.StatusInternalServerError, "WECHAT_MESSAGE_MODE: "+string(h.cfg.MessageMode)+" "+errNoKey)
+	case encryptType == "aes" && !canDecrypt:
+		return pushResult{}, reject(http.StatusInternalServerError, "encrypted push received but no EncodingAESKey is configured (WECHAT_ENCODING_AES_KEY)")
+	case encryptType == "aes" && msgSignature == "":
+		return pushResult{}, reject(http.StatusBadRequest, "missing query parameter msg_signature")
 	}
 	body, err := h.readBody(r)
 	if err != nil {
@@ -260,37 +293,24 @@ func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) 
 	if err != nil {
 		return pushResult{}, reject(http.StatusBadRequest, "the body is not a WeChat XML push")
 	}
-	timestamp, nonce, signature := q.Get("timestamp"), q.Get("nonce"), q.Get("signature")
-	var inner []byte
-	keys, served, err := h.verify(r.Context(), func(v *wechat.Verifier) (wechat.Served, error) {
-		s, err := v.VerifySignature(timestamp, nonce, signature)
-		if err != nil {
-			return s, err
-		}
-		switch encryptType {
-		case "", "raw":
-			// Plaintext mode. (A compatible-mode body also carries the plaintext
-			// fields, but its encrypt_type is aes, so we never trust them below.)
-			return s, nil
-		case "aes":
-		default:
-			return s, reject(http.StatusBadRequest, "encrypt_type must be aes or absent")
-		}
-		switch {
-		case !v.CanDecrypt():
-			return s, reject(http.StatusInternalServerError, "encrypted push received but no EncodingAESKey is configured (WECHAT_ENCODING_AES_KEY)")
-		case msgSignature == "":
-			return s, reject(http.StatusBadRequest, "missing query parameter msg_signature")
-		case msg.Encrypt == "":
-			return s, reject(http.StatusBadRequest, "encrypt_type=aes but the body has no Encrypt element")
-		}
-		inner, s, err = v.Decrypt(s, timestamp, nonce, msgSignature, msg.Encrypt)
-		return s, err
-	})
-	if err != nil {
-		return pushResult{}, err
-	}
 	if encryptType == "aes" {
+		// A compatible-mode body also carries the plaintext fields; only the
+		// decrypted message, covered by msg_signature, is trusted.
+		if msg.Encrypt == "" {
+			return pushResult{}, reject(http.StatusBadRequest, "encrypt_type=aes but the body has no Encrypt element")
+		}
+		var inner []byte
+		keys, served, err = h.verify(r.Context(), func(v *wechat.Verifier) (wechat.Served, error) {
+			s, err := v.VerifySignature(timestamp, nonce, signature)
+			if err != nil {
+				return s, err
+			}
+			inner, s, err = v.Decrypt(s, timestamp, nonce, msgSignature, msg.Encrypt)
+			return s, err
+		})
+		if err != nil {
+			return pushResult{}, err
+		}
 		if msg, err = wechat.ParseMessage(inner); err != nil {
 			return pushResult{}, reject(http.StatusBadRequest, "the decrypted message is not WeChat XML")
 		}
@@ -301,6 +321,17 @@ func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) 
 	res, err := h.dispatch(ctx, &msg)
 	res.keys, res.served = keys, served
 	return res, err
+}
+
+// mode is the message mode in force: the configured one, or the default rule's.
+func (h *Handler) mode(canDecrypt bool) MessageMode {
+	switch {
+	case h.cfg.MessageMode != "":
+		return h.cfg.MessageMode
+	case canDecrypt:
+		return Safe
+	}
+	return Plaintext
 }
 
 // readBody reads at most MaxBody bytes; anything longer is refused before parsing.

@@ -54,7 +54,9 @@ func newFixture(t *testing.T, mutate ...func(*callback.Config)) *fixture {
 		t.Fatal(err)
 	}
 	cfg := callback.Config{
-		AppID: appID, Token: token, Cipher: cipher,
+		// Plaintext serves every mode's pushes (with the key, encrypted ones by
+		// msg_signature); mode_test.go tests the modes that refuse plain pushes.
+		AppID: appID, Token: token, Cipher: cipher, MessageMode: callback.Plaintext,
 		Tolerance: callback.DefaultTolerance, MaxBody: callback.DefaultMaxBody,
 		Default: qr.TextReply("Unknown code"),
 		Now:     func() time.Time { return now },

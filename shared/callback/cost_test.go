@@ -243,7 +243,7 @@ func TestCapacityUnitsPerPush(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, err := callback.New(callback.Config{
-				AppID: appID, Token: token, Cipher: cipher, Tolerance: callback.DefaultTolerance,
+				AppID: appID, Token: token, Cipher: cipher, MessageMode: callback.Plaintext, Tolerance: callback.DefaultTolerance,
 				Now: func() time.Time { return now },
 			}, store, slog.New(slog.DiscardHandler))
 			if err != nil {
