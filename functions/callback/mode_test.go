@@ -89,3 +89,69 @@ func TestBootstrapRefusesTheDowngrade(t *testing.T) {
 		t.Errorf("safe push: reply %q, %v", inner, err)
 	}
 }
+
+// TestBootstrapServesASignatureWithOneBody reproduces the reuse against the
+// built bootstrap under aws-lambda-rie, in plaintext mode: a genuine query
+// carrying a forged body is refused with 403 and writes nothing, while WeChat's
+// retry of the genuine body gets the same reply.
+func TestBootstrapServesASignatureWithOneBody(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fn, store := startCallback(t, ctx, []string{"WECHAT_APP_ID=" + appID, "WECHAT_TOKEN=" + token, "WECHAT_MESSAGE_MODE=plaintext"})
+	signer := wechattest.Signer{Token: token, AppID: appID}
+
+	at := time.Now().Unix()
+	q, body, err := signer.Push(signer.ScanXML(openID, riddle, at, ticket), wechattest.Plaintext, at, "5150")
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := func(body []byte) []byte {
+		e := apiEvent("POST", q)
+		e.Body = string(body)
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var replies []string
+	for delivery := 1; delivery <= 2; delivery++ { // the second is WeChat's retry
+		res := invoke(t, fn, event(body))
+		if res.StatusCode != 200 || !strings.Contains(res.Body, riddleText) {
+			t.Fatalf("delivery %d: %d %q", delivery, res.StatusCode, res.Body)
+		}
+		replies = append(replies, res.Body[:strings.Index(res.Body, "<CreateTime>")]+res.Body[strings.Index(res.Body, "</CreateTime>"):])
+	}
+	if replies[0] != replies[1] {
+		t.Errorf("the retry's reply %q differs from the first's %q", replies[1], replies[0])
+	}
+
+	forged := signer.SubscribeXML("oForgedFollower000000000000", riddle, at, ticket)
+	_, fbody, err := signer.Push(forged, wechattest.Plaintext, at, "5150")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if res := invoke(t, fn, event(fbody)); res.StatusCode != 403 {
+			t.Errorf("a forged body under the genuine query: %d %q, want 403", res.StatusCode, res.Body)
+		}
+	}
+	msg, err := wechat.ParseMessage(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Lookup(ctx, qr.Lookup{PushKey: msg.DedupeKey(), OpenID: msg.FromUserName, Event: msg.Event})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Claim != nil {
+		t.Error("the forged subscribe was claimed")
+	}
+	stats, err := store.SceneStats(ctx, riddle, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (qr.Counts{Scans: 1, UniqueUsers: 1}); stats.Totals != want {
+		t.Errorf("counts %+v, want the genuine scan alone %+v", stats.Totals, want)
+	}
+}

@@ -7,6 +7,7 @@ package callback
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -293,6 +294,10 @@ func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) 
 	if err != nil {
 		return pushResult{}, reject(http.StatusBadRequest, "the body is not a WeChat XML push")
 	}
+	var signed *qr.SignedBody
+	if encryptType != "aes" {
+		signed = h.signedBody(signature, timestamp, body)
+	}
 	if encryptType == "aes" {
 		// A compatible-mode body also carries the plaintext fields; only the
 		// decrypted message, covered by msg_signature, is trusted.
@@ -318,9 +323,18 @@ func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) 
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Deadline)
 	defer cancel()
-	res, err := h.dispatch(ctx, &msg)
+	res, err := h.dispatch(ctx, &msg, signed)
 	res.keys, res.served = keys, served
 	return res, err
+}
+
+// signedBody ties a plain push's query signature to its body. The record may go
+// a minute after the timestamp window closes, when the signature is refused
+// anyway (with the window off, for local replays only, a minute after now).
+func (h *Handler) signedBody(signature, timestamp string, body []byte) *qr.SignedBody {
+	ts, _ := strconv.ParseInt(timestamp, 10, 64) // checkQuery has checked it
+	until := time.Unix(max(ts, h.now().Unix()), 0).Add(h.cfg.Tolerance + time.Minute)
+	return &qr.SignedBody{Signature: signature, Body: sha256.Sum256(body), Until: until}
 }
 
 // mode is the message mode in force: the configured one, or the default rule's.
@@ -369,8 +383,10 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	return buf, nil
 }
 
-// dispatch decides what a verified push means and what it answers.
-func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message) (pushResult, error) {
+// dispatch decides what a verified push means and what it answers. signed, for a
+// plain push, goes with every claim written, so that the store serves its query
+// signature with this body only; the pushes that claim nothing write nothing.
+func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody) (pushResult, error) {
 	res := pushResult{event: msg.Event, reply: success, outcome: "ignored"}
 	if msg.MsgType != "event" {
 		res.event = msg.MsgType
@@ -379,10 +395,10 @@ func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message) (pushResult
 	if scene, ok := msg.Scene(); ok {
 		if id, login := strings.CutPrefix(scene, qr.LoginPrefix); login {
 			res.scene = qr.LoginPrefix + "…" // the id is a credential: keep it out of logs
-			return h.login(ctx, msg, id, res)
+			return h.login(ctx, msg, signed, id, res)
 		}
 		res.scene = scene
-		return h.scan(ctx, msg, scene, res)
+		return h.scan(ctx, msg, signed, scene, res)
 	}
 	switch msg.Event {
 	case qr.EventSubscribe:
@@ -392,18 +408,18 @@ func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message) (pushResult
 		if h.cfg.Welcome != nil {
 			welcome = h.render(msg, h.cfg.Welcome)
 		}
-		return h.record(ctx, msg, "", res, welcome)
+		return h.record(ctx, msg, signed, "", res, welcome)
 	case qr.EventUnsubscribe:
-		return h.record(ctx, msg, "", res, nil)
+		return h.record(ctx, msg, signed, "", res, nil)
 	}
 	return res, nil
 }
 
 // scan answers a scene's scan once per push: the first delivery renders the reply
 // and records it with the counts; every retry answers the recorded bytes.
-func (h *Handler) scan(ctx context.Context, msg *wechat.Message, scene string, res pushResult) (pushResult, error) {
+func (h *Handler) scan(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, scene string, res pushResult) (pushResult, error) {
 	var reply *qr.Reply
-	return h.recordWith(ctx, msg, scene, res, func(st qr.PushState) []byte {
+	return h.recordWith(ctx, msg, signed, scene, res, func(st qr.PushState) []byte {
 		reply = h.cfg.Default
 		if st.Code != nil && st.Code.Reply != nil {
 			reply = st.Code.Reply
@@ -415,13 +431,13 @@ func (h *Handler) scan(ctx context.Context, msg *wechat.Message, scene string, r
 	})
 }
 
-func (h *Handler) record(ctx context.Context, msg *wechat.Message, scene string, res pushResult, body []byte) (pushResult, error) {
-	return h.recordWith(ctx, msg, scene, res, func(qr.PushState) []byte { return body })
+func (h *Handler) record(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, scene string, res pushResult, body []byte) (pushResult, error) {
+	return h.recordWith(ctx, msg, signed, scene, res, func(qr.PushState) []byte { return body })
 }
 
 // recordWith looks the push up, answers a retry from its claim, and otherwise
 // records the push with the reply that body renders from what the lookup found.
-func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene string, res pushResult, body func(qr.PushState) []byte) (pushResult, error) {
+func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, scene string, res pushResult, body func(qr.PushState) []byte) (pushResult, error) {
 	key := msg.DedupeKey()
 	at := time.Unix(msg.CreateTime, 0).UTC()
 	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at})
@@ -440,7 +456,7 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 		Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at,
 		Unique: !st.Seen, UniqueToday: !st.SeenToday, Register: !st.Registered, Source: st.Source, SeenUntil: st.SeenUntil,
 	}
-	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, reply), At: at}, scan)
+	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, reply), At: at, Signed: signed}, scan)
 	if err != nil {
 		return res, err
 	}
@@ -453,7 +469,7 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 
 // login binds a scan-to-log-in session to its first scanner. Sessions count in no
 // statistics; the push is still claimed, so WeChat's retries get the same answer.
-func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res pushResult) (pushResult, error) {
+func (h *Handler) login(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, id string, res pushResult) (pushResult, error) {
 	key := msg.DedupeKey()
 	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, OpenID: msg.FromUserName, Event: msg.Event})
 	if err != nil {
@@ -465,7 +481,7 @@ func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res
 	}
 	at := time.Unix(msg.CreateTime, 0).UTC()
 	bound := h.render(msg, h.cfg.Login.Bound)
-	outcome, prior, err := h.store.BindSession(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, bound), At: at}, id, msg.FromUserName, at)
+	outcome, prior, err := h.store.BindSession(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, bound), At: at, Signed: signed}, id, msg.FromUserName, at)
 	switch {
 	case err != nil:
 		return res, err
@@ -486,7 +502,7 @@ func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res
 		// them: only the push is claimed, so that retries get the same answer.
 		// Recording it as a scan through no code would forget the scene that
 		// brought them, and their leaving would be charged to nothing.
-		winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, body), At: at}, nil)
+		winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, body), At: at, Signed: signed}, nil)
 		switch {
 		case err != nil:
 			return res, err
@@ -499,7 +515,7 @@ func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res
 	}
 	// A new follower through a spent log-in code is a follow through no code:
 	// whatever brought them before did not bring them this time.
-	res, err = h.record(ctx, msg, "", res, body)
+	res, err = h.record(ctx, msg, signed, "", res, body)
 	if res.outcome == "recorded" {
 		res.outcome = "login " + outcome
 	}

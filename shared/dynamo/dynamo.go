@@ -19,6 +19,8 @@
 //	        pk=account#quota            sk=permanent the account's permanent-code count
 //	        pk=actions#<scene>#<shard>  sk=total     a shard of the scene's action counters (see actions.go)
 //	        pk=tag#<name>               sk=id        a WeChat tag's id
+//	        pk=sig#<signature>          sk=body      a plain push's query signature and its body's SHA-256,
+//	                                                 so the signature serves no other body (TTL: past the window)
 //	events  pk=user#<openid>            sk=push#<push>  a push's claim; for a scan, follow or leaving
 //	                                                 (sk=push#event:…, with attribute event) also its record,
 //	                                                 which the stream carries to the scan actions

@@ -54,6 +54,7 @@ const (
 	prefixTag     = "tag#"     // scenes: a WeChat tag's id
 	prefixUser    = "user#"    // events: everything naming one follower
 	prefixToken   = "token#"   // tokens: an account's access token
+	prefixSig     = "sig#"     // scenes: a plain push's query signature
 
 	skCode     = "code"
 	skRegistry = "registry"
@@ -63,6 +64,7 @@ const (
 	skAll      = "all"  // the all-time seen marker
 	prefixDay  = "day#" // a day's counters, a day's seen marker: day#YYYY-MM-DD (UTC+8)
 	skSource   = "source"
+	skBody     = "body" // a signature's body hash
 
 	prefixPush      = "push#"       // a push's claim: push#<push>
 	recordPrefix    = "push#event:" // the claim of an event: of a scan, a follow or a leaving also its record
@@ -102,6 +104,15 @@ func sessionKey(id string) key     { return key{prefixLogin + id, skSession} }
 func tagIDKey(name string) key     { return key{prefixTag + name, skTagID} }
 func userPK(openid string) string  { return prefixUser + openid }
 func sourceKey(openid string) key  { return key{userPK(openid), skSource} }
+
+// signatureKey is the record of a plain push's query signature (40 hex digits,
+// SHA-1 over the Token, timestamp and nonce), with the SHA-256 of the body it
+// served in attrBody. It names no follower, so it lives in scenes, off the
+// events table's stream.
+func signatureKey(signature string) key { return key{prefixSig + signature, skBody} }
+
+// attrBody is a signature record's body hash (binary, 32 bytes).
+const attrBody = "body"
 
 // tokenPK is the key of an account's token item (the tokens table has no sort key).
 func tokenPK(appID string) string { return prefixToken + appID }

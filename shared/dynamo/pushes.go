@@ -199,6 +199,9 @@ func (s *Store) Record(ctx context.Context, c qr.Claim, scan *qr.Scan) (winner *
 		failed := func(p int) bool {
 			return p >= 0 && p < len(reasons) && aws.ToString(reasons[p].Code) == "ConditionalCheckFailed"
 		}
+		if failed(parts.signature) {
+			return nil, false, qr.ErrSignatureReused
+		}
 		if failed(0) {
 			var it claimItem
 			if reasons[0].Item == nil || attributevalue.UnmarshalMap(reasons[0].Item, &it) != nil {
@@ -239,10 +242,10 @@ func conflicted(reasons []types.CancellationReason) bool {
 }
 
 // recordParts are the positions of the conditional markers in a transaction.
-type recordParts struct{ unique, uniqueToday, register int }
+type recordParts struct{ unique, uniqueToday, register, signature int }
 
 func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.TransactWriteItem, recordParts, error) {
-	parts := recordParts{-1, -1, -1}
+	parts := recordParts{-1, -1, -1, -1}
 	var items []types.TransactWriteItem
 	var failure error
 	put := func(table string, v any, condition string) int {
@@ -270,6 +273,10 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 		return nil, parts, failure
 	}
 	items[0].Put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	if c.Signed != nil {
+		items = append(items, s.signatureItem(c.Signed))
+		parts.signature = len(items) - 1
+	}
 	if scan == nil {
 		return items, parts, nil
 	}
@@ -333,6 +340,25 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 			s.addCounts(statsKey(charged, shard, day), charged, dayDelta, sc.At))
 	}
 	return items, parts, nil
+}
+
+// signatureItem records a plain push's query signature with its body's hash,
+// on condition that the signature is new or was recorded with the same body:
+// WeChat's retry of the push passes, a forged body under a genuine query fails
+// it and the transaction writes nothing. The item is under 1 KB: 2 write units
+// in the transaction (docs/performance.md, "Request units per push").
+func (s *Store) signatureItem(sb *qr.SignedBody) types.TransactWriteItem {
+	k := signatureKey(sb.Signature)
+	item := k.av()
+	item[attrBody] = &types.AttributeValueMemberB{Value: sb.Body[:]}
+	item[attrExpireAt] = number(sb.Until.Unix())
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:                 &s.tables.Scenes,
+		Item:                      item,
+		ConditionExpression:       aws.String(absent + " OR #body = :body"),
+		ExpressionAttributeNames:  map[string]string{"#body": attrBody},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":body": item[attrBody]},
+	}}
 }
 
 type markerItem struct {
