@@ -440,9 +440,12 @@ func (h *Handler) record(ctx context.Context, msg *wechat.Message, signed *qr.Si
 func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, scene string, res pushResult, body func(qr.PushState) []byte) (pushResult, error) {
 	key := msg.DedupeKey()
 	at := time.Unix(msg.CreateTime, 0).UTC()
-	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at})
-	if err != nil {
+	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at, Signed: signed})
+	switch {
+	case err != nil:
 		return res, err
+	case st.SignatureReused:
+		return res, qr.ErrSignatureReused
 	}
 	if st.Claim != nil {
 		res.reply, res.outcome = answerFrom(msg, st.Claim.Reply), "duplicate"
@@ -471,9 +474,12 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, signed *q
 // statistics; the push is still claimed, so WeChat's retries get the same answer.
 func (h *Handler) login(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, id string, res pushResult) (pushResult, error) {
 	key := msg.DedupeKey()
-	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, OpenID: msg.FromUserName, Event: msg.Event})
-	if err != nil {
+	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, OpenID: msg.FromUserName, Event: msg.Event, Signed: signed})
+	switch {
+	case err != nil:
 		return res, err
+	case st.SignatureReused:
+		return res, qr.ErrSignatureReused
 	}
 	if st.Claim != nil {
 		res.reply, res.outcome = answerFrom(msg, st.Claim.Reply), "duplicate"

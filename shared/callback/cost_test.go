@@ -288,15 +288,17 @@ func TestCapacityUnitsPerPush(t *testing.T) {
 						i+1, p.name, kind, float64(took.Microseconds())/1000, u.read, u.write+u.txWrite, u.txWrite, u.billedRead, u.billedWrites(), u.modelWrite)
 				}
 			}
-			// A plain push also records its query signature in the transaction: one
-			// more small item, 2 write units (docs/performance.md).
+			// A plain push also reads its query signature's record with the claim
+			// (1 strongly consistent read unit) and writes it in the transaction:
+			// one more small item, 2 write units (docs/performance.md).
 			if w := f.push(t, signer.ScanXML(openID, "riddle-1", now.Unix()+3, "T"), wechattest.Plaintext); w.Code != 200 {
 				t.Fatal(w.Code, w.Body)
 			}
-			if u := m.take(); u.modelWrite != safeScan.modelWrite+2 {
-				t.Errorf("plain SCAN, first delivery: %v write units (per item), want the safe one's %v + 2 for the signature", u.modelWrite, safeScan.modelWrite)
+			if u := m.take(); u.modelWrite != safeScan.modelWrite+2 || u.billedRead != safeScan.billedRead+1 {
+				t.Errorf("plain SCAN, first delivery: read %v, write %v units (per item); want the safe one's %v + 1 and %v + 2 for the signature",
+					u.billedRead, u.modelWrite, safeScan.billedRead, safeScan.modelWrite)
 			} else {
-				t.Logf("plain SCAN first delivery: billed write %4.1f WRU (per item), %v for the safe one", u.modelWrite, safeScan.modelWrite)
+				t.Logf("plain SCAN first delivery: billed read %3.1f RRU, write %4.1f WRU (per item); the safe one %3.1f and %4.1f", u.billedRead, u.modelWrite, safeScan.billedRead, safeScan.modelWrite)
 			}
 			// The handler's time on a warm path, for Lambda's GB-seconds: the median
 			// of first deliveries of SCAN against DynamoDB Local on loopback (a

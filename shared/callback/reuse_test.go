@@ -55,10 +55,19 @@ func TestASignatureServesOneBody(t *testing.T) {
 		{"a forged log-in", signer.ScanXML("oForged-5", qr.LoginPrefix+id, now.Unix(), "T"), 403},
 		{"a forged text message, which claims nothing", signer.TextXML(openID, "hi", now.Unix(), 42), 200},
 	}
-	for _, p := range forged {
-		_, fbody, err := signer.Push(p.inner, wechattest.Plaintext, now.Unix(), "468035")
-		if err != nil {
-			t.Fatal(err)
+	// The genuine push itself, its bytes altered (the same dedupe key: the claim
+	// is found, and still the body is not the one the signature served).
+	forged = append(forged, struct {
+		name   string
+		inner  []byte
+		status int
+	}{"the genuine push with other bytes", bytes.Replace(body, []byte("<xml>"), []byte("<xml> "), 1), 403})
+	for i, p := range forged {
+		fbody := p.inner
+		if i < len(forged)-1 {
+			if _, fbody, err = signer.Push(p.inner, wechattest.Plaintext, now.Unix(), "468035"); err != nil {
+				t.Fatal(err)
+			}
 		}
 		w := f.serve(signer.Request("/wechat", q, fbody)) // the genuine query, a forged body
 		switch {

@@ -19,13 +19,13 @@
 //	        pk=account#quota            sk=permanent the account's permanent-code count
 //	        pk=actions#<scene>#<shard>  sk=total     a shard of the scene's action counters (see actions.go)
 //	        pk=tag#<name>               sk=id        a WeChat tag's id
-//	        pk=sig#<signature>          sk=body      a plain push's query signature and its body's SHA-256,
-//	                                                 so the signature serves no other body (TTL: past the window)
 //	events  pk=user#<openid>            sk=push#<push>  a push's claim; for a scan, follow or leaving
 //	                                                 (sk=push#event:…, with attribute event) also its record,
 //	                                                 which the stream carries to the scan actions
 //	        pk=user#<openid>            sk=source    the scene whose subscribe brought the follower
 //	        pk=user#<openid>            sk=tagged#…|followup#…|published#…  a push's action markers and claims (TTL)
+//	        pk=sig#<signature>          sk=body      a plain push's query signature and its body's SHA-256,
+//	                                                 so the signature serves no other body (TTL: past the window)
 //	tokens  pk=token#<appid>                         the access token, its version and the lease on fetching the next
 //
 // Counters are sharded in their partition key: a hot scene's writes spread over

@@ -54,7 +54,7 @@ const (
 	prefixTag     = "tag#"     // scenes: a WeChat tag's id
 	prefixUser    = "user#"    // events: everything naming one follower
 	prefixToken   = "token#"   // tokens: an account's access token
-	prefixSig     = "sig#"     // scenes: a plain push's query signature
+	prefixSig     = "sig#"     // events: a plain push's query signature
 
 	skCode     = "code"
 	skRegistry = "registry"
@@ -107,11 +107,11 @@ func sourceKey(openid string) key  { return key{userPK(openid), skSource} }
 
 // signatureKey is the record of a plain push's query signature (40 hex digits,
 // SHA-1 over the Token, timestamp and nonce), with the SHA-256 of the body it
-// served in attrBody. It names no follower, so it lives in scenes, off the
-// events table's stream.
+// served in attrBody. It lives in events beside the claims, to be read with
+// them strongly consistent; the stream's filter drops it (it has no event).
 func signatureKey(signature string) key { return key{prefixSig + signature, skBody} }
 
-// attrBody is a signature record's body hash (binary, 32 bytes).
+// attrBody is a signature record's body hash (SHA-256, 64 hex digits).
 const attrBody = "body"
 
 // tokenPK is the key of an account's token item (the tokens table has no sort key).

@@ -53,7 +53,7 @@ func (s *Store) PutCode(_ context.Context, c *qr.Code) error {
 func (s *Store) Lookup(_ context.Context, q qr.Lookup) (qr.PushState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := qr.PushState{Claim: s.claims[q.PushKey]}
+	st := qr.PushState{Claim: s.claims[q.PushKey], SignatureReused: s.reused(q.Signed)}
 	if q.Event == qr.EventUnsubscribe {
 		st.Source = s.sources[q.OpenID]
 	}

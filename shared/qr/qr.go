@@ -219,6 +219,8 @@ type Lookup struct {
 	OpenID  string
 	Event   string
 	At      time.Time // the push's CreateTime, whose day the daily marker is for
+	// Signed, for a plain push, has the lookup read its signature's record too.
+	Signed *SignedBody
 }
 
 // PushState is what a Lookup found, read in one round trip.
@@ -230,6 +232,8 @@ type PushState struct {
 	SeenToday  bool      // OpenID scanned Scene on the push's statistics day
 	Registered bool      // Scene has statistics already
 	Source     string    // for unsubscribe: the scene that brought the follower
+	// SignatureReused: Lookup.Signed's signature was recorded with another body.
+	SignatureReused bool
 }
 
 // Claim marks a push as handled. The first delivery writes it together with the

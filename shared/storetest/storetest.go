@@ -794,6 +794,21 @@ func aSignatureServesOneBody(t *testing.T, e *env) {
 		t.Fatalf("the retry: first=%v, %v; want the first claim", first, err)
 	}
 	wantClaim(t, "the retry's winner", winner, genuine.claim("R"))
+	// A lookup under the signature tells a forged body from the genuine one.
+	for _, c := range []struct {
+		sig, body string
+		reused    bool
+	}{{"S", "genuine body", false}, {"S", "forged body", true}, {"S2", "forged body", false}} {
+		q := genuine.lookup()
+		q.Signed = e.signed(genuine, "", c.sig, c.body).Signed
+		st, err := e.store.Lookup(e.ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.SignatureReused != c.reused {
+			t.Errorf("Lookup under %s with %q: SignatureReused=%v, want %v", c.sig, c.body, st.SignatureReused, c.reused)
+		}
+	}
 	// A forged body under the same signature, whether it names another push or
 	// the same one, is refused whole.
 	forged := push{e.user("f"), e.scene("b"), qr.EventSubscribe, day1.Add(time.Second)}
