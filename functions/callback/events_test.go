@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,8 +45,12 @@ type sampleEvent struct {
 func sampleEvents(t *testing.T) []sampleEvent {
 	t.Helper()
 	signer := wechattest.Signer{Token: token, AppID: appID, EncodingAESKey: aesKey, Rand: strings.NewReader("0123456789abcdef")}
+	pushes := 0
 	push := func(inner []byte, mode wechattest.Mode) events.APIGatewayV2HTTPRequest {
-		q, body, err := signer.Push(inner, mode, signedAt, nonce)
+		// A nonce per push, as WeChat's: a query is served with one body only, so
+		// files sharing one would refuse each other.
+		pushes++
+		q, body, err := signer.Push(inner, mode, signedAt, nonce+strconv.Itoa(pushes))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -66,7 +66,8 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 	scan := func(s wechattest.Signer, mode wechattest.Mode) int {
 		t.Helper()
 		n++
-		q, body, err := s.Push(s.ScanXML("user-"+strconv.Itoa(n), riddle, time.Now().Unix(), ticket), mode, time.Now().Unix(), nonce)
+		// A nonce per push, as WeChat's: a query is served with one body only.
+		q, body, err := s.Push(s.ScanXML("user-"+strconv.Itoa(n), riddle, time.Now().Unix(), ticket), mode, time.Now().Unix(), nonce+strconv.Itoa(n))
 		if err != nil {
 			t.Fatal(err)
 		}
