@@ -35,6 +35,7 @@ TEST_FUZZTIME := $(if $(filter-out false 0,$(CI)),30s,5s)
 # and local/repo's TestEveryFuzzTargetIsInTheMakefile fails when a func Fuzz… is missing.
 FUZZ_TARGETS := ./shared/wechat:FuzzParseMessage ./shared/wechat:FuzzDecrypt ./functions/apigw:FuzzRequest ./shared/api:FuzzCreate ./shared/api:FuzzEraseUser ./functions/scanactions:FuzzDecodeRecord ./shared/wechat:FuzzCustomMessageBody ./shared/api:FuzzParseBatch
 FUZZ_TARGETS += ./shared/wechat:FuzzAppendText
+FUZZ_TARGETS += ./shared/callback:FuzzPush
 # The toolchain is go.mod's (its toolchain line, a Go release with the standard
 # library's security fixes): fetched through the module proxy when the machine's
 # own go is older. Every target below builds, tests and scans with it.
