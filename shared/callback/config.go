@@ -169,9 +169,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("WECHAT_MESSAGE_MODE: %w", err)
 	}
-	// Deployed, the key is in the secret (WECHAT_SECRET_ID), read later: a mode
-	// without one is then refused per push, with the same message.
-	if mode.encrypted(false) && getenv("WECHAT_SECRET_ID") == "" && getenv("WECHAT_ENCODING_AES_KEY") == "" {
+	// Deployed, the key is in a secret (WECHAT_CALLBACK_SECRET_ID, or
+	// WECHAT_SECRET_ID in the one-secret layout), read later: a mode without one
+	// is then refused per push, with the same message.
+	inSecret := getenv("WECHAT_CALLBACK_SECRET_ID") != "" || getenv("WECHAT_SECRET_ID") != ""
+	if mode.encrypted(false) && !inSecret && getenv("WECHAT_ENCODING_AES_KEY") == "" {
 		return Config{}, fmt.Errorf("WECHAT_MESSAGE_MODE: %s %s", mode, errNoKey)
 	}
 	cfg.MessageMode = mode

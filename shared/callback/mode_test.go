@@ -156,6 +156,7 @@ func TestConfigFromEnvReadsTheMessageMode(t *testing.T) {
 		{"plaintext", map[string]string{"WECHAT_MESSAGE_MODE": "plaintext"}, callback.Plaintext, ""},
 		{"safe with a key", map[string]string{"WECHAT_MESSAGE_MODE": "safe", "WECHAT_ENCODING_AES_KEY": aesKey}, callback.Safe, ""},
 		{"compatible with the key in the secret", map[string]string{"WECHAT_MESSAGE_MODE": "compatible", "WECHAT_SECRET_ID": "wechat"}, callback.Compatible, ""},
+		{"safe with the key in the callback's secret", map[string]string{"WECHAT_MESSAGE_MODE": "safe", "WECHAT_CALLBACK_SECRET_ID": "wechat-callback"}, callback.Safe, ""},
 		{"a bad value", map[string]string{"WECHAT_MESSAGE_MODE": "Safe"}, "", `WECHAT_MESSAGE_MODE: "Safe" is not a message mode`},
 		{"safe without a key", map[string]string{"WECHAT_MESSAGE_MODE": "safe"}, "", "WECHAT_MESSAGE_MODE: safe mode needs the account's EncodingAESKey"},
 		{"compatible without a key", map[string]string{"WECHAT_MESSAGE_MODE": "compatible"}, "", "WECHAT_MESSAGE_MODE: compatible mode needs"},
