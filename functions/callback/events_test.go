@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,8 +45,12 @@ type sampleEvent struct {
 func sampleEvents(t *testing.T) []sampleEvent {
 	t.Helper()
 	signer := wechattest.Signer{Token: token, AppID: appID, EncodingAESKey: aesKey, Rand: strings.NewReader("0123456789abcdef")}
+	pushes := 0
 	push := func(inner []byte, mode wechattest.Mode) events.APIGatewayV2HTTPRequest {
-		q, body, err := signer.Push(inner, mode, signedAt, nonce)
+		// A nonce per push, as WeChat's: a query is served with one body only, so
+		// files sharing one would refuse each other.
+		pushes++
+		q, body, err := signer.Push(inner, mode, signedAt, nonce+strconv.Itoa(pushes))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,13 +138,15 @@ func marshalEvent(t *testing.T, e events.APIGatewayV2HTTPRequest) []byte {
 	return b.Bytes()
 }
 
-// envJSON is events/env.json, for sam local invoke --env-vars: the sample account,
-// and the timestamp window off because the files are signed at a fixed time.
+// envJSON is events/env.json, for sam local invoke --env-vars: the sample account
+// in plaintext mode (which serves the plain and the safe-mode files alike), and
+// the timestamp window off because the files are signed at a fixed time.
 func envJSON() []byte {
 	env := map[string]map[string]string{"CallbackFunction": {
 		"WECHAT_APP_ID":              appID,
 		"WECHAT_TOKEN":               token,
 		"WECHAT_ENCODING_AES_KEY":    aesKey,
+		"WECHAT_MESSAGE_MODE":        "plaintext",
 		"WECHAT_TIMESTAMP_TOLERANCE": "0",
 		"WECHAT_DEFAULT_REPLY":       "This code is not in use yet.",
 	}}

@@ -29,7 +29,8 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	fn, store := startCallback(t, ctx, []string{"WECHAT_APP_ID=" + appID, "WECHAT_TOKEN=" + token, "WECHAT_ENCODING_AES_KEY=" + aesKey})
+	// Plaintext mode serves the plain and the safe-mode files alike.
+	fn, store := startCallback(t, ctx, []string{"WECHAT_APP_ID=" + appID, "WECHAT_TOKEN=" + token, "WECHAT_ENCODING_AES_KEY=" + aesKey, "WECHAT_MESSAGE_MODE=plaintext"})
 
 	signer := wechattest.Signer{Token: token, AppID: appID, EncodingAESKey: aesKey}
 	for _, s := range sampleEvents(t) {

@@ -58,6 +58,7 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 		// The AppSecret's secret, which the callback must never read: there is none.
 		"WECHAT_SECRET_ID=no-such-secret",
 		"WECHAT_SECRET_REFRESH_SECONDS=1",
+		"WECHAT_MESSAGE_MODE=plaintext", // both modes are pushed below
 	})
 
 	oldS := wechattest.Signer{Token: token, AppID: appID, EncodingAESKey: aesKey}
@@ -68,7 +69,8 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 	scan := func(s wechattest.Signer, mode wechattest.Mode) int {
 		t.Helper()
 		n++
-		q, body, err := s.Push(s.ScanXML("user-"+strconv.Itoa(n), riddle, time.Now().Unix(), ticket), mode, time.Now().Unix(), nonce)
+		// A nonce per push, as WeChat's: a query is served with one body only.
+		q, body, err := s.Push(s.ScanXML("user-"+strconv.Itoa(n), riddle, time.Now().Unix(), ticket), mode, time.Now().Unix(), nonce+strconv.Itoa(n))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -263,6 +263,11 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	env["WECHAT_APP_SECRET"] = cfg.AppSecret
 	env["WECHAT_TOKEN"] = cfg.Token
 	env["WECHAT_ENCODING_AES_KEY"] = cfg.EncodingAESKey
+	if env["WECHAT_MESSAGE_MODE"] == "" && f.LogicalID == "CallbackFunction" {
+		// The emulator pushes in whichever mode a test asks: plaintext serves them
+		// all (docs/operations.md, "WECHAT_MESSAGE_MODE").
+		env["WECHAT_MESSAGE_MODE"] = "plaintext"
+	}
 	env["WECHAT_API_BASE_URL"] = s.PlatformURL()
 	env["WECHAT_SHOWQRCODE_URL"] = s.PlatformURL() + wechattest.PathShowQRCode
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = s.DB.Endpoint()

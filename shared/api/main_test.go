@@ -121,7 +121,7 @@ func newStack(t *testing.T, cfg api.Config, opts ...dynamo.Options) *stack {
 		t.Fatal(err)
 	}
 	cb, err := callback.New(callback.Config{
-		AppID: wechattest.DefaultAppID, Token: wechattest.DefaultToken, Cipher: cipher, Tolerance: callback.DefaultTolerance,
+		AppID: wechattest.DefaultAppID, Token: wechattest.DefaultToken, Cipher: cipher, MessageMode: callback.Plaintext, Tolerance: callback.DefaultTolerance,
 	}, store, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ package callback
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -63,6 +64,12 @@ func New(cfg Config, store Store, log *slog.Logger) (*Handler, error) {
 	}
 	if store == nil {
 		return nil, errors.New("callback: a store is required")
+	}
+	if _, err := ParseMessageMode(string(cfg.MessageMode)); err != nil {
+		return nil, fmt.Errorf("callback: MessageMode: %w", err)
+	}
+	if cfg.Keys == nil && cfg.Cipher == nil && cfg.PreviousCipher == nil && cfg.MessageMode.encrypted(false) {
+		return nil, fmt.Errorf("callback: MessageMode %s %s", cfg.MessageMode, errNoKey)
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -245,12 +252,39 @@ func (h *Handler) push(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handlePush verifies, decrypts and parses the push, then dispatches it. q is the
-// request's query, parsed once by the caller.
+// handlePush verifies, reads, decrypts and parses the push, then dispatches it.
+// q is the request's query, parsed once by the caller. The query's signature and
+// the message mode are checked before the body is read: a request that cannot be
+// served costs no read, no parse and no decryption, however large its body.
 func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) {
 	encryptType, msgSignature := q.Get("encrypt_type"), q.Get("msg_signature")
 	if err := h.checkQuery(q); err != nil {
 		return pushResult{}, err
+	}
+	switch encryptType {
+	case "", "raw", "aes":
+	default:
+		return pushResult{}, reject(http.StatusBadRequest, "encrypt_type must be aes or absent")
+	}
+	timestamp, nonce, signature := q.Get("timestamp"), q.Get("nonce"), q.Get("signature")
+	keys, served, err := h.verify(r.Context(), func(v *wechat.Verifier) (wechat.Served, error) {
+		return v.VerifySignature(timestamp, nonce, signature)
+	})
+	if err != nil {
+		return pushResult{}, err
+	}
+	canDecrypt := keys.CanDecrypt()
+	switch {
+	case encryptType != "aes" && h.cfg.MessageMode.encrypted(canDecrypt):
+		// The query signature covers the Token, timestamp and nonce, not the body:
+		// served, a plain push would let one genuine query carry any body.
+		return pushResult{}, reject(http.StatusForbidden, "the account is in "+string(h.mode(canDecrypt))+" mode: a push without encrypt_type=aes is refused")
+	case h.cfg.MessageMode.encrypted(false) && !canDecrypt: // compatible or safe, set explicitly
+		return pushResult{}, reject(http.StatusInternalServerError, "WECHAT_MESSAGE_MODE: "+string(h.cfg.MessageMode)+" "+errNoKey)
+	case encryptType == "aes" && !canDecrypt:
+		return pushResult{}, reject(http.StatusInternalServerError, "encrypted push received but no EncodingAESKey is configured (WECHAT_ENCODING_AES_KEY)")
+	case encryptType == "aes" && msgSignature == "":
+		return pushResult{}, reject(http.StatusBadRequest, "missing query parameter msg_signature")
 	}
 	body, err := h.readBody(r)
 	if err != nil {
@@ -260,37 +294,28 @@ func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) 
 	if err != nil {
 		return pushResult{}, reject(http.StatusBadRequest, "the body is not a WeChat XML push")
 	}
-	timestamp, nonce, signature := q.Get("timestamp"), q.Get("nonce"), q.Get("signature")
-	var inner []byte
-	keys, served, err := h.verify(r.Context(), func(v *wechat.Verifier) (wechat.Served, error) {
-		s, err := v.VerifySignature(timestamp, nonce, signature)
-		if err != nil {
-			return s, err
-		}
-		switch encryptType {
-		case "", "raw":
-			// Plaintext mode. (A compatible-mode body also carries the plaintext
-			// fields, but its encrypt_type is aes, so we never trust them below.)
-			return s, nil
-		case "aes":
-		default:
-			return s, reject(http.StatusBadRequest, "encrypt_type must be aes or absent")
-		}
-		switch {
-		case !v.CanDecrypt():
-			return s, reject(http.StatusInternalServerError, "encrypted push received but no EncodingAESKey is configured (WECHAT_ENCODING_AES_KEY)")
-		case msgSignature == "":
-			return s, reject(http.StatusBadRequest, "missing query parameter msg_signature")
-		case msg.Encrypt == "":
-			return s, reject(http.StatusBadRequest, "encrypt_type=aes but the body has no Encrypt element")
-		}
-		inner, s, err = v.Decrypt(s, timestamp, nonce, msgSignature, msg.Encrypt)
-		return s, err
-	})
-	if err != nil {
-		return pushResult{}, err
+	var signed *qr.SignedBody
+	if encryptType != "aes" {
+		signed = h.signedBody(signature, timestamp, body)
 	}
 	if encryptType == "aes" {
+		// A compatible-mode body also carries the plaintext fields; only the
+		// decrypted message, covered by msg_signature, is trusted.
+		if msg.Encrypt == "" {
+			return pushResult{}, reject(http.StatusBadRequest, "encrypt_type=aes but the body has no Encrypt element")
+		}
+		var inner []byte
+		keys, served, err = h.verify(r.Context(), func(v *wechat.Verifier) (wechat.Served, error) {
+			s, err := v.VerifySignature(timestamp, nonce, signature)
+			if err != nil {
+				return s, err
+			}
+			inner, s, err = v.Decrypt(s, timestamp, nonce, msgSignature, msg.Encrypt)
+			return s, err
+		})
+		if err != nil {
+			return pushResult{}, err
+		}
 		if msg, err = wechat.ParseMessage(inner); err != nil {
 			return pushResult{}, reject(http.StatusBadRequest, "the decrypted message is not WeChat XML")
 		}
@@ -298,9 +323,29 @@ func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) 
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Deadline)
 	defer cancel()
-	res, err := h.dispatch(ctx, &msg)
+	res, err := h.dispatch(ctx, &msg, signed)
 	res.keys, res.served = keys, served
 	return res, err
+}
+
+// signedBody ties a plain push's query signature to its body. The record may go
+// a minute after the timestamp window closes, when the signature is refused
+// anyway (with the window off, for local replays only, a minute after now).
+func (h *Handler) signedBody(signature, timestamp string, body []byte) *qr.SignedBody {
+	ts, _ := strconv.ParseInt(timestamp, 10, 64) // checkQuery has checked it
+	until := time.Unix(max(ts, h.now().Unix()), 0).Add(h.cfg.Tolerance + time.Minute)
+	return &qr.SignedBody{Signature: signature, Body: sha256.Sum256(body), Until: until}
+}
+
+// mode is the message mode in force: the configured one, or the default rule's.
+func (h *Handler) mode(canDecrypt bool) MessageMode {
+	switch {
+	case h.cfg.MessageMode != "":
+		return h.cfg.MessageMode
+	case canDecrypt:
+		return Safe
+	}
+	return Plaintext
 }
 
 // readBody reads at most MaxBody bytes; anything longer is refused before parsing.
@@ -338,8 +383,10 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	return buf, nil
 }
 
-// dispatch decides what a verified push means and what it answers.
-func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message) (pushResult, error) {
+// dispatch decides what a verified push means and what it answers. signed, for a
+// plain push, goes with every claim written, so that the store serves its query
+// signature with this body only; the pushes that claim nothing write nothing.
+func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody) (pushResult, error) {
 	res := pushResult{event: msg.Event, reply: success, outcome: "ignored"}
 	if msg.MsgType != "event" {
 		res.event = msg.MsgType
@@ -348,10 +395,10 @@ func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message) (pushResult
 	if scene, ok := msg.Scene(); ok {
 		if id, login := strings.CutPrefix(scene, qr.LoginPrefix); login {
 			res.scene = qr.LoginPrefix + "…" // the id is a credential: keep it out of logs
-			return h.login(ctx, msg, id, res)
+			return h.login(ctx, msg, signed, id, res)
 		}
 		res.scene = scene
-		return h.scan(ctx, msg, scene, res)
+		return h.scan(ctx, msg, signed, scene, res)
 	}
 	switch msg.Event {
 	case qr.EventSubscribe:
@@ -361,18 +408,18 @@ func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message) (pushResult
 		if h.cfg.Welcome != nil {
 			welcome = h.render(msg, h.cfg.Welcome)
 		}
-		return h.record(ctx, msg, "", res, welcome)
+		return h.record(ctx, msg, signed, "", res, welcome)
 	case qr.EventUnsubscribe:
-		return h.record(ctx, msg, "", res, nil)
+		return h.record(ctx, msg, signed, "", res, nil)
 	}
 	return res, nil
 }
 
 // scan answers a scene's scan once per push: the first delivery renders the reply
 // and records it with the counts; every retry answers the recorded bytes.
-func (h *Handler) scan(ctx context.Context, msg *wechat.Message, scene string, res pushResult) (pushResult, error) {
+func (h *Handler) scan(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, scene string, res pushResult) (pushResult, error) {
 	var reply *qr.Reply
-	return h.recordWith(ctx, msg, scene, res, func(st qr.PushState) []byte {
+	return h.recordWith(ctx, msg, signed, scene, res, func(st qr.PushState) []byte {
 		reply = h.cfg.Default
 		if st.Code != nil && st.Code.Reply != nil {
 			reply = st.Code.Reply
@@ -384,18 +431,21 @@ func (h *Handler) scan(ctx context.Context, msg *wechat.Message, scene string, r
 	})
 }
 
-func (h *Handler) record(ctx context.Context, msg *wechat.Message, scene string, res pushResult, body []byte) (pushResult, error) {
-	return h.recordWith(ctx, msg, scene, res, func(qr.PushState) []byte { return body })
+func (h *Handler) record(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, scene string, res pushResult, body []byte) (pushResult, error) {
+	return h.recordWith(ctx, msg, signed, scene, res, func(qr.PushState) []byte { return body })
 }
 
 // recordWith looks the push up, answers a retry from its claim, and otherwise
 // records the push with the reply that body renders from what the lookup found.
-func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene string, res pushResult, body func(qr.PushState) []byte) (pushResult, error) {
+func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, scene string, res pushResult, body func(qr.PushState) []byte) (pushResult, error) {
 	key := msg.DedupeKey()
 	at := time.Unix(msg.CreateTime, 0).UTC()
-	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at})
-	if err != nil {
+	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at, Signed: signed})
+	switch {
+	case err != nil:
 		return res, err
+	case st.SignatureReused:
+		return res, qr.ErrSignatureReused
 	}
 	if st.Claim != nil {
 		res.reply, res.outcome = answerFrom(msg, st.Claim.Reply), "duplicate"
@@ -409,7 +459,7 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 		Scene: scene, OpenID: msg.FromUserName, Event: msg.Event, At: at,
 		Unique: !st.Seen, UniqueToday: !st.SeenToday, Register: !st.Registered, Source: st.Source, SeenUntil: st.SeenUntil,
 	}
-	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, reply), At: at}, scan)
+	winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, reply), At: at, Signed: signed}, scan)
 	if err != nil {
 		return res, err
 	}
@@ -422,11 +472,14 @@ func (h *Handler) recordWith(ctx context.Context, msg *wechat.Message, scene str
 
 // login binds a scan-to-log-in session to its first scanner. Sessions count in no
 // statistics; the push is still claimed, so WeChat's retries get the same answer.
-func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res pushResult) (pushResult, error) {
+func (h *Handler) login(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, id string, res pushResult) (pushResult, error) {
 	key := msg.DedupeKey()
-	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, OpenID: msg.FromUserName, Event: msg.Event})
-	if err != nil {
+	st, err := h.store.Lookup(ctx, qr.Lookup{PushKey: key, OpenID: msg.FromUserName, Event: msg.Event, Signed: signed})
+	switch {
+	case err != nil:
 		return res, err
+	case st.SignatureReused:
+		return res, qr.ErrSignatureReused
 	}
 	if st.Claim != nil {
 		res.reply, res.outcome = answerFrom(msg, st.Claim.Reply), "duplicate"
@@ -434,7 +487,7 @@ func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res
 	}
 	at := time.Unix(msg.CreateTime, 0).UTC()
 	bound := h.render(msg, h.cfg.Login.Bound)
-	outcome, prior, err := h.store.BindSession(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, bound), At: at}, id, msg.FromUserName, at)
+	outcome, prior, err := h.store.BindSession(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, bound), At: at, Signed: signed}, id, msg.FromUserName, at)
 	switch {
 	case err != nil:
 		return res, err
@@ -455,7 +508,7 @@ func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res
 		// them: only the push is claimed, so that retries get the same answer.
 		// Recording it as a scan through no code would forget the scene that
 		// brought them, and their leaving would be charged to nothing.
-		winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, body), At: at}, nil)
+		winner, first, err := h.store.Record(ctx, qr.Claim{Key: key, OpenID: msg.FromUserName, Reply: storedReply(msg, body), At: at, Signed: signed}, nil)
 		switch {
 		case err != nil:
 			return res, err
@@ -468,7 +521,7 @@ func (h *Handler) login(ctx context.Context, msg *wechat.Message, id string, res
 	}
 	// A new follower through a spent log-in code is a follow through no code:
 	// whatever brought them before did not bring them this time.
-	res, err = h.record(ctx, msg, "", res, body)
+	res, err = h.record(ctx, msg, signed, "", res, body)
 	if res.outcome == "recorded" {
 		res.outcome = "login " + outcome
 	}

@@ -3,6 +3,8 @@ package callback_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/xml"
 	"log/slog"
 	"net/http"
@@ -55,7 +57,9 @@ func newFixture(t *testing.T, mutate ...func(*callback.Config)) *fixture {
 		t.Fatal(err)
 	}
 	cfg := callback.Config{
-		AppID: appID, Token: token, Cipher: cipher,
+		// Plaintext serves every mode's pushes (with the key, encrypted ones by
+		// msg_signature); mode_test.go tests the modes that refuse plain pushes.
+		AppID: appID, Token: token, Cipher: cipher, MessageMode: callback.Plaintext,
 		Tolerance: callback.DefaultTolerance, MaxBody: callback.DefaultMaxBody,
 		Default: qr.TextReply("Unknown code"),
 		Now:     func() time.Time { return now },
@@ -85,11 +89,20 @@ func (f *fixture) putCode(t *testing.T, scene string, reply *qr.Reply) {
 // push sends inner as WeChat would in mode and returns the recorded response.
 func (f *fixture) push(t *testing.T, inner []byte, mode wechattest.Mode) *httptest.ResponseRecorder {
 	t.Helper()
-	q, body, err := signer.Push(inner, mode, now.Unix(), "468035")
+	q, body, err := signer.Push(inner, mode, now.Unix(), nonceOf(inner))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f.serve(signer.Request("/wechat", q, body))
+}
+
+// nonceOf is the nonce a push of inner is signed with: one per push, the same for
+// its retries, as WeChat's own nonces go. (A query served with one body is
+// refused with another: a test reusing a nonce for another push in one second
+// is the reuse attack, reuse_test.go.)
+func nonceOf(inner []byte) string {
+	h := sha256.Sum256(inner)
+	return strconv.FormatUint(uint64(binary.BigEndian.Uint32(h[:])), 10)
 }
 
 func (f *fixture) serve(r *http.Request) *httptest.ResponseRecorder {

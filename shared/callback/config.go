@@ -35,6 +35,9 @@ type Config struct {
 	// account's secret is re-read (secrets.Live); Token, Cipher and the previous
 	// ones are then ignored.
 	Keys Keys
+	// MessageMode is the account's message mode as set in WeChat's console;
+	// empty takes DefaultMode's rule (safe when an EncodingAESKey is configured).
+	MessageMode MessageMode
 	// Tolerance is how far a push's timestamp may be from now. Zero or less turns the
 	// check off, which is for replaying recorded events locally only.
 	Tolerance time.Duration
@@ -52,6 +55,38 @@ type Config struct {
 	Now func() time.Time
 }
 
+// MessageMode is WeChat's message mode (docs/wechat.md): what a push must be to
+// be served.
+type MessageMode string
+
+// The message modes. Plaintext serves a plain push under its query signature and,
+// when a key is configured, an encrypted one under its msg_signature: it is the
+// mode to be in while WeChat's console is being switched. Compatible and Safe
+// refuse a push without encrypt_type=aes, whose body no signature covers.
+const (
+	Plaintext  MessageMode = "plaintext"
+	Compatible MessageMode = "compatible"
+	Safe       MessageMode = "safe"
+)
+
+// ParseMessageMode reads WECHAT_MESSAGE_MODE's value; empty is the default rule.
+func ParseMessageMode(s string) (MessageMode, error) {
+	switch m := MessageMode(s); m {
+	case "", Plaintext, Compatible, Safe:
+		return m, nil
+	}
+	return "", fmt.Errorf("%q is not a message mode: plaintext, compatible or safe (empty: safe when an EncodingAESKey is configured, else plaintext)", s)
+}
+
+// encrypted tells whether mode m refuses a push without encrypt_type=aes; an
+// empty m applies the default rule with canDecrypt, whether a key is configured.
+func (m MessageMode) encrypted(canDecrypt bool) bool {
+	if m == "" {
+		return canDecrypt
+	}
+	return m != Plaintext
+}
+
 // LoginReplies are what a log-in code's scanner reads.
 type LoginReplies struct {
 	Bound, Used, Expired *qr.Reply
@@ -63,6 +98,9 @@ var DefaultLoginReplies = LoginReplies{
 	Used:    qr.TextReply("This log-in code has already been used. Reload the page for a new one."),
 	Expired: qr.TextReply("This log-in code has expired. Reload the page for a new one."),
 }
+
+// errNoKey completes the message of a compatible or safe mode without a key.
+const errNoKey = "mode needs the account's EncodingAESKey (WECHAT_ENCODING_AES_KEY, or encoding_aes_key in the secret)"
 
 // Keys supplies the Token and EncodingAESKey, current and previous, as they
 // change. A *secrets.Live[*wechat.Verifier] is one: the secret, re-read.
@@ -113,7 +151,7 @@ func VerifierFromEnv(getenv func(string) string, appID string) (*wechat.Verifier
 }
 
 // ConfigFromEnv reads the configuration from environment variables (docs/operations.md, "Environment variables"):
-// WECHAT_APP_ID, WECHAT_TIMESTAMP_TOLERANCE (seconds; 0 turns the window off, for
+// WECHAT_APP_ID, WECHAT_MESSAGE_MODE, WECHAT_TIMESTAMP_TOLERANCE (seconds; 0 turns the window off, for
 // local replays only), WECHAT_MAX_BODY_BYTES, WECHAT_WELCOME_REPLY and
 // WECHAT_DEFAULT_REPLY (texts; empty answers "success"). The Token and the keys,
 // which live in the secret, are not among them: set Keys (VerifierFromEnv).
@@ -127,6 +165,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if cfg.AppID == "" {
 		return Config{}, errors.New("WECHAT_APP_ID is required")
 	}
+	mode, err := ParseMessageMode(getenv("WECHAT_MESSAGE_MODE"))
+	if err != nil {
+		return Config{}, fmt.Errorf("WECHAT_MESSAGE_MODE: %w", err)
+	}
+	// Deployed, the key is in a secret (WECHAT_CALLBACK_SECRET_ID, or
+	// WECHAT_SECRET_ID in the one-secret layout), read later: a mode without one
+	// is then refused per push, with the same message.
+	inSecret := getenv("WECHAT_CALLBACK_SECRET_ID") != "" || getenv("WECHAT_SECRET_ID") != ""
+	if mode.encrypted(false) && !inSecret && getenv("WECHAT_ENCODING_AES_KEY") == "" {
+		return Config{}, fmt.Errorf("WECHAT_MESSAGE_MODE: %s %s", mode, errNoKey)
+	}
+	cfg.MessageMode = mode
 	if v := getenv("WECHAT_TIMESTAMP_TOLERANCE"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {

@@ -243,7 +243,7 @@ func TestCapacityUnitsPerPush(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, err := callback.New(callback.Config{
-				AppID: appID, Token: token, Cipher: cipher, Tolerance: callback.DefaultTolerance,
+				AppID: appID, Token: token, Cipher: cipher, MessageMode: callback.Plaintext, Tolerance: callback.DefaultTolerance,
 				Now: func() time.Time { return now },
 			}, store, slog.New(slog.DiscardHandler))
 			if err != nil {
@@ -252,6 +252,7 @@ func TestCapacityUnitsPerPush(t *testing.T) {
 			f.h = h
 			f.putCode(t, "riddle-1", qr.TextReply(reply.content))
 			m.take()
+			var safeScan units // the returning scanner's first delivery in safe mode
 			for i, p := range []struct {
 				name  string
 				inner []byte
@@ -271,6 +272,9 @@ func TestCapacityUnitsPerPush(t *testing.T) {
 					kind := "first delivery"
 					if delivery == 0 {
 						first = u
+						if i == 1 {
+							safeScan = u
+						}
 						if u.txWrite == 0 || u.write != 0 {
 							t.Errorf("%s: first delivery wrote %+v, want one transaction and nothing else", p.name, u)
 						}
@@ -283,6 +287,18 @@ func TestCapacityUnitsPerPush(t *testing.T) {
 					t.Logf("%d %-26s %-14s %5.1f ms | DynamoDB Local: read %3.1f, write %4.1f (transactional %4.1f) | billed: read %3.1f RRU, write %4.1f WRU (Local's ×2), %4.1f WRU (per item)",
 						i+1, p.name, kind, float64(took.Microseconds())/1000, u.read, u.write+u.txWrite, u.txWrite, u.billedRead, u.billedWrites(), u.modelWrite)
 				}
+			}
+			// A plain push also reads its query signature's record with the claim
+			// (1 strongly consistent read unit) and writes it in the transaction:
+			// one more small item, 2 write units (docs/performance.md).
+			if w := f.push(t, signer.ScanXML(openID, "riddle-1", now.Unix()+3, "T"), wechattest.Plaintext); w.Code != 200 {
+				t.Fatal(w.Code, w.Body)
+			}
+			if u := m.take(); u.modelWrite != safeScan.modelWrite+2 || u.billedRead != safeScan.billedRead+1 {
+				t.Errorf("plain SCAN, first delivery: read %v, write %v units (per item); want the safe one's %v + 1 and %v + 2 for the signature",
+					u.billedRead, u.modelWrite, safeScan.billedRead, safeScan.modelWrite)
+			} else {
+				t.Logf("plain SCAN first delivery: billed read %3.1f RRU, write %4.1f WRU (per item); the safe one %3.1f and %4.1f", u.billedRead, u.modelWrite, safeScan.billedRead, safeScan.modelWrite)
 			}
 			// The handler's time on a warm path, for Lambda's GB-seconds: the median
 			// of first deliveries of SCAN against DynamoDB Local on loopback (a

@@ -47,6 +47,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "Encrypt does not decrypt: bad padding (is the EncodingAESKey the account's?)"
 	case errors.Is(err, wechat.ErrMessageLength):
 		return http.StatusBadRequest, "Encrypt decrypts to a message with a bad length field"
+	case errors.Is(err, qr.ErrSignatureReused):
+		return http.StatusForbidden, "the query signature was already served with another body"
 	case qr.ErrorCode(err) == qr.EUnavailable:
 		return http.StatusServiceUnavailable, "temporarily unavailable; WeChat will retry"
 	default:

@@ -69,7 +69,7 @@ func seedCode(t *testing.T, store *dynamo.Store, answer string) {
 // deliver sends inner as one plaintext delivery WeChat would make, timing the answer.
 func deliver(t *testing.T, h http.Handler, inner []byte) (*httptest.ResponseRecorder, time.Duration) {
 	t.Helper()
-	q, body, err := signer.Push(inner, wechattest.Plaintext, faultNow.Unix(), "468035")
+	q, body, err := signer.Push(inner, wechattest.Plaintext, faultNow.Unix(), nonceOf(inner))
 	if err != nil {
 		t.Fatal(err)
 	}

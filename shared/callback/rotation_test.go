@@ -44,7 +44,7 @@ func rotatingFixture(t *testing.T) *fixture {
 // pushUnder sends inner under s in mode and returns the answer.
 func pushUnder(t *testing.T, f *fixture, s wechattest.Signer, inner []byte, mode wechattest.Mode) *httptest.ResponseRecorder {
 	t.Helper()
-	q, body, err := s.Push(inner, mode, now.Unix(), "468035")
+	q, body, err := s.Push(inner, mode, now.Unix(), nonceOf(inner))
 	if err != nil {
 		t.Fatal(err)
 	}

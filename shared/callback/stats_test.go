@@ -33,7 +33,7 @@ func mustHandler(t *testing.T, store callback.Store) *callback.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := callback.New(callback.Config{AppID: appID, Token: token, Cipher: cipher, Tolerance: callback.DefaultTolerance, Now: func() time.Time { return now }}, store, nil)
+	h, err := callback.New(callback.Config{AppID: appID, Token: token, Cipher: cipher, MessageMode: callback.Plaintext, Tolerance: callback.DefaultTolerance, Now: func() time.Time { return now }}, store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,8 @@
 //	        pk=user#<openid>            sk=source    the scene whose subscribe brought the follower
 //	        pk=user#<openid>            sk=tagged#…|followup#…|published#…  a push's action markers and claims (TTL)
 //	        pk=erased#<sha256(openid)>  sk=erased    the follower was erased: their pushes up to erased_at act no more (TTL, 48 h)
+//	        pk=sig#<signature>          sk=body      a plain push's query signature and its body's SHA-256,
+//	                                                 so the signature serves no other body (TTL: past the window)
 //	tokens  pk=token#<appid>                         the access token, its version and the lease on fetching the next
 //
 // Counters are sharded in their partition key: a hot scene's writes spread over

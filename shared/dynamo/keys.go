@@ -59,6 +59,7 @@ const (
 	prefixUser    = "user#"    // events: everything naming one follower
 	prefixToken   = "token#"   // tokens: an account's access token
 	prefixErased  = "erased#"  // events: a follower was erased: erased#<SHA-256 of the openid, hex>
+	prefixSig     = "sig#"     // events: a plain push's query signature
 
 	skCode     = "code"
 	skRegistry = "registry"
@@ -69,6 +70,7 @@ const (
 	prefixDay  = "day#" // a day's counters, a day's seen marker: day#YYYY-MM-DD (UTC+8)
 	skSource   = "source"
 	skErased   = "erased"
+	skBody     = "body" // a signature's body hash
 
 	prefixPush      = "push#"       // a push's claim: push#<push>
 	recordPrefix    = "push#event:" // the claim of an event: of a scan, a follow or a leaving also its record
@@ -118,6 +120,15 @@ func erasedKey(openid string) key {
 	h := sha256.Sum256([]byte(openid))
 	return key{prefixErased + hex.EncodeToString(h[:]), skErased}
 }
+
+// signatureKey is the record of a plain push's query signature (40 hex digits,
+// SHA-1 over the Token, timestamp and nonce), with the SHA-256 of the body it
+// served in attrBody. It lives in events beside the claims, to be read with
+// them strongly consistent; the stream's filter drops it (it has no event).
+func signatureKey(signature string) key { return key{prefixSig + signature, skBody} }
+
+// attrBody is a signature record's body hash (SHA-256, 64 hex digits).
+const attrBody = "body"
 
 // tokenPK is the key of an account's token item (the tokens table has no sort key).
 func tokenPK(appID string) string { return prefixToken + appID }

@@ -28,6 +28,7 @@ func TestKeysAreTheStoredFormats(t *testing.T) {
 		{"the permanent-code count", quotaKey, "account#quota", "permanent"},
 		{"an action counter shard", actionsKey("poster-bj", 3), "actions#poster-bj#3", "total"},
 		{"a tag's id", tagIDKey("北京海报"), "tag#北京海报", "id"},
+		{"a plain push's signature", signatureKey("0c8b34cbbb6c5ad2a4d4d4ae1e3c6c6f5e1f0a9b"), "sig#0c8b34cbbb6c5ad2a4d4d4ae1e3c6c6f5e1f0a9b", "body"},
 		{"a follower's source", sourceKey("oUser-1"), "user#oUser-1", "source"},
 		{"an event's claim", claimKey("oUser-1", "event:oUser-1|1732500000|SCAN|poster-bj"), "user#oUser-1", "push#event:1732500000|SCAN|poster-bj"},
 		{"a message's claim", claimKey("oUser-1", "msg:1234567890123456"), "user#oUser-1", "push#msg:1234567890123456"},

@@ -94,7 +94,7 @@ func (s *Store) BindSession(ctx context.Context, c qr.Claim, id, openid string, 
 	if err != nil {
 		return "", nil, fmt.Errorf("dynamo: marshal claim: %w", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: &s.tables.Events, Item: claim,
 			ConditionExpression:                 aws.String(absent),
@@ -116,15 +116,22 @@ func (s *Store) BindSession(ctx context.Context, c qr.Claim, id, openid string, 
 			},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
-	}})
+	}
+	if c.Signed != nil {
+		items = append(items, s.signatureItem(c.Signed))
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
 		return qr.LoginBound, nil, nil
 	}
 	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) || len(tce.CancellationReasons) != 2 {
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) != len(items) {
 		return "", nil, unavailable("bind session", err)
 	}
 	reasons := tce.CancellationReasons
+	if len(items) == 3 && aws.ToString(reasons[2].Code) == "ConditionalCheckFailed" {
+		return "", nil, qr.ErrSignatureReused
+	}
 	if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" && reasons[0].Item != nil {
 		var it claimItem
 		if err := attributevalue.UnmarshalMap(reasons[0].Item, &it); err != nil {

@@ -27,6 +27,7 @@ type Store struct {
 	seen     map[string]bool                 // scene|openid and scene|openid|day
 	sources  map[string]string               // openid → scene
 	sessions map[string]*qr.Session
+	sigs     map[string][32]byte // a plain push's query signature → its body's hash
 	scans    []qr.Scan
 }
 
@@ -35,7 +36,7 @@ func New() *Store {
 	return &Store{
 		codes: map[string]*qr.Code{}, claims: map[string]*qr.Claim{}, totals: map[string]qr.Counts{},
 		days: map[string]map[string]qr.Counts{}, seen: map[string]bool{}, sources: map[string]string{},
-		sessions: map[string]*qr.Session{},
+		sessions: map[string]*qr.Session{}, sigs: map[string][32]byte{},
 	}
 }
 
@@ -52,7 +53,7 @@ func (s *Store) PutCode(_ context.Context, c *qr.Code) error {
 func (s *Store) Lookup(_ context.Context, q qr.Lookup) (qr.PushState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := qr.PushState{Claim: s.claims[q.PushKey]}
+	st := qr.PushState{Claim: s.claims[q.PushKey], SignatureReused: s.reused(q.Signed)}
 	if q.Event == qr.EventUnsubscribe {
 		st.Source = s.sources[q.OpenID]
 	}
@@ -70,10 +71,13 @@ func (s *Store) Lookup(_ context.Context, q qr.Lookup) (qr.PushState, error) {
 func (s *Store) Record(_ context.Context, c qr.Claim, scan *qr.Scan) (*qr.Claim, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.reused(c.Signed) {
+		return nil, false, qr.ErrSignatureReused
+	}
 	if prior, ok := s.claims[c.Key]; ok {
 		return prior, false, nil
 	}
-	s.claims[c.Key] = &c
+	s.claim(&c)
 	if scan == nil {
 		return &c, true, nil
 	}
@@ -150,6 +154,9 @@ func (s *Store) CreateSession(_ context.Context, sess *qr.Session) error {
 func (s *Store) BindSession(_ context.Context, c qr.Claim, id, openid string, at time.Time) (string, *qr.Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.reused(c.Signed) {
+		return "", nil, qr.ErrSignatureReused
+	}
 	if prior, ok := s.claims[c.Key]; ok {
 		return "", prior, nil
 	}
@@ -162,9 +169,27 @@ func (s *Store) BindSession(_ context.Context, c qr.Claim, id, openid string, at
 	case !at.Before(sess.ExpiresAt):
 		return qr.LoginExpired, nil, nil
 	}
-	s.claims[c.Key] = &c
+	s.claim(&c)
 	sess.Status, sess.OpenID, sess.ScannedAt = qr.SessionScanned, openid, at
 	return qr.LoginBound, nil, nil
+}
+
+// reused tells whether sb's signature was recorded with another body.
+func (s *Store) reused(sb *qr.SignedBody) bool {
+	if sb == nil {
+		return false
+	}
+	body, ok := s.sigs[sb.Signature]
+	return ok && body != sb.Body
+}
+
+// claim writes c and the signature it came with. Signatures are never
+// forgotten here (DynamoDB's TTL drops them past the window).
+func (s *Store) claim(c *qr.Claim) {
+	s.claims[c.Key] = c
+	if c.Signed != nil {
+		s.sigs[c.Signed.Signature] = c.Signed.Body
+	}
 }
 
 // Scans returns a copy of every scan recorded.

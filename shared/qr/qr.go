@@ -4,6 +4,7 @@
 package qr
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -218,6 +219,8 @@ type Lookup struct {
 	OpenID  string
 	Event   string
 	At      time.Time // the push's CreateTime, whose day the daily marker is for
+	// Signed, for a plain push, has the lookup read its signature's record too.
+	Signed *SignedBody
 }
 
 // PushState is what a Lookup found, read in one round trip.
@@ -229,6 +232,8 @@ type PushState struct {
 	SeenToday  bool      // OpenID scanned Scene on the push's statistics day
 	Registered bool      // Scene has statistics already
 	Source     string    // for unsubscribe: the scene that brought the follower
+	// SignatureReused: Lookup.Signed's signature was recorded with another body.
+	SignatureReused bool
 }
 
 // Claim marks a push as handled. The first delivery writes it together with the
@@ -242,7 +247,26 @@ type Claim struct {
 	// (the openid, the account), so a claim holds no openid in its bytes.
 	Reply []byte
 	At    time.Time
+	// Signed, for a plain push, is its query signature and its body's hash: the
+	// store records it with the claim and writes nothing, returning
+	// ErrSignatureReused, when the signature was recorded with another body.
+	Signed *SignedBody
 }
+
+// SignedBody ties a plain push's query signature, which covers the Token,
+// timestamp and nonce but not the body, to the body it was first served with:
+// inside the timestamp window the signature serves that body only.
+type SignedBody struct {
+	Signature string   // the query's signature parameter
+	Body      [32]byte // SHA-256 of the body as received
+	// Until is when the record may go: after the timestamp window, when the
+	// signature is refused anyway.
+	Until time.Time
+}
+
+// ErrSignatureReused is a plain push whose query signature was already served
+// with another body: a genuine query carrying a forged body.
+var ErrSignatureReused = errors.New("the query signature was already served with another body")
 
 // Counts are a scene's counters over some period.
 type Counts struct {

@@ -26,6 +26,8 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -93,6 +95,8 @@ var cases = []struct {
 	{"login_a_session_at_or_past_its_expiry_is_expired", loginPastExpiryIsExpired},
 	{"login_a_retried_bind_returns_the_first_claim", loginRetriedBindReturnsTheClaim},
 	{"login_a_session_id_is_created_once", loginSessionIDCreatedOnce},
+	{"a_signature_serves_one_body_and_a_forged_one_writes_nothing", aSignatureServesOneBody},
+	{"login_a_reused_signature_binds_nothing", loginReusedSignatureBindsNothing},
 }
 
 // env is one subtest's store and namespace.
@@ -768,5 +772,84 @@ func loginSessionIDCreatedOnce(t *testing.T, e *env) {
 	// The bound session was not reset to pending.
 	if outcome, _ := e.bind(e.login(id, e.user("v"), now.Add(time.Second)), id, "bound"); outcome != qr.LoginUsed {
 		t.Errorf("after a refused re-create, a second scanner got %q, want %q", outcome, qr.LoginUsed)
+	}
+}
+
+// signed is p's claim as a plain push under query signature sig with body body.
+func (e *env) signed(p push, reply, sig, body string) qr.Claim {
+	c := p.claim(reply)
+	c.Signed = &qr.SignedBody{Signature: e.ns + sig, Body: sha256.Sum256([]byte(body)), Until: time.Now().Add(10 * time.Minute)}
+	return c
+}
+
+func aSignatureServesOneBody(t *testing.T, e *env) {
+	genuine := push{e.user("u"), e.scene("a"), qr.EventSubscribe, day1}
+	st := e.lookup(genuine)
+	if _, first, err := e.store.Record(e.ctx, e.signed(genuine, "R", "S", "genuine body"), scanOf(genuine, st)); err != nil || !first {
+		t.Fatalf("the genuine push: first=%v, %v", first, err)
+	}
+	// WeChat's retry: the same body under the same signature gets the claim.
+	winner, first, err := e.store.Record(e.ctx, e.signed(genuine, "R2", "S", "genuine body"), scanOf(genuine, st))
+	if err != nil || first {
+		t.Fatalf("the retry: first=%v, %v; want the first claim", first, err)
+	}
+	wantClaim(t, "the retry's winner", winner, genuine.claim("R"))
+	// A lookup under the signature tells a forged body from the genuine one.
+	for _, c := range []struct {
+		sig, body string
+		reused    bool
+	}{{"S", "genuine body", false}, {"S", "forged body", true}, {"S2", "forged body", false}} {
+		q := genuine.lookup()
+		q.Signed = e.signed(genuine, "", c.sig, c.body).Signed
+		st, err := e.store.Lookup(e.ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.SignatureReused != c.reused {
+			t.Errorf("Lookup under %s with %q: SignatureReused=%v, want %v", c.sig, c.body, st.SignatureReused, c.reused)
+		}
+	}
+	// A forged body under the same signature, whether it names another push or
+	// the same one, is refused whole.
+	forged := push{e.user("f"), e.scene("b"), qr.EventSubscribe, day1.Add(time.Second)}
+	for _, c := range []struct {
+		p   push
+		why string
+	}{{forged, "another push"}, {genuine, "the same push"}} {
+		st := e.lookup(c.p)
+		winner, first, err := e.store.Record(e.ctx, e.signed(c.p, "F", "S", "forged body"), scanOf(c.p, st))
+		if !errors.Is(err, qr.ErrSignatureReused) {
+			t.Errorf("a forged body (%s) under a served signature: %v, %v, %v; want ErrSignatureReused", c.why, winner, first, err)
+		}
+	}
+	if st := e.lookup(forged); st.Claim != nil || st.Seen {
+		t.Errorf("the forged push left a claim or a seen marker: %+v", st)
+	}
+	e.wantTotals(forged.scene, qr.Counts{})
+	e.wantTotals(genuine.scene, qr.Counts{Scans: 1, Subscribes: 1, UniqueUsers: 1})
+	// Another signature is free, and a claim without one is not checked.
+	if _, first, err := e.store.Record(e.ctx, e.signed(forged, "F", "S2", "forged body"), scanOf(forged, e.lookup(forged))); err != nil || !first {
+		t.Errorf("a push under a new signature: first=%v, %v", first, err)
+	}
+}
+
+func loginReusedSignatureBindsNothing(t *testing.T, e *env) {
+	now := sessionNow()
+	id := e.session("s", now.Add(5*time.Minute))
+	genuine := push{e.user("u"), "", qr.EventSubscribe, now}
+	if _, first, err := e.store.Record(e.ctx, e.signed(genuine, "", "S", "genuine body"), nil); err != nil || !first {
+		t.Fatalf("the genuine push: first=%v, %v", first, err)
+	}
+	p := e.login(id, e.user("f"), now)
+	outcome, prior, err := e.store.BindSession(e.ctx, e.signed(p, "bound", "S", "forged body"), id, p.openid, p.at)
+	if !errors.Is(err, qr.ErrSignatureReused) {
+		t.Fatalf("a forged log-in under a served signature: %q, %v, %v; want ErrSignatureReused", outcome, prior, err)
+	}
+	if st := e.lookup(p); st.Claim != nil {
+		t.Error("the forged log-in left a claim")
+	}
+	// The session is still pending: the genuine scanner binds it.
+	if outcome, _ := e.bind(e.login(id, e.user("v"), now), id, "bound"); outcome != qr.LoginBound {
+		t.Errorf("after the forged bind, the genuine scanner got %q, want %q", outcome, qr.LoginBound)
 	}
 }

@@ -39,6 +39,10 @@ var mutants = map[string]struct {
 		func() storetest.Store { return secondScannerBinds{inmem.New()} },
 		[]string{"login_a_later_scanner_gets_used_and_nothing_is_written", "login_a_session_id_is_created_once"},
 	},
+	"signatures_ignored": {
+		func() storetest.Store { return signaturesIgnored{inmem.New()} },
+		[]string{"a_signature_serves_one_body_and_a_forged_one_writes_nothing", "login_a_reused_signature_binds_nothing"},
+	},
 	"expired_code_reads_live": {
 		func() storetest.Store { return expiredCodeLive{inmem.New()} },
 		[]string{"temporary_code_found_after_its_expiry_reads_as_expired"},
@@ -87,6 +91,20 @@ func (s recountRetries) Record(ctx context.Context, c qr.Claim, scan *qr.Scan) (
 	}
 	c.Key += "|again"
 	return s.Store.Record(ctx, c, scan)
+}
+
+// signaturesIgnored records no query signature: a forged body under a served
+// one is written like any push.
+type signaturesIgnored struct{ *inmem.Store }
+
+func (s signaturesIgnored) Record(ctx context.Context, c qr.Claim, scan *qr.Scan) (*qr.Claim, bool, error) {
+	c.Signed = nil
+	return s.Store.Record(ctx, c, scan)
+}
+
+func (s signaturesIgnored) BindSession(ctx context.Context, c qr.Claim, id, openid string, at time.Time) (string, *qr.Claim, error) {
+	c.Signed = nil
+	return s.Store.BindSession(ctx, c, id, openid, at)
 }
 
 // utcDays files scans under their UTC day.
