@@ -34,6 +34,13 @@ func livePush(t *testing.T, s wechattest.Signer, inner []byte, mode wechattest.M
 // wantNothingRecorded checks that the push inner left no claim and counted no scan.
 func wantNothingRecorded(t *testing.T, ctx context.Context, store *dynamo.Store, inner []byte) {
 	t.Helper()
+	wantUnclaimed(t, ctx, store, inner)
+	wantTotals(t, ctx, store, qr.Counts{})
+}
+
+// wantUnclaimed checks that the push inner left no claim.
+func wantUnclaimed(t *testing.T, ctx context.Context, store *dynamo.Store, inner []byte) {
+	t.Helper()
 	msg, err := wechat.ParseMessage(inner)
 	if err != nil {
 		t.Fatal(err)
@@ -45,12 +52,17 @@ func wantNothingRecorded(t *testing.T, ctx context.Context, store *dynamo.Store,
 	if st.Claim != nil {
 		t.Errorf("the refused push %s was claimed", msg.DedupeKey())
 	}
+}
+
+// wantTotals checks the riddle's all-time counts.
+func wantTotals(t *testing.T, ctx context.Context, store *dynamo.Store, want qr.Counts) {
+	t.Helper()
 	stats, err := store.SceneStats(ctx, riddle, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats.Totals != (qr.Counts{}) {
-		t.Errorf("the refused push was counted: %+v", stats.Totals)
+	if stats.Totals != want {
+		t.Errorf("counts %+v, want %+v", stats.Totals, want)
 	}
 }
 
@@ -136,22 +148,6 @@ func TestBootstrapServesASignatureWithOneBody(t *testing.T) {
 			t.Errorf("a forged body under the genuine query: %d %q, want 403", res.StatusCode, res.Body)
 		}
 	}
-	msg, err := wechat.ParseMessage(forged)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Lookup(ctx, qr.Lookup{PushKey: msg.DedupeKey(), OpenID: msg.FromUserName, Event: msg.Event})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Claim != nil {
-		t.Error("the forged subscribe was claimed")
-	}
-	stats, err := store.SceneStats(ctx, riddle, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := (qr.Counts{Scans: 1, UniqueUsers: 1}); stats.Totals != want {
-		t.Errorf("counts %+v, want the genuine scan alone %+v", stats.Totals, want)
-	}
+	wantUnclaimed(t, ctx, store, forged)
+	wantTotals(t, ctx, store, qr.Counts{Scans: 1, UniqueUsers: 1}) // the genuine scan alone
 }

@@ -70,17 +70,7 @@ func TestARotationWalkedThroughOnAWarmInstance(t *testing.T) {
 		t.Helper()
 		n++
 		// A nonce per push, as WeChat's: a query is served with one body only.
-		q, body, err := s.Push(s.ScanXML("user-"+strconv.Itoa(n), riddle, time.Now().Unix(), ticket), mode, time.Now().Unix(), nonce+strconv.Itoa(n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := apiEvent("POST", q)
-		e.Body = string(body)
-		payload, err := json.Marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := invoke(t, fn, payload)
+		res := invoke(t, fn, livePush(t, s, s.ScanXML("user-"+strconv.Itoa(n), riddle, time.Now().Unix(), ticket), mode, nonce+strconv.Itoa(n)))
 		if res.StatusCode == 200 {
 			accepted++
 			inner, err := s.OpenReply([]byte(res.Body))
