@@ -54,11 +54,13 @@ func checkJWT(raw string) (kid string, err error) {
 	if err != nil {
 		return bad("the header is not base64url")
 	}
-	var h struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-	}
-	if err := json.Unmarshal(hb, &h); err != nil {
+	// The header's members by their exact names: encoding/json would match a
+	// struct field case-insensitively ("Alg"), where the JWT library, like the
+	// JWT spec, reads "alg" alone.
+	var header map[string]json.RawMessage
+	var h struct{ Alg, Kid string }
+	if err := json.Unmarshal(hb, &header); err != nil || header == nil ||
+		json.Unmarshal(header["alg"], &h.Alg) != nil || json.Unmarshal(header["kid"], &h.Kid) != nil {
 		return bad("the header is not a JSON object of strings alg and kid")
 	}
 	if h.Alg != "RS256" {
