@@ -328,7 +328,21 @@ type response struct {
 }
 
 func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	body, err := readRequestBody(r)
+	p.serve(w, r, body, err, nil)
+}
+
+// readRequestBody reads r's body up to one byte past maxRequestBody, so
+// that serve can tell a body that is too large.
+func readRequestBody(r *http.Request) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+}
+
+// serve records and answers r, whose body readRequestBody read (err is its
+// error). logged, when not nil, gets the call's record as soon as it is in
+// the log, before the answer (a Network logs it too); its Status and
+// ErrCode are later written under p.mu.
+func (p *Platform) serve(w http.ResponseWriter, r *http.Request, body []byte, err error, logged func(*Call)) {
 	tooLarge := len(body) > maxRequestBody
 	if tooLarge {
 		body = body[:maxRequestBody]
@@ -344,6 +358,9 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f, faulted := p.popFault(r.URL.Path)
 	call.Fault = faulted
 	p.mu.Unlock()
+	if logged != nil {
+		logged(call)
+	}
 
 	if err != nil {
 		return // the client went away mid-body: there is no one to answer
