@@ -47,11 +47,17 @@ func startPlatform(t *testing.T, cfg wechattest.PlatformConfig) (*wechattest.Pla
 // decodes its JSON answer.
 func call(t *testing.T, p *wechattest.Platform, method, pathAndQuery, body string) platformAnswer {
 	t.Helper()
+	return callURL(t, p.URL(), method, pathAndQuery, body)
+}
+
+// callURL is call for the emulator at baseURL (a Platform or a Network).
+func callURL(t *testing.T, baseURL, method, pathAndQuery, body string) platformAnswer {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, p.URL()+pathAndQuery, rd)
+	req, err := http.NewRequest(method, baseURL+pathAndQuery, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
