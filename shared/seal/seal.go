@@ -16,7 +16,7 @@
 // month and its requests $0.03 per 10,000 whatever the number of accounts, where one Secrets
 // Manager secret per account would cost $0.40 a month each, $400 a month per 1,000 accounts.
 //
-// Errors never hold a plaintext, a blob or key material, only the appid and the purpose.
+// Errors name the appid and the purpose, never a plaintext, a blob or key material.
 package seal
 
 import (
