@@ -454,4 +454,3 @@ func TestAChangedTokenKeepsTheOneBeforeAccepted(t *testing.T) {
 		}
 	}
 }
-
