@@ -38,7 +38,6 @@ import (
 	"wechatqr/shared/dynamo"
 	"wechatqr/shared/qr"
 	"wechatqr/shared/seal"
-	"wechatqr/shared/wechat"
 	"wechatqr/shared/wechat/wechattest"
 )
 
@@ -402,14 +401,7 @@ func (s *Stack) Registry() (*accounts.Registry, error) {
 	return accounts.NewRegistry(accounts.Config{
 		Default: accounts.Account{AppID: s.Platform.Config().AppID},
 		Store:   store, Sealer: sealer,
-		Checker: accounts.CheckerFunc(func(ctx context.Context, appID, secret string) error {
-			c, err := wechat.NewClient(s.PlatformURL(), appID, secret)
-			if err != nil {
-				return err
-			}
-			_, err = c.StableToken(ctx, false)
-			return err
-		}),
+		Checker: accounts.WeChatChecker(s.PlatformURL()),
 	})
 }
 
