@@ -42,6 +42,8 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 		{"create", "/create", `document.getElementById('create-form')`},
 		{"batch", "/batch", `document.getElementById('batch-form')`},
 		{"sources", "/sources", `document.querySelector('[data-test="source-row"]')`},
+		{"accounts", "/accounts", `document.querySelector('[data-test="account-row"]')`},
+		{"all-sources", "/all-sources", `document.querySelector('[data-test="account-source-row"]') && document.querySelector('#all-sources-chart canvas')`},
 	}
 	for _, lang := range []string{"en", "zh-CN"} {
 		for _, p := range pages {
