@@ -26,18 +26,17 @@ import * as code from './pages/code.js';
 import * as create from './pages/create.js';
 import * as batch from './pages/batch.js';
 import * as sources from './pages/sources.js';
-import * as accountsPage from './pages/accounts.js';
-import * as allSources from './pages/allsources.js';
 
-// scoped: a page of one account. nav: its label in the header.
+// scoped: a page of one account. nav: its label in the header. The pages about
+// every account are imported on first use (load): the list never pays for them.
 const pages = [
   {id: 'codes', path: /^\/(?:codes)?$/, mod: codes, scoped: true, nav: () => t('nav.codes')},
   {id: 'code', path: /^\/code\/(.+)$/, mod: code, scoped: true},
   {id: 'create', path: /^\/create$/, mod: create, scoped: true, nav: () => t('nav.create')},
   {id: 'batch', path: /^\/batch$/, mod: batch, scoped: true, nav: () => t('nav.batch')},
   {id: 'sources', path: /^\/sources$/, mod: sources, scoped: true, nav: () => t('nav.sources')},
-  {id: 'accounts', path: /^\/accounts$/, mod: accountsPage, nav: () => t('nav.accounts')},
-  {id: 'all-sources', path: /^\/all-sources$/, mod: allSources, nav: () => t('nav.allSources')},
+  {id: 'accounts', path: /^\/accounts$/, load: () => import('./pages/accounts.js'), nav: () => t('nav.accounts')},
+  {id: 'all-sources', path: /^\/all-sources$/, load: () => import('./pages/allsources.js'), nav: () => t('nav.allSources')},
 ];
 
 const accountPath = /^\/a\/([^/?]+)(\/[^?]*)?$/;
@@ -149,7 +148,8 @@ async function render() {
   const body = h('div', {id: 'page', dataset: {page: page.id}});
   fill(main, title, body);
   try {
-    leave = await page.mod.render(body, {arg, params, title}) || null;
+    const mod = page.mod || await page.load();
+    leave = await mod.render(body, {arg, params, title}) || null;
   } catch (e) {
     body.append(h('p', {class: 'error', role: 'alert', id: 'app-error'}, t('app.failed', {message: e.message || String(e)})));
   }
