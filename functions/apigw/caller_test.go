@@ -2,6 +2,7 @@ package apigw
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -39,7 +40,7 @@ func TestRequestCarriesTheIAMPrincipal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := caller.From(r.Context()); got != tt.want {
+			if got := caller.From(r.Context()); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("caller = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -1,12 +1,15 @@
-// Command callback is the Lambda behind GET and POST /wechat: the WeChat webhook.
+// Command callback is the Lambda behind GET and POST /wechat and
+// /wechat/{appid}: the WeChat webhook of every account the stack serves.
 package main
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"wechatqr/functions/apigw"
+	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
 	"wechatqr/shared/callback"
 	"wechatqr/shared/dynamo"
@@ -26,7 +29,7 @@ func main() {
 	lambda.Start(apigw.Handler(h))
 }
 
-func build(env *boot.Env) (*callback.Handler, error) {
+func build(env *boot.Env) (http.Handler, error) {
 	cfg, err := callback.ConfigFromEnv(env.Getenv)
 	if err != nil {
 		return nil, err
@@ -42,9 +45,23 @@ func build(env *boot.Env) (*callback.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.DefaultAppID = cfg.AppID
 	store, err := dynamo.New(env.DynamoDB(), tables, opts)
 	if err != nil {
 		return nil, err
 	}
-	return callback.New(cfg, store, env.Log)
+	def, err := callback.New(cfg, store, env.Log)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := account.Registry(env, "")
+	if err != nil || reg == nil {
+		return def, err
+	}
+	shared := cfg
+	shared.Keys, shared.MessageMode = nil, ""
+	return callback.NewRouter(callback.RouterConfig{
+		Default: def, Accounts: reg, Config: shared, Log: env.Log,
+		Store: func(appID string) callback.Store { return store.Account(appID) },
+	})
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 
@@ -14,9 +15,11 @@ import (
 	"wechatqr/functions/apigw"
 	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
+	"wechatqr/shared/accounts"
 	"wechatqr/shared/api"
 	"wechatqr/shared/console"
 	"wechatqr/shared/dynamo"
+	"wechatqr/shared/qr"
 )
 
 func main() {
@@ -40,6 +43,7 @@ func build(env *boot.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.DefaultAppID = env.Getenv("WECHAT_APP_ID")
 	store, err := dynamo.New(env.DynamoDB(), tables, opts)
 	if err != nil {
 		return nil, err
@@ -49,9 +53,34 @@ func build(env *boot.Env) (http.Handler, error) {
 		// Locally, image_url points at the emulator's showqrcode.
 		cfg.ShowQRCodeURL = func(ticket string) string { return base + "?ticket=" + url.QueryEscape(ticket) }
 	}
-	a, err := api.New(cfg, store, client, tokens, env.Log)
+	def, err := api.New(cfg, store, client, tokens, env.Log)
 	if err != nil {
 		return nil, err
+	}
+	var a http.Handler = def
+	reg, err := account.Registry(env, tables.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	if reg != nil {
+		// Every other account's API: its own store namespace, token and WeChat client.
+		open := func(_ context.Context, acct accounts.Account) (*api.Handler, error) {
+			tokens, client, err := account.TokensOf(env, reg, tables.Tokens, acct.AppID)
+			if err != nil {
+				return nil, err
+			}
+			return api.New(cfg, store.Account(acct.AppID), client, tokens, env.Log.With(slog.String("appid", acct.AppID)))
+		}
+		health := func(ctx context.Context, appID string) (qr.TokenHealth, error) {
+			t, err := dynamo.NewTokens(env.DynamoDB(), tables.Tokens, appID)
+			if err != nil {
+				return qr.TokenHealth{}, err
+			}
+			return t.Health(ctx)
+		}
+		if a, err = api.NewRouter(api.RouterConfig{Registry: reg, Default: def, Open: open, Health: health, Log: env.Log}); err != nil {
+			return nil, err
+		}
 	}
 	// Neither the console's assets nor its sign-in's app client id (SSM) are
 	// prepared here: the first console request that needs them does it.

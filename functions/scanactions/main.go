@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -14,6 +16,7 @@ import (
 	"wechatqr/shared/actions"
 	"wechatqr/shared/bus"
 	"wechatqr/shared/dynamo"
+	"wechatqr/shared/qr"
 )
 
 func main() {
@@ -37,6 +40,8 @@ func build(env *boot.Env) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	defAppID := env.Getenv("WECHAT_APP_ID")
+	opts.DefaultAppID = defAppID
 	store, err := dynamo.New(env.DynamoDB(), tables, opts)
 	if err != nil {
 		return nil, err
@@ -48,9 +53,43 @@ func build(env *boot.Env) (*Handler, error) {
 			return nil, err
 		}
 	}
-	a, err := actions.New(actions.Config{}, store, client, tokens, publisher, env.Log)
+	def, err := actions.New(actions.Config{}, store, client, tokens, publisher, env.Log)
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{actions: a, log: env.Log}, nil
+	reg, err := account.Registry(env, "")
+	if err != nil {
+		return nil, err
+	}
+	// The other accounts' actions, built at their first record on this instance.
+	var mu sync.Mutex
+	built := map[string]Actions{}
+	actionsOf := func(ctx context.Context, appID string) (Actions, error) {
+		if appID == defAppID {
+			return def, nil
+		}
+		if reg == nil {
+			return nil, qr.Errorf(qr.EAccountNotFound, "no account %s: ACCOUNTS_TABLE is unset", appID)
+		}
+		// Each batch asks the registry, so a removed account's records stop at once.
+		if _, err := reg.Get(ctx, appID); err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if a, ok := built[appID]; ok {
+			return a, nil
+		}
+		tokens, client, err := account.TokensOf(env, reg, tables.Tokens, appID)
+		if err != nil {
+			return nil, err
+		}
+		a, err := actions.New(actions.Config{}, store.Account(appID), client, tokens, publisher, env.Log.With(slog.String("appid", appID)))
+		if err != nil {
+			return nil, err
+		}
+		built[appID] = a
+		return a, nil
+	}
+	return &Handler{actions: actionsOf, defaultAppID: defAppID, log: env.Log}, nil
 }

@@ -31,12 +31,20 @@ func decode(rec events.DynamoDBEventRecord) (qr.ScanRecord, error) {
 	return r, nil
 }
 
+// Actions runs one account's actions on its records (an *actions.Actions).
+type Actions interface {
+	Handle(ctx context.Context, recs []qr.ScanRecord) []string
+}
+
 // Handler runs the actions on a batch of stream records.
 type Handler struct {
-	actions interface {
-		Handle(ctx context.Context, recs []qr.ScanRecord) []string
-	}
-	log *slog.Logger
+	// actions returns the actions of account appID: its store, its token, its
+	// WeChat calls. A qr.EAccountNotFound error means the account was removed:
+	// its records are dropped, as its data ages out.
+	actions func(ctx context.Context, appID string) (Actions, error)
+	// defaultAppID names the records of the default account, whose keys name none.
+	defaultAppID string
+	log          *slog.Logger
 }
 
 // Handle decodes the batch, runs the actions and reports the records that
@@ -62,8 +70,42 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 		}
 		recs = append(recs, r)
 	}
-	for _, id := range h.actions.Handle(ctx, recs) {
+	for _, id := range h.handle(ctx, recs) {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: id})
 	}
 	return resp, nil
+}
+
+// handle runs each account's records through that account's actions, in the
+// order the accounts first appear, and returns the ids of the records that failed.
+func (h *Handler) handle(ctx context.Context, recs []qr.ScanRecord) []string {
+	var order []string
+	byAccount := map[string][]qr.ScanRecord{}
+	for _, r := range recs {
+		if r.AppID == "" {
+			r.AppID = h.defaultAppID
+		}
+		if _, ok := byAccount[r.AppID]; !ok {
+			order = append(order, r.AppID)
+		}
+		byAccount[r.AppID] = append(byAccount[r.AppID], r)
+	}
+	var failed []string
+	for _, appID := range order {
+		group := byAccount[appID]
+		a, err := h.actions(ctx, appID)
+		switch {
+		case qr.ErrorCode(err) == qr.EAccountNotFound:
+			h.log.Warn("scan records of a removed account dropped", slog.String("appid", appID), slog.Int("records", len(group)))
+			continue
+		case err != nil:
+			h.log.Error("the account's actions could not be built", slog.String("appid", appID), slog.String("error", err.Error()))
+			for _, r := range group {
+				failed = append(failed, r.ID)
+			}
+			continue
+		}
+		failed = append(failed, a.Handle(ctx, group)...)
+	}
+	return failed
 }

@@ -117,7 +117,7 @@ func TestHandlerReportsFailedAndUndecodableRecordsBySequenceNumber(t *testing.T)
 		t.Fatal(err)
 	}
 	fa := &fakeActions{fail: []string{"4"}}
-	h := &Handler{actions: fa, log: slog.New(slog.DiscardHandler)}
+	h := &Handler{actions: func(context.Context, string) (Actions, error) { return fa, nil }, log: slog.New(slog.DiscardHandler)}
 	resp, err := h.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
-// Command tokenrefresh is the scheduled Lambda that keeps the account's access
-// token fresh in the tokens table, so that no other function races WeChat for one.
+// Command tokenrefresh is the scheduled Lambda that keeps every account's
+// access token fresh in the tokens table, so that no other function races
+// WeChat for one.
 package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -11,7 +13,9 @@ import (
 
 	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
+	"wechatqr/shared/accounts"
 	"wechatqr/shared/dynamo"
+	"wechatqr/shared/token"
 )
 
 func main() {
@@ -19,22 +23,86 @@ func main() {
 	if err != nil {
 		boot.Fail(nil, err)
 	}
-	tables, _, err := dynamo.ConfigFromEnv(env.Getenv)
+	run, err := build(env)
 	if err != nil {
 		boot.Fail(env.Log, err)
+	}
+	lambda.Start(func(ctx context.Context, _ events.EventBridgeEvent) error { return run(ctx) })
+}
+
+func build(env *boot.Env) (func(context.Context) error, error) {
+	tables, _, err := dynamo.ConfigFromEnv(env.Getenv)
+	if err != nil {
+		return nil, err
 	}
 	src, _, err := account.Tokens(env, tables.Tokens)
 	if err != nil {
-		boot.Fail(env.Log, err)
+		return nil, err
 	}
-	lambda.Start(func(ctx context.Context, _ events.EventBridgeEvent) error {
-		refreshed, err := src.Refresh(ctx)
-		if err != nil {
-			// Returned, so the invocation fails and the template's alarm fires.
-			env.Log.Error("token refresh", slog.String("error", err.Error()))
-			return err
+	cfg, err := token.ConfigFromEnv(env.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	health := func(appID string) (*dynamo.Tokens, error) {
+		return dynamo.NewTokens(env.DynamoDB(), tables.Tokens, appID)
+	}
+	defHealth, err := health(cfg.AppID)
+	if err != nil {
+		return nil, err
+	}
+	def := token.Account{AppID: cfg.AppID, Default: true, Source: src, Health: defHealth}
+	reg, err := account.Registry(env, tables.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	// The stored accounts' token sources, built at their first run on this
+	// instance and kept: their holder ids and cached tokens carry over.
+	built := map[string]token.Account{}
+	due := func(ctx context.Context) ([]token.Account, error) {
+		out := []token.Account{def}
+		if reg == nil {
+			return out, nil
 		}
-		env.Log.Info("token refresh", slog.Bool("refreshed", refreshed))
+		all, err := reg.List(ctx)
+		if err != nil {
+			return out, err
+		}
+		for _, a := range all {
+			if a.Default || a.Status != accounts.Active {
+				continue
+			}
+			acct, ok := built[a.AppID]
+			if !ok {
+				src, _, err := account.TokensOf(env, reg, tables.Tokens, a.AppID)
+				if err != nil {
+					return out, err
+				}
+				h, err := health(a.AppID)
+				if err != nil {
+					return out, err
+				}
+				acct = token.Account{AppID: a.AppID, Source: src, Health: h}
+				built[a.AppID] = acct
+			}
+			out = append(out, acct)
+		}
+		return out, nil
+	}
+	return func(ctx context.Context) error {
+		list, listErr := due(ctx)
+		sum := token.RefreshAll(ctx, list, token.AllOptions{Log: env.Log})
+		env.Log.LogAttrs(ctx, slog.LevelInfo, "token refresh",
+			slog.Int("accounts", sum.Accounts), slog.Int("refreshed", sum.Refreshed), slog.Int("failed", sum.Failed))
+		if listErr != nil {
+			// The default account was still refreshed; the run fails so the alarm fires.
+			env.Log.Error("token refresh: listing the accounts", slog.String("error", listErr.Error()))
+			return listErr
+		}
+		if sum.DefaultErr != nil {
+			// Returned, so the invocation fails and the template's alarm fires. Another
+			// account's failure is on its own line and on the Accounts page instead.
+			return errors.New("token refresh: the default account's token could not be refreshed")
+		}
 		return nil
-	})
+	}, nil
 }

@@ -161,6 +161,8 @@ func TestRepoTemplateScanActionsLeastPrivilege(t *testing.T) {
 		"!GetAtt EventsTable.Arn":               {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 		"!GetAtt TokensTable.Arn":               {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		"!Ref WeChatAppSecretSecret":            {"secretsmanager:GetSecretValue"},
+		"!GetAtt AccountsTable.Arn":             {"dynamodb:GetItem"},
+		"!GetAtt AccountsKey.Arn":               {"kms:Decrypt"},
 		"!GetAtt " + ev.OnFailure + ".Arn":      {"sqs:SendMessage"},
 		"!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}": {"events:PutEvents"},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
@@ -33,6 +34,11 @@ func (s *Server) SQS() *sqs.Client {
 // EventBridge is an EventBridge client for the server.
 func (s *Server) EventBridge() *eventbridge.Client {
 	return eventbridge.NewFromConfig(s.Config(), func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(s.endpoint) })
+}
+
+// KMS is a KMS client for the server.
+func (s *Server) KMS() *kms.Client {
+	return kms.NewFromConfig(s.Config(), func(o *kms.Options) { o.BaseEndpoint = aws.String(s.endpoint) })
 }
 
 // Queue is an SQS queue on the server.

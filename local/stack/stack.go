@@ -247,6 +247,9 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 			if r.LogicalID == name && strings.HasPrefix(r.Type, "AWS::Cognito::") {
 				return "", true // no sign-in locally: CONSOLE_AUTH=none below
 			}
+			if r.LogicalID == name && r.Type == "AWS::KMS::Key" {
+				return "", true // no KMS locally: ACCOUNTS_LOCAL_KEY below
+			}
 		}
 		return "", false
 	}
@@ -277,6 +280,11 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	// accept CONSOLE_AUTH=none, and requests without API Gateway's IAM context
 	// (docs/operations.md, "The local flag"); the template never sets it.
 	env["WECHATQR_LOCAL"] = "1"
+	if env["ACCOUNTS_TABLE"] != "" {
+		// The accounts' credentials are sealed with a fixed local key (shared/seal's
+		// Local) instead of KMS: stable, so that PERSIST=1 data opens next run.
+		env["ACCOUNTS_LOCAL_KEY"] = LocalAccountsKey
+	}
 	// The local console has no sign-in (shared/consoleauth: only this stack sets it).
 	env["CONSOLE_AUTH"] = "none"
 	// Nor an SSM parameter to read the app client id from (CONSOLE_AUTH=none
@@ -287,6 +295,10 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	}
 	return env, nil
 }
+
+// LocalAccountsKey seals the accounts' credentials in the local stack. It is
+// no secret: the local stack's data is a developer's.
+const LocalAccountsKey = "6c6f63616c2d6f6e6c79206b65792c20776563686174717220737461636b2121"
 
 // Invoke runs one invocation of the function with payload and returns its answer.
 func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) ([]byte, error) {

@@ -45,6 +45,7 @@ func kindOf(r qr.ScanRecord) kind {
 type Event struct {
 	DetailType  string    `json:"-"` // "Scan" or "Unsubscribe"
 	ID          string    `json:"id"`
+	AppID       string    `json:"appid"` // the account whose follower scanned
 	Scene       string    `json:"scene"`
 	OpenID      string    `json:"openid"`
 	Event       string    `json:"event"`
@@ -60,7 +61,7 @@ const (
 )
 
 func eventOf(r qr.ScanRecord) Event {
-	e := Event{DetailType: TypeScan, ID: r.PushID, Scene: r.Scene, OpenID: r.OpenID, Event: r.Event, At: r.At.UTC(), NewFollower: r.Event == qr.EventSubscribe}
+	e := Event{DetailType: TypeScan, ID: r.PushID, AppID: r.AppID, Scene: r.Scene, OpenID: r.OpenID, Event: r.Event, At: r.At.UTC(), NewFollower: r.Event == qr.EventSubscribe}
 	if r.Event == qr.EventUnsubscribe {
 		e.DetailType = TypeUnsubscribe
 	}

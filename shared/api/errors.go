@@ -22,6 +22,10 @@ var statusOf = map[string]int{
 	qr.EQuota:       http.StatusConflict,
 	qr.EUnavailable: http.StatusServiceUnavailable,
 	qr.EInternal:    http.StatusInternalServerError,
+
+	qr.EAccountNotFound: http.StatusNotFound,
+	qr.EAccountRevoked:  http.StatusConflict,
+	qr.EForbidden:       http.StatusForbidden,
 }
 
 type tooLarge struct{ max int64 }

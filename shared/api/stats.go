@@ -173,3 +173,20 @@ func (h *Handler) readSources(ctx context.Context, scenes []string, from, to str
 	}
 	return lines, nil
 }
+
+// totals sums the account's sources: all time and over [from, to].
+func (h *Handler) totals(ctx context.Context, from, to string) (all, period qr.Counts, err error) {
+	scenes, err := h.store.Scenes(ctx)
+	if err != nil {
+		return all, period, err
+	}
+	lines, err := h.readSources(ctx, scenes, from, to)
+	if err != nil {
+		return all, period, err
+	}
+	for _, l := range lines {
+		all.Add(l.Totals)
+		period.Add(l.Period)
+	}
+	return all, period, nil
+}

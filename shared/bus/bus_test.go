@@ -53,7 +53,7 @@ func TestPublishChunksByTenAndFailsOnlyRefusedEntries(t *testing.T) {
 	}
 	var events []actions.Event
 	for i := range 23 {
-		events = append(events, actions.Event{DetailType: actions.TypeScan, ID: fmt.Sprintf("e%d", i), Scene: "s", OpenID: "o", Event: "SCAN", At: time.Unix(1732500000, 0).UTC()})
+		events = append(events, actions.Event{DetailType: actions.TypeScan, ID: fmt.Sprintf("e%d", i), AppID: "wx5823bf96d3bd56c7", Scene: "s", OpenID: "o", Event: "SCAN", At: time.Unix(1732500000, 0).UTC()})
 	}
 	errs := b.Publish(context.Background(), events)
 	if len(api.calls) != 3 || len(api.calls[0]) != 10 || len(api.calls[1]) != 10 || len(api.calls[2]) != 3 {
@@ -68,7 +68,7 @@ func TestPublishChunksByTenAndFailsOnlyRefusedEntries(t *testing.T) {
 	e := api.calls[0][0]
 	if aws.ToString(e.Source) != "wechatqr" || aws.ToString(e.DetailType) != "Scan" || aws.ToString(e.EventBusName) != "scans" ||
 		e.Time == nil || !e.Time.Equal(events[0].At) ||
-		aws.ToString(e.Detail) != `{"id":"e0","scene":"s","openid":"o","event":"SCAN","at":"2024-11-25T02:00:00Z","new_follower":false}` {
+		aws.ToString(e.Detail) != `{"id":"e0","appid":"wx5823bf96d3bd56c7","scene":"s","openid":"o","event":"SCAN","at":"2024-11-25T02:00:00Z","new_follower":false}` {
 		t.Errorf("entry %+v", e)
 	}
 }

@@ -153,6 +153,15 @@ func (m *meter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemI
 	return out, err
 }
 
+func (m *meter) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	in.ReturnConsumedCapacity = total
+	out, err := m.db.Scan(ctx, in, o...)
+	if err == nil && out.ConsumedCapacity != nil {
+		m.add(false, *out.ConsumedCapacity)
+	}
+	return out, err
+}
+
 func (m *meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	in.ReturnConsumedCapacity = total
 	out, err := m.db.TransactWriteItems(ctx, in, o...)

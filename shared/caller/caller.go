@@ -37,6 +37,30 @@ type Caller struct {
 	Subject string
 	// Account is the AWS account of an IAM principal.
 	Account string
+	// Groups are the console user's Cognito groups (the token's cognito:groups):
+	// GroupAdmins, AccountGroup(appid), or others the stack does not read.
+	Groups []string
+}
+
+// The console's groups (docs/console.md, "Who sees which account").
+const (
+	// GroupAdmins sees and manages every account.
+	GroupAdmins = "admins"
+	// groupAccountPrefix + AppID sees that account only.
+	groupAccountPrefix = "account-"
+)
+
+// AccountGroup is the group whose members see account appID.
+func AccountGroup(appID string) string { return groupAccountPrefix + appID }
+
+// InGroup reports whether c is in group g.
+func (c Caller) InGroup(g string) bool {
+	for _, have := range c.Groups {
+		if have == g {
+			return true
+		}
+	}
+	return false
 }
 
 type key struct{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"reflect"
 	"testing"
 
 	"wechatqr/shared/caller"
@@ -23,7 +24,7 @@ func TestFromAContextWithoutCallerIsAnonymous(t *testing.T) {
 func TestCallerRoundTripsAndLogsAsAGroup(t *testing.T) {
 	c := caller.Caller{Kind: caller.Console, ID: "alice", Subject: "sub-1"}
 	ctx := caller.With(context.Background(), c)
-	if got := caller.From(ctx); got != c {
+	if got := caller.From(ctx); !reflect.DeepEqual(got, c) {
 		t.Fatalf("From = %+v, want %+v", got, c)
 	}
 	var buf bytes.Buffer

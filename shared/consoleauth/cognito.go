@@ -124,6 +124,8 @@ type accessClaims struct {
 	TokenUse string `json:"token_use"`
 	ClientID string `json:"client_id"`
 	Username string `json:"username"`
+	// Groups are the user's groups; Cognito leaves the claim out for a user in none.
+	Groups []string `json:"cognito:groups"`
 }
 
 // Verify accepts only an RS256 access token signed by one of the pool's keys,
@@ -150,7 +152,7 @@ func (c *Cognito) Verify(ctx context.Context, raw string) (Claims, error) {
 	if cl.ClientID != c.cfg.ClientID {
 		return Claims{}, fmt.Errorf("%w: issued to another app client", ErrInvalidToken)
 	}
-	return Claims{Subject: cl.Subject, Username: cl.Username}, nil
+	return Claims{Subject: cl.Subject, Username: cl.Username, Groups: cl.Groups}, nil
 }
 
 // Settings are the sign-in fields of /console/config.json: what auth.js needs

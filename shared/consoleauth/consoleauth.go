@@ -26,6 +26,9 @@ import (
 type Claims struct {
 	Subject  string // the user's stable id in the pool
 	Username string
+	// Groups are the user's groups in the pool (cognito:groups): which accounts
+	// they see (shared/caller).
+	Groups []string
 }
 
 // Verifier checks one bearer token.
@@ -77,7 +80,7 @@ func Guard(v Verifier, log *slog.Logger) func(http.Handler) http.Handler {
 			}
 			ctx := context.WithValue(r.Context(), claimsKey{}, claims)
 			// The API's audit lines name the user through shared/caller.
-			ctx = caller.With(ctx, caller.Caller{Kind: caller.Console, ID: claims.Username, Subject: claims.Subject})
+			ctx = caller.With(ctx, caller.Caller{Kind: caller.Console, ID: claims.Username, Subject: claims.Subject, Groups: claims.Groups})
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ func (staticVerifier) Verify(_ context.Context, tok string) (consoleauth.Claims,
 	if tok != "good" {
 		return consoleauth.Claims{}, consoleauth.ErrInvalidToken
 	}
-	return consoleauth.Claims{Subject: "sub-1", Username: "alice"}, nil
+	return consoleauth.Claims{Subject: "sub-1", Username: "alice", Groups: []string{"account-wx5823bf96d3bd56c7"}}, nil
 }
 
 // TestGuardLogsRefusalsWithoutOpenIDOrSessionID: the refused request's path is
@@ -63,7 +64,7 @@ func TestGuardSetsTheCaller(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/console/api/qrcodes", nil)
 	r.Header.Set("Authorization", "Bearer good")
 	guard.ServeHTTP(httptest.NewRecorder(), r)
-	if want := (caller.Caller{Kind: caller.Console, ID: "alice", Subject: "sub-1"}); got != want {
+	if want := (caller.Caller{Kind: caller.Console, ID: "alice", Subject: "sub-1", Groups: []string{"account-wx5823bf96d3bd56c7"}}); !reflect.DeepEqual(got, want) {
 		t.Errorf("caller = %+v, want %+v", got, want)
 	}
 }

@@ -88,7 +88,7 @@ func (s *Store) SetActions(ctx context.Context, scene, tag string, followups []q
 	}
 	in := &dynamodb.UpdateItemInput{
 		TableName:                &s.tables.Scenes,
-		Key:                      codeKey(scene).av(),
+		Key:                      s.at(codeKey(scene)).av(),
 		UpdateExpression:         aws.String(expr),
 		ConditionExpression:      aws.String(present),
 		ExpressionAttributeNames: names,
@@ -128,7 +128,7 @@ func join(parts []string) string {
 func (s *Store) ActionCounts(ctx context.Context, scene string) (qr.ActionCounts, error) {
 	keys := make([]map[string]types.AttributeValue, s.shards)
 	for i := range keys {
-		keys[i] = actionsKey(scene, i).av()
+		keys[i] = s.at(actionsKey(scene, i)).av()
 	}
 	var c qr.ActionCounts
 	err := s.batchRead(ctx, "action counts", map[string]types.KeysAndAttributes{s.tables.Scenes: {Keys: keys}}, func(_ string, av map[string]types.AttributeValue) error {
@@ -166,7 +166,7 @@ func (s *Store) Load(ctx context.Context, scenes []string, recs []qr.ScanRecord)
 		keys = append(keys, struct {
 			table string
 			k     key
-		}{s.tables.Scenes, codeKey(sc)})
+		}{s.tables.Scenes, s.at(codeKey(sc))})
 	}
 	progress := make(map[string]qr.ActionProgress, len(recs))
 	erasedOf := map[key]string{}   // an erased-follower marker's key → the openid
@@ -174,7 +174,7 @@ func (s *Store) Load(ctx context.Context, scenes []string, recs []qr.ScanRecord)
 	for _, r := range recs {
 		id := r.PushID
 		progress[id] = qr.ActionProgress{}
-		if k := erasedKey(r.OpenID); erasedOf[k] == "" {
+		if k := s.at(erasedKey(r.OpenID)); erasedOf[k] == "" {
 			erasedOf[k] = r.OpenID // once: a BatchGetItem refuses a key twice
 			keys = append(keys, struct {
 				table string
@@ -188,10 +188,10 @@ func (s *Store) Load(ctx context.Context, scenes []string, recs []qr.ScanRecord)
 				k     key
 			}{s.tables.Events, k})
 		}
-		add(taggedKey(r), prefixTagged, 0)
-		add(publishedKey(r), prefixPublished, 0)
+		add(s.at(taggedKey(r)), prefixTagged, 0)
+		add(s.at(publishedKey(r)), prefixPublished, 0)
 		for i := range qr.MaxFollowups {
-			add(followupKey(r, i), prefixFollowup, i)
+			add(s.at(followupKey(r, i)), prefixFollowup, i)
 		}
 	}
 	codes := map[string]*qr.Code{}
@@ -265,7 +265,7 @@ type erasedItem struct {
 func (s *Store) notErased(r qr.ScanRecord) types.TransactWriteItem {
 	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 		TableName:                 &s.tables.Events,
-		Key:                       erasedKey(r.OpenID).av(),
+		Key:                       s.at(erasedKey(r.OpenID)).av(),
 		ConditionExpression:       aws.String(absent + " OR #e < :at"),
 		ExpressionAttributeNames:  map[string]string{"#e": attrErasedAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":at": number(r.At.Unix())},
@@ -280,7 +280,7 @@ func failedAt(err error, i int) bool {
 
 // TagID returns the WeChat id kept for a tag name.
 func (s *Store) TagID(ctx context.Context, name string) (int64, bool, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: tagIDKey(name).av(), ConsistentRead: aws.Bool(true)})
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: s.at(tagIDKey(name)).av(), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return 0, false, unavailable("get tag id", err)
 	}
@@ -298,7 +298,7 @@ func (s *Store) TagID(ctx context.Context, name string) (int64, bool, error) {
 
 // SaveTagID keeps a tag name's WeChat id (replacing an id WeChat no longer knows).
 func (s *Store) SaveTagID(ctx context.Context, name string, id int64) error {
-	item := tagIDKey(name).av()
+	item := s.at(tagIDKey(name)).av()
 	item["name"] = &types.AttributeValueMemberS{Value: name}
 	item["tag_id"] = number(id)
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Scenes, Item: item}); err != nil {
@@ -334,7 +334,7 @@ func (s *Store) count(r qr.ScanRecord, deltas map[string]int64) types.TransactWr
 		n++
 	}
 	return types.TransactWriteItem{Update: &types.Update{
-		TableName: &s.tables.Scenes, Key: actionsKey(scene, s.shard(r.PushID)).av(),
+		TableName: &s.tables.Scenes, Key: s.at(actionsKey(scene, s.shard(r.PushID))).av(),
 		UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}}
 }
@@ -391,24 +391,24 @@ func (s *Store) MarkTagged(ctx context.Context, r qr.ScanRecord, ok bool) (bool,
 	if !ok {
 		state, counter = stateRefused, "tag_failed"
 	}
-	return s.putFirst(ctx, "mark tagged", s.marker(taggedKey(r), state), r, map[string]int64{counter: 1})
+	return s.putFirst(ctx, "mark tagged", s.marker(s.at(taggedKey(r)), state), r, map[string]int64{counter: 1})
 }
 
 // ClaimFollowup claims follow-up i of the push and counts it sent, before the send.
 func (s *Store) ClaimFollowup(ctx context.Context, r qr.ScanRecord, i int) (bool, error) {
-	return s.putFirst(ctx, "claim follow-up", s.marker(followupKey(r, i), stateSent), r, map[string]int64{"followups_sent": 1})
+	return s.putFirst(ctx, "claim follow-up", s.marker(s.at(followupKey(r, i)), stateSent), r, map[string]int64{"followups_sent": 1})
 }
 
 // SkipFollowup claims follow-up i as skipped and counts it, unless claimed before.
 func (s *Store) SkipFollowup(ctx context.Context, r qr.ScanRecord, i int) error {
-	_, err := s.putFirst(ctx, "skip follow-up", s.marker(followupKey(r, i), stateSkipped), r, map[string]int64{"followups_skipped": 1})
+	_, err := s.putFirst(ctx, "skip follow-up", s.marker(s.at(followupKey(r, i)), stateSkipped), r, map[string]int64{"followups_skipped": 1})
 	return err
 }
 
 // SettleFollowup takes back the "sent" of a claimed follow-up: released (the
 // claim deleted, so a retry sends), or kept as refused or unknown and counted failed.
 func (s *Store) SettleFollowup(ctx context.Context, r qr.ScanRecord, i int, o qr.FollowupOutcome) error {
-	k := followupKey(r, i)
+	k := s.at(followupKey(r, i))
 	sent := map[string]types.AttributeValue{":sent": &types.AttributeValueMemberS{Value: stateSent}}
 	var first types.TransactWriteItem
 	deltas := map[string]int64{"followups_sent": -1}
@@ -499,7 +499,7 @@ func (s *Store) markPublished(ctx context.Context, groups [][]qr.ScanRecord) err
 			checks[g] = len(items)
 			items = append(items, s.notErased(group[0]))
 			for _, r := range group {
-				items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.tables.Events, Item: s.marker(publishedKey(r), "")}})
+				items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.tables.Events, Item: s.marker(s.at(publishedKey(r)), "")}})
 			}
 		}
 		err := s.transact(ctx, items)

@@ -23,9 +23,9 @@ func listSK(c *qr.Code) string {
 	return fmt.Sprintf("%020d#%s", c.CreatedAt.UnixNano(), c.Scene)
 }
 
-func newCodeItem(c *qr.Code) codeItem {
+func (s *Store) newCodeItem(c *qr.Code) codeItem {
 	item := codeItem{
-		key:           codeKey(c.Scene),
+		key:           s.at(codeKey(c.Scene)),
 		Scene:         c.Scene,
 		ActionName:    c.ActionName,
 		Ticket:        c.Ticket,
@@ -37,7 +37,7 @@ func newCodeItem(c *qr.Code) codeItem {
 		CreatedAt:     c.CreatedAt.Unix(),
 		CreatedAtNano: c.CreatedAt.UnixNano(),
 		ExpireSeconds: c.ExpireSeconds,
-		ListPK:        listCodes,
+		ListPK:        s.ns + listCodes,
 		ListSK:        listSK(c),
 	}
 	if !c.ExpiresAt.IsZero() {
@@ -51,7 +51,7 @@ func newCodeItem(c *qr.Code) codeItem {
 // scene through redact.Scene: they are logged, and a log-in scene holds its
 // session's id.
 func (s *Store) Code(ctx context.Context, scene string) (*qr.Code, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: codeKey(scene).av(), ConsistentRead: aws.Bool(true)})
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: s.at(codeKey(scene)).av(), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, unavailable("get code", err)
 	}
@@ -74,7 +74,7 @@ func (s *Store) Code(ctx context.Context, scene string) (*qr.Code, error) {
 // code is never stored without being counted, nor counted without being stored.
 // Errors: EConflict when the scene is taken, EQuota when the count is full.
 func (s *Store) CreateCode(ctx context.Context, c *qr.Code, max int64) error {
-	av, err := attributevalue.MarshalMap(newCodeItem(c))
+	av, err := attributevalue.MarshalMap(s.newCodeItem(c))
 	if err != nil {
 		return fmt.Errorf("dynamo: marshal code: %w", err)
 	}
@@ -110,7 +110,7 @@ func (s *Store) CreateCode(ctx context.Context, c *qr.Code, max int64) error {
 		}},
 		{Update: &types.Update{
 			TableName:                 &s.tables.Scenes,
-			Key:                       quotaKey.av(),
+			Key:                       s.at(quotaKey).av(),
 			UpdateExpression:          aws.String("ADD #n :one"),
 			ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
 			ExpressionAttributeNames:  map[string]string{"#n": "count"},
@@ -134,7 +134,7 @@ func (s *Store) CreateCode(ctx context.Context, c *qr.Code, max int64) error {
 
 // PermanentCount is how many permanent codes this account has created here.
 func (s *Store) PermanentCount(ctx context.Context) (int64, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: quotaKey.av(), ConsistentRead: aws.Bool(true)})
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: s.at(quotaKey).av(), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return 0, unavailable("permanent count", err)
 	}
@@ -156,7 +156,7 @@ func (s *Store) SetReply(ctx context.Context, scene string, reply *qr.Reply) (*q
 	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.tables.Scenes,
-		Key:                       codeKey(scene).av(),
+		Key:                       s.at(codeKey(scene)).av(),
 		UpdateExpression:          aws.String("SET #r = :r"),
 		ConditionExpression:       aws.String(present),
 		ExpressionAttributeNames:  map[string]string{"#r": "reply"},
@@ -185,12 +185,12 @@ func (s *Store) ListCodes(ctx context.Context, cursor string, limit int) ([]*qr.
 		IndexName:                 aws.String(indexByCreated),
 		KeyConditionExpression:    aws.String("#lp = :lp"),
 		ExpressionAttributeNames:  map[string]string{"#lp": "list_pk"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":lp": &types.AttributeValueMemberS{Value: listCodes}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":lp": &types.AttributeValueMemberS{Value: s.ns + listCodes}},
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(limit)),
 	}
 	if cursor != "" {
-		start, err := decodeCursor(cursor)
+		start, err := decodeCursor(cursor, s.ns+listCodes)
 		if err != nil {
 			return nil, "", err
 		}
@@ -228,7 +228,7 @@ func encodeCursor(k map[string]types.AttributeValue) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(c string) (map[string]types.AttributeValue, error) {
+func decodeCursor(c, listPK string) (map[string]types.AttributeValue, error) {
 	invalid := qr.Errorf(qr.EInvalid, "cursor: not a cursor this API returned")
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
@@ -243,7 +243,7 @@ func decodeCursor(c string) (map[string]types.AttributeValue, error) {
 			return nil, invalid
 		}
 	}
-	if m["list_pk"] != listCodes {
+	if m["list_pk"] != listPK {
 		return nil, invalid
 	}
 	k := map[string]types.AttributeValue{}

@@ -62,6 +62,7 @@ type API interface {
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)
@@ -85,6 +86,10 @@ type Options struct {
 	// Now is the clock the expiry times count from; nil means time.Now. Tests set
 	// it to write the same items on every run.
 	Now func() time.Time
+	// DefaultAppID is the default account's AppID (WECHAT_APP_ID): its items keep
+	// the keys a single-account release wrote, so Account(DefaultAppID) is the
+	// Store itself.
+	DefaultAppID string
 }
 
 // DefaultRetention is ScanRetentionDays' default: 400 days, a year of campaigns
@@ -108,6 +113,44 @@ type Store struct {
 	claimTTL  time.Duration // a claim that records nothing: a bound log-in
 	retention time.Duration // records, sources, markers
 	now       func() time.Time
+	// defaultAppID is Options.DefaultAppID; ns is the prefix of every partition key
+	// (and index partition) of the account this Store serves: "" for the default
+	// account, accountNS(appid) for the others.
+	defaultAppID string
+	ns           string
+}
+
+// Account returns the Store of the account appID: the same tables and options,
+// every key in that account's own namespace (keys.go, accountNS), so that
+// nothing one account writes can be read or counted through another. The
+// default account's Store is s itself, over the keys an earlier release wrote.
+// appID must be a well-formed AppID (qr.ValidAppID); the caller checks it, as it
+// names the account in its route.
+func (s *Store) Account(appID string) *Store {
+	ns := ""
+	if appID != "" && appID != s.defaultAppID {
+		ns = accountNS(appID)
+	}
+	if ns == s.ns {
+		return s
+	}
+	c := *s
+	c.ns = ns
+	return &c
+}
+
+// AppID is the account the Store serves.
+func (s *Store) AppID() string {
+	if s.ns == "" {
+		return s.defaultAppID
+	}
+	return appIDOfNS(s.ns)
+}
+
+// at moves k into the Store's account.
+func (s *Store) at(k key) key {
+	k.PK = s.ns + k.PK
+	return k
 }
 
 // expireAt is when an item written now for something that happened at at may go:
@@ -147,7 +190,7 @@ func New(db API, tables Tables, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: min(ClaimTTL, opts.Retention), retention: opts.Retention, now: opts.Now}, nil
+	return &Store{db: db, tables: tables, shards: opts.Shards, claimTTL: min(ClaimTTL, opts.Retention), retention: opts.Retention, now: opts.Now, defaultAppID: opts.DefaultAppID}, nil
 }
 
 // unavailable wraps a DynamoDB failure for the log. A failure that is DynamoDB's

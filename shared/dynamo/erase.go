@@ -59,7 +59,7 @@ func (s *Store) EraseUser(ctx context.Context, openid string) (qr.Erased, error)
 // interaction (they scanned again) and acts as any other.
 func (s *Store) markErased(ctx context.Context, openid string) error {
 	now := s.now()
-	item := erasedKey(openid).av()
+	item := s.at(erasedKey(openid)).av()
 	item[attrErasedAt] = number(now.Unix())
 	item[attrExpireAt] = number(now.Add(MarkerTTL).Unix())
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Events, Item: item}); err != nil {
@@ -77,7 +77,7 @@ func (s *Store) erasePartition(ctx context.Context, openid string) (qr.Erased, e
 		TableName:                 &s.tables.Events,
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: userPK(openid)}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: s.ns + userPK(openid)}},
 		ConsistentRead:            aws.Bool(true),
 		Limit:                     aws.Int32(erasePage),
 	}
@@ -158,7 +158,7 @@ func (s *Store) eraseMarkers(ctx context.Context, scene, openid string) (int, er
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ProjectionExpression:      aws.String("#pk, #sk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: seenKey(scene, openid, "").PK}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: s.at(seenKey(scene, openid, "")).PK}},
 		ConsistentRead:            aws.Bool(true),
 	}
 	n := 0
@@ -191,7 +191,7 @@ func (s *Store) eraseMarkers(ctx context.Context, scene, openid string) (int, er
 func (s *Store) eraseSession(ctx context.Context, id, openid string) (bool, error) {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 &s.tables.Scenes,
-		Key:                       sessionKey(id).av(),
+		Key:                       s.at(sessionKey(id)).av(),
 		ConditionExpression:       aws.String("#o = :o"),
 		ExpressionAttributeNames:  map[string]string{"#o": attrOpenID},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: openid}},

@@ -24,7 +24,7 @@ func TestACodeIsStoredUnderItsAttributeNames(t *testing.T) {
 		Reply: &qr.Reply{Type: qr.ReplyNews, Articles: []qr.Article{{Title: "Coupon", Description: "10% off", PicURL: "https://p", URL: "https://u"}}},
 		Tag:   "北京海报", Followups: []qr.Reply{*qr.TextReply("hello"), {Type: qr.ReplyImage, MediaID: "M"}},
 	}
-	av, err := attributevalue.MarshalMap(newCodeItem(c))
+	av, err := attributevalue.MarshalMap((&Store{}).newCodeItem(c))
 	if err != nil {
 		t.Fatal(err)
 	}

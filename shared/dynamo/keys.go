@@ -88,6 +88,36 @@ const (
 	listScenes     = "scene"
 )
 
+// prefixAccount starts the namespace of every account but the default one:
+// each of its partition keys (and index partitions) is app#<appid>#<the key the
+// default account's item has>. The default account's items keep the keys a
+// single-account release wrote, so that a deployment upgrades in place. No
+// earlier key starts with app#, and an AppID holds no #.
+const prefixAccount = "app#"
+
+// accountNS is the prefix of appID's partition keys.
+func accountNS(appID string) string { return prefixAccount + appID + "#" }
+
+// splitNS splits a partition key into its account's AppID ("" for the default
+// account) and the key within the account.
+func splitNS(pk string) (appID, rest string, ok bool) {
+	rest, found := strings.CutPrefix(pk, prefixAccount)
+	if !found {
+		return "", pk, true
+	}
+	appID, rest, found = strings.Cut(rest, "#")
+	if !found || appID == "" {
+		return "", "", false
+	}
+	return appID, rest, true
+}
+
+// appIDOfNS is the AppID of namespace ns (accountNS's inverse).
+func appIDOfNS(ns string) string {
+	appID, _, _ := splitNS(ns)
+	return appID
+}
+
 type key struct {
 	PK string `dynamodbav:"pk"`
 	SK string `dynamodbav:"sk"`
@@ -129,6 +159,12 @@ func signatureKey(signature string) key { return key{prefixSig + signature, skBo
 
 // attrBody is a signature record's body hash (SHA-256, 64 hex digits).
 const attrBody = "body"
+
+// prefixAccountItem starts an account's item in the accounts table.
+const prefixAccountItem = "account#"
+
+// accountPK is the key of appID's item in the accounts table (which has no sort key).
+func accountPK(appID string) string { return prefixAccountItem + appID }
 
 // tokenPK is the key of an account's token item (the tokens table has no sort key).
 func tokenPK(appID string) string { return prefixToken + appID }

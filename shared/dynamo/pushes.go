@@ -82,7 +82,7 @@ func (c codeItem) code() *qr.Code {
 // PutCode stores a scene's mapping unconditionally, replacing any earlier one.
 // The API creates codes with CreateCode; this is for seeding and tests.
 func (s *Store) PutCode(ctx context.Context, c *qr.Code) error {
-	av, err := attributevalue.MarshalMap(newCodeItem(c))
+	av, err := attributevalue.MarshalMap(s.newCodeItem(c))
 	if err != nil {
 		return fmt.Errorf("dynamo: marshal code: %w", err)
 	}
@@ -97,20 +97,20 @@ func (s *Store) PutCode(ctx context.Context, c *qr.Code) error {
 // for a scan, the scene's mapping, whether it has statistics yet and whether the
 // user scanned it before; for unsubscribe, the scene that brought the follower.
 func (s *Store) Lookup(ctx context.Context, q qr.Lookup) (qr.PushState, error) {
-	events := []map[string]types.AttributeValue{claimKey(q.OpenID, q.PushKey).av()}
+	events := []map[string]types.AttributeValue{s.at(claimKey(q.OpenID, q.PushKey)).av()}
 	if q.Signed != nil {
 		// Read with the claim, strongly consistent as it is: the two are written
 		// in one transaction, so a claim found has its signature found with it.
-		events = append(events, signatureKey(q.Signed.Signature).av())
+		events = append(events, s.at(signatureKey(q.Signed.Signature)).av())
 	}
 	var scenes []map[string]types.AttributeValue
 	switch {
 	case q.Event == qr.EventUnsubscribe:
-		events = append(events, sourceKey(q.OpenID).av())
+		events = append(events, s.at(sourceKey(q.OpenID)).av())
 	case q.Scene != "":
 		scenes = append(scenes,
-			codeKey(q.Scene).av(), registryKey(q.Scene).av(),
-			seenKey(q.Scene, q.OpenID, "").av(), seenKey(q.Scene, q.OpenID, qr.DayOf(q.At)).av())
+			s.at(codeKey(q.Scene)).av(), s.at(registryKey(q.Scene)).av(),
+			s.at(seenKey(q.Scene, q.OpenID, "")).av(), s.at(seenKey(q.Scene, q.OpenID, qr.DayOf(q.At))).av())
 	}
 	req := map[string]types.KeysAndAttributes{
 		s.tables.Events: {Keys: events, ConsistentRead: aws.Bool(true)},
@@ -135,7 +135,7 @@ func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.Attrib
 		return fmt.Errorf("dynamo: unmarshal key: %w", err)
 	}
 	switch {
-	case k.SK == skBody && strings.HasPrefix(k.PK, prefixSig):
+	case k.SK == skBody && strings.HasPrefix(k.PK, s.ns+prefixSig):
 		b, ok := av[attrBody].(*types.AttributeValueMemberS)
 		st.SignatureReused = q.Signed != nil && (!ok || b.Value != bodyHash(q.Signed))
 	case strings.HasPrefix(k.SK, prefixPush):
@@ -143,7 +143,7 @@ func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.Attrib
 		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 			return fmt.Errorf("dynamo: unmarshal claim: %w", err)
 		}
-		st.Claim = it.claim(q.PushKey)
+		st.Claim = it.claim(s.ns, q.PushKey)
 	case k.SK == skCode:
 		var it codeItem
 		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
@@ -173,8 +173,8 @@ func (s *Store) absorb(st *qr.PushState, q qr.Lookup, av map[string]types.Attrib
 	return nil
 }
 
-func (c claimItem) claim(pushKey string) *qr.Claim {
-	return &qr.Claim{Key: pushKey, OpenID: strings.TrimPrefix(c.PK, prefixUser), Reply: c.Reply, At: time.Unix(c.At, 0).UTC()}
+func (c claimItem) claim(ns, pushKey string) *qr.Claim {
+	return &qr.Claim{Key: pushKey, OpenID: strings.TrimPrefix(c.PK, ns+prefixUser), Reply: c.Reply, At: time.Unix(c.At, 0).UTC()}
 }
 
 // Record claims a push and counts it in one transaction, so there is never a
@@ -216,7 +216,7 @@ func (s *Store) Record(ctx context.Context, c qr.Claim, scan *qr.Scan) (winner *
 			if reasons[0].Item == nil || attributevalue.UnmarshalMap(reasons[0].Item, &it) != nil {
 				return nil, false, unavailable("record", errors.New("the claim is taken but was not returned"))
 			}
-			return it.claim(c.Key), false, nil
+			return it.claim(s.ns, c.Key), false, nil
 		}
 		retry := false
 		if failed(parts.unique) {
@@ -273,7 +273,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 	// The claim comes first: Record reads its cancellation reason at index 0. With
 	// a scan it is the scan's record too: one item where there were two, which is
 	// 2 of the transaction's write units (docs/performance.md, "Request units per push").
-	claim := claimItem{key: claimKey(c.OpenID, c.Key), Reply: c.Reply, At: c.At.Unix(), ExpireAt: s.expireAt(c.At, s.claimTTL)}
+	claim := claimItem{key: s.at(claimKey(c.OpenID, c.Key)), Reply: c.Reply, At: c.At.Unix(), ExpireAt: s.expireAt(c.At, s.claimTTL)}
 	if scan != nil {
 		claim.Scene, claim.OpenID, claim.Event, claim.ExpireAt = sc.Scene, sc.OpenID, sc.Event, s.expireAt(sc.At, s.retention)
 	}
@@ -293,7 +293,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 	// the record erasure finds it from (erase.go).
 	kept := s.expireAt(sc.At, s.retention)
 	deleteSource := func() {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.tables.Events, Key: sourceKey(sc.OpenID).av()}})
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.tables.Events, Key: s.at(sourceKey(sc.OpenID)).av()}})
 	}
 	day := qr.DayOf(sc.At)
 	var delta, dayDelta qr.Counts
@@ -310,30 +310,30 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 		delta.Scans = 1
 		if sc.Event == qr.EventSubscribe {
 			delta.Subscribes = 1
-			put(s.tables.Events, sourceItem{key: sourceKey(sc.OpenID), Scene: sc.Scene, At: sc.At.Unix(), ExpireAt: kept}, "")
+			put(s.tables.Events, sourceItem{key: s.at(sourceKey(sc.OpenID)), Scene: sc.Scene, At: sc.At.Unix(), ExpireAt: kept}, "")
 		}
 		dayDelta = delta
 		const fresh = absent
 		switch {
 		case sc.Unique:
 			delta.UniqueUsers = 1
-			parts.unique = put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, ""), ExpireAt: kept}, fresh)
+			parts.unique = put(s.tables.Scenes, markerItem{key: s.at(seenKey(sc.Scene, sc.OpenID, "")), ExpireAt: kept}, fresh)
 		case sc.SeenUntil.Unix() < kept-int64(s.retention/2/time.Second):
 			// The follower is back and their marker has less than half the retention
 			// left (or none stored, from before markers expired): rewrite it with this
 			// record's expiry, so a follower who keeps scanning counts once. It costs a
 			// write once per half retention per follower and scene, and the marker
 			// still expires with a record that leads to it.
-			put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, ""), ExpireAt: kept}, "")
+			put(s.tables.Scenes, markerItem{key: s.at(seenKey(sc.Scene, sc.OpenID, "")), ExpireAt: kept}, "")
 		}
 		if sc.UniqueToday {
 			dayDelta.UniqueUsers = 1
 			// Day markers matter only on their day; TTL drops them after a week
 			// (or with the record, when the retention is shorter).
-			parts.uniqueToday = put(s.tables.Scenes, markerItem{key: seenKey(sc.Scene, sc.OpenID, day), ExpireAt: min(kept, s.expireAt(sc.At, dayMarkerTTL))}, fresh)
+			parts.uniqueToday = put(s.tables.Scenes, markerItem{key: s.at(seenKey(sc.Scene, sc.OpenID, day)), ExpireAt: min(kept, s.expireAt(sc.At, dayMarkerTTL))}, fresh)
 		}
 		if sc.Register {
-			parts.register = put(s.tables.Scenes, registryItem{key: registryKey(sc.Scene), Scene: sc.Scene, FirstSeen: sc.At.Unix(), ListPK: listScenes, ListSK: sc.Scene}, fresh)
+			parts.register = put(s.tables.Scenes, registryItem{key: s.at(registryKey(sc.Scene)), Scene: sc.Scene, FirstSeen: sc.At.Unix(), ListPK: s.ns + listScenes, ListSK: sc.Scene}, fresh)
 		}
 	}
 	if sc.Event == qr.EventUnsubscribe {
@@ -345,8 +345,8 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 	if charged != "" {
 		shard := s.shard(c.Key)
 		items = append(items,
-			s.addCounts(statsKey(charged, shard, ""), charged, delta, sc.At),
-			s.addCounts(statsKey(charged, shard, day), charged, dayDelta, sc.At))
+			s.addCounts(s.at(statsKey(charged, shard, "")), charged, delta, sc.At),
+			s.addCounts(s.at(statsKey(charged, shard, day)), charged, dayDelta, sc.At))
 	}
 	return items, parts, nil
 }
@@ -357,7 +357,7 @@ func (s *Store) recordItems(c qr.Claim, scan *qr.Scan, sc qr.Scan) ([]types.Tran
 // it and the transaction writes nothing. The item is under 1 KB: 2 write units
 // in the transaction (docs/performance.md, "Request units per push").
 func (s *Store) signatureItem(sb *qr.SignedBody) types.TransactWriteItem {
-	k := signatureKey(sb.Signature)
+	k := s.at(signatureKey(sb.Signature))
 	item := k.av()
 	item[attrBody] = &types.AttributeValueMemberS{Value: bodyHash(sb)}
 	item[attrExpireAt] = number(sb.Until.Unix())

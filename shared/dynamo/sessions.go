@@ -46,7 +46,7 @@ func (it sessionItem) session() *qr.Session {
 // CreateSession stores a new pending session; its id must be new.
 func (s *Store) CreateSession(ctx context.Context, sess *qr.Session) error {
 	av, err := attributevalue.MarshalMap(sessionItem{
-		key: sessionKey(sess.ID), ID: sess.ID, Scene: sess.Scene, Ticket: sess.Ticket, URL: sess.URL,
+		key: s.at(sessionKey(sess.ID)), ID: sess.ID, Scene: sess.Scene, Ticket: sess.Ticket, URL: sess.URL,
 		Status: qr.SessionPending, CreatedAt: sess.CreatedAt.Unix(), ExpiresAt: sess.ExpiresAt.Unix(),
 		ExpireAt: sess.ExpiresAt.Add(SessionTTL).Unix(),
 	})
@@ -69,7 +69,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *qr.Session) error {
 // Session reads a session, strongly consistent (a browser waits on it); ENotFound
 // when there is none (never created, or deleted by TTL).
 func (s *Store) Session(ctx context.Context, id string) (*qr.Session, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: sessionKey(id).av(), ConsistentRead: aws.Bool(true)})
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Scenes, Key: s.at(sessionKey(id)).av(), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, unavailable("get session", err)
 	}
@@ -90,7 +90,7 @@ func (s *Store) Session(ctx context.Context, id string) (*qr.Session, error) {
 func (s *Store) BindSession(ctx context.Context, c qr.Claim, id, openid string, at time.Time) (outcome string, prior *qr.Claim, err error) {
 	// The claim names the session it bound: erasing openid finds the session from it
 	// (the claim outlives the session, a day against at most two hours).
-	claim, err := attributevalue.MarshalMap(claimItem{key: claimKey(openid, c.Key), Reply: c.Reply, At: c.At.Unix(), Login: id, ExpireAt: s.expireAt(c.At, s.claimTTL)})
+	claim, err := attributevalue.MarshalMap(claimItem{key: s.at(claimKey(openid, c.Key)), Reply: c.Reply, At: c.At.Unix(), Login: id, ExpireAt: s.expireAt(c.At, s.claimTTL)})
 	if err != nil {
 		return "", nil, fmt.Errorf("dynamo: marshal claim: %w", err)
 	}
@@ -102,7 +102,7 @@ func (s *Store) BindSession(ctx context.Context, c qr.Claim, id, openid string, 
 		}},
 		{Update: &types.Update{
 			TableName:           &s.tables.Scenes,
-			Key:                 sessionKey(id).av(),
+			Key:                 s.at(sessionKey(id)).av(),
 			UpdateExpression:    aws.String("SET #st = :scanned, #o = :openid, #sa = :at"),
 			ConditionExpression: aws.String(present + " AND #st = :pending AND #ea > :at"),
 			ExpressionAttributeNames: map[string]string{
@@ -137,7 +137,7 @@ func (s *Store) BindSession(ctx context.Context, c qr.Claim, id, openid string, 
 		if err := attributevalue.UnmarshalMap(reasons[0].Item, &it); err != nil {
 			return "", nil, fmt.Errorf("dynamo: unmarshal claim: %w", err)
 		}
-		return "", it.claim(c.Key), nil
+		return "", it.claim(s.ns, c.Key), nil
 	}
 	if aws.ToString(reasons[1].Code) != "ConditionalCheckFailed" {
 		return "", nil, unavailable("bind session", err)

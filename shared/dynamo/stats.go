@@ -45,7 +45,7 @@ func (s *Store) SceneStats(ctx context.Context, scene, from, to string) (qr.Stat
 	st := qr.Stats{Scene: scene, Days: []qr.Day{}}
 	keys := make([]map[string]types.AttributeValue, 0, s.shards)
 	for i := range s.shards {
-		keys = append(keys, statsKey(scene, i, "").av())
+		keys = append(keys, s.at(statsKey(scene, i, "")).av())
 	}
 	items, err := s.batchGet(ctx, s.tables.Scenes, keys)
 	if err != nil {
@@ -69,7 +69,7 @@ func (s *Store) SceneStats(ctx context.Context, scene, from, to string) (qr.Stat
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.queryDays(ctx, statsKey(scene, i, "").PK, from, to, func(day string, c qr.Counts) {
+			errs[i] = s.queryDays(ctx, s.at(statsKey(scene, i, "")).PK, from, to, func(day string, c qr.Counts) {
 				mu.Lock()
 				defer mu.Unlock()
 				if days[day] == nil {
@@ -178,7 +178,7 @@ func (s *Store) Scenes(ctx context.Context) ([]string, error) {
 		IndexName:                 aws.String(indexByCreated),
 		KeyConditionExpression:    aws.String("#lp = :lp"),
 		ExpressionAttributeNames:  map[string]string{"#lp": "list_pk"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":lp": &types.AttributeValueMemberS{Value: listScenes}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":lp": &types.AttributeValueMemberS{Value: s.ns + listScenes}},
 	}
 	var scenes []string
 	for {

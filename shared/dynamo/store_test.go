@@ -18,3 +18,14 @@ func TestStore(t *testing.T) {
 	}
 	storetest.Run(t, func(*testing.T) storetest.Store { return store })
 }
+
+// Two accounts over one set of tables, as a multi-account deployment has them;
+// one of them is the default account, whose keys are a single-account release's.
+func TestAccounts(t *testing.T) {
+	client, names := localTables(t)
+	store, err := New(client, Tables{Scenes: names["ScenesTable"], Events: names["EventsTable"]}, Options{DefaultAppID: "wxaaaaaaaaaaaaaaaa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunAccounts(t, func(_ *testing.T, appID string) storetest.Store { return store.Account(appID) })
+}

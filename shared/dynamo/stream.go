@@ -42,9 +42,12 @@ func DecodeStreamRecord(eventName string, keys, newImage map[string]types.Attrib
 	event, _ := str(newImage, attrEvent)
 	scene, _ := str(newImage, attrScene)
 	at, ok := num(newImage, attrAt)
+	appID, pk, inAccount := splitNS(pk)
 	switch {
 	case newImage == nil:
 		return qr.ScanRecord{}, errors.New("dynamo: no NewImage: the stream must carry new images")
+	case !inAccount:
+		return qr.ScanRecord{}, errors.New("dynamo: the record's key names no account")
 	case openid == "" || pk != userPK(openid):
 		// Neither the key nor the openid in the error: it is logged, and both name a follower.
 		return qr.ScanRecord{}, errors.New("dynamo: the record's key does not belong to its openid")
@@ -53,10 +56,13 @@ func DecodeStreamRecord(eventName string, keys, newImage map[string]types.Attrib
 	case !ok || at <= 0:
 		return qr.ScanRecord{}, errors.New("dynamo: no push time (at)")
 	}
-	r := qr.ScanRecord{Scene: scene, OpenID: openid, Event: event, At: time.Unix(at, 0).UTC()}
+	r := qr.ScanRecord{AppID: appID, Scene: scene, OpenID: openid, Event: event, At: time.Unix(at, 0).UTC()}
 	k := recordKey(openid, r.At, event, scene)
 	if sk != k.SK {
 		return qr.ScanRecord{}, errors.New("dynamo: the record's sort key does not match its attributes") // the key names the follower
+	}
+	if appID != "" {
+		k.PK = accountNS(appID) + k.PK
 	}
 	r.PushID = pushID(k)
 	return r, nil

@@ -32,6 +32,29 @@ func TestDecodeStreamRecordReadsARecord(t *testing.T) {
 	}
 }
 
+// A record of another account than the default names it in its key: the
+// decoded record carries its AppID, and its PushID differs from the same push's
+// in the default account.
+func TestDecodeStreamRecordNamesTheAccount(t *testing.T) {
+	keys, img := scanImage()
+	keys["pk"] = s("app#wx1111111111111111#user#oUser-1")
+	got, err := DecodeStreamRecord("INSERT", keys, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, di := scanImage()
+	def, _ := DecodeStreamRecord("INSERT", dk, di)
+	if got.AppID != "wx1111111111111111" || got.PushID == def.PushID || got.PushID != pushID(key{"app#wx1111111111111111#user#oUser-1", "push#event:1732500000|SCAN|poster-bj"}) {
+		t.Errorf("decode = %+v; want AppID wx1111111111111111 and the PushID of its own key (default's %s)", got, def.PushID)
+	}
+	for _, pk := range []string{"app#", "app#wx1111111111111111", "app##user#oUser-1", "app#wx1111111111111111#user#oUser-2"} {
+		keys["pk"] = s(pk)
+		if _, err := DecodeStreamRecord("INSERT", keys, img); err == nil || errors.Is(err, ErrNotScanRecord) {
+			t.Errorf("pk %q: %v, want a record refused as corrupt", pk, err)
+		}
+	}
+}
+
 // TestDecodeStreamRecordRefusesWhatTheStoreDidNotWrite: what is not a new scan
 // record is ErrNotScanRecord (ignored); what looks like one but whose key and
 // attributes disagree is another error (failed, for a person to look at).

@@ -43,6 +43,11 @@ type tokenItem struct {
 	// holder and its end in Unix milliseconds. Read by no one but the condition.
 	LeaseHolder string `dynamodbav:"lease_holder,omitempty"`
 	LeaseUntil  int64  `dynamodbav:"lease_until,omitempty"`
+	// The token's health (qr.TokenHealth): when it was saved, and the last
+	// failure to fetch the next one since, which Save clears.
+	RefreshedAt int64  `dynamodbav:"refreshed_at,omitempty"`
+	LastError   string `dynamodbav:"last_error,omitempty"`
+	LastErrorAt int64  `dynamodbav:"last_error_at,omitempty"`
 }
 
 // Load reads the record, strongly consistent: a stale read would hand out a token
@@ -66,7 +71,7 @@ func (t *Tokens) Load(ctx context.Context) (qr.AccessToken, error) {
 // otherwise it writes nothing and returns an EConflict error.
 func (t *Tokens) Save(ctx context.Context, rec qr.AccessToken, prev int64) error {
 	item, err := attributevalue.MarshalMap(tokenItem{
-		PK: "", Token: rec.Token, ExpiresAt: rec.ExpiresAt.Unix(), Version: rec.Version,
+		PK: "", Token: rec.Token, ExpiresAt: rec.ExpiresAt.Unix(), Version: rec.Version, RefreshedAt: time.Now().Unix(),
 	})
 	if err != nil {
 		return fmt.Errorf("dynamo: marshal token: %w", err)
@@ -123,4 +128,47 @@ func (t *Tokens) Lease(ctx context.Context, holder string, version int64, now, u
 
 func number(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// RecordFailure keeps why the last fetch failed and when (reason names
+// WeChat's errcode; it never holds a secret), for the Accounts page. It leaves
+// the token, its version and the lease as they are.
+func (t *Tokens) RecordFailure(ctx context.Context, reason string, at time.Time) error {
+	_, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &t.table,
+		Key:                       t.key,
+		UpdateExpression:          aws.String("SET #e = :e, #at = :at"),
+		ExpressionAttributeNames:  map[string]string{"#e": "last_error", "#at": "last_error_at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": &types.AttributeValueMemberS{Value: reason}, ":at": number(at.Unix())},
+	})
+	if err != nil {
+		return unavailable("record token failure", err)
+	}
+	return nil
+}
+
+// Health reads the token's health (eventually consistent: it is for display).
+func (t *Tokens) Health(ctx context.Context) (qr.TokenHealth, error) {
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &t.table, Key: t.key,
+		ProjectionExpression:     aws.String("#r, #x, #e, #at"),
+		ExpressionAttributeNames: map[string]string{"#r": "refreshed_at", "#x": "expires_at", "#e": "last_error", "#at": "last_error_at"},
+	})
+	if err != nil {
+		return qr.TokenHealth{}, unavailable("read token health", err)
+	}
+	var it tokenItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return qr.TokenHealth{}, fmt.Errorf("dynamo: unmarshal token health: %w", err)
+	}
+	h := qr.TokenHealth{LastError: it.LastError}
+	for _, f := range []struct {
+		dst *time.Time
+		v   int64
+	}{{&h.RefreshedAt, it.RefreshedAt}, {&h.ExpiresAt, it.ExpiresAt}, {&h.LastErrorAt, it.LastErrorAt}} {
+		if f.v > 0 {
+			*f.dst = time.Unix(f.v, 0).UTC()
+		}
+	}
+	return h, nil
 }

@@ -29,6 +29,26 @@ type Store struct {
 	sessions map[string]*qr.Session
 	sigs     map[string][32]byte // a plain push's query signature → its body's hash
 	scans    []qr.Scan
+	accounts map[string]*Store // the other accounts' stores, by AppID
+}
+
+// Account returns the store of the account appID, which shares nothing with s
+// or with any other account's; "" is s itself (the default account).
+func (s *Store) Account(appID string) *Store {
+	if appID == "" {
+		return s
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.accounts == nil {
+		s.accounts = map[string]*Store{}
+	}
+	a, ok := s.accounts[appID]
+	if !ok {
+		a = New()
+		s.accounts[appID] = a
+	}
+	return a
 }
 
 // New returns an empty Store.

@@ -12,3 +12,8 @@ import (
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(*testing.T) storetest.Store { return inmem.New() })
 }
+
+func TestAccounts(t *testing.T) {
+	store := inmem.New()
+	storetest.RunAccounts(t, func(_ *testing.T, appID string) storetest.Store { return store.Account(appID) })
+}

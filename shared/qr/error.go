@@ -13,6 +13,10 @@ const (
 	EQuota       = "quota"       // a platform limit is reached
 	EUnavailable = "unavailable" // a dependency failed; retrying may work
 	EInternal    = "internal"    // a bug or misconfiguration; the caller sees no detail
+
+	EAccountNotFound = "account_not_found" // no such official account in this stack
+	EAccountRevoked  = "account_revoked"   // the account withdrew its authorization
+	EForbidden       = "forbidden"         // the signed-in user may not see or change this
 )
 
 // Error is the domain's error: a code callers branch on and a message a user can act on.

@@ -12,6 +12,9 @@ type ScanRecord struct {
 	// ID identifies the record in its batch: the stream's sequence number, which
 	// the function reports back for a record that failed.
 	ID string
+	// AppID is the account whose callback wrote the record; "" is the default
+	// account.
+	AppID string
 	// PushID is the push's stable id: every delivery of the stream record, and
 	// every retry of it, has the same one. Markers and published events use it.
 	PushID string
@@ -70,4 +73,15 @@ type AccessToken struct {
 	Token     string
 	ExpiresAt time.Time
 	Version   int64
+}
+
+// TokenHealth is how an account's token fares, as the Accounts page shows it:
+// when the stored token was fetched and until when it is valid, and the last
+// failure to fetch one since (cleared by the next success). It never holds the
+// token.
+type TokenHealth struct {
+	RefreshedAt time.Time `json:"refreshed_at,omitzero"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }

@@ -1,0 +1,101 @@
+package account
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"wechatqr/functions/internal/boot"
+	"wechatqr/shared/accounts"
+	"wechatqr/shared/consoleauth"
+	"wechatqr/shared/dynamo"
+	"wechatqr/shared/seal"
+	"wechatqr/shared/token"
+	"wechatqr/shared/wechat"
+)
+
+// Registry builds the stack's accounts from the environment: ACCOUNTS_TABLE,
+// the KMS key that seals their credentials (ACCOUNTS_KEY_ID), and the default
+// account's AppID and name (WECHAT_APP_ID, WECHAT_ACCOUNT_NAME). tokens is the
+// tokens table, for the functions that delete an account's token with it (""
+// elsewhere). It returns nil, nil when ACCOUNTS_TABLE is unset: the function
+// then serves the default account alone, as a single-account release did.
+func Registry(env *boot.Env, tokens string) (*accounts.Registry, error) {
+	table := env.Getenv("ACCOUNTS_TABLE")
+	if table == "" {
+		return nil, nil
+	}
+	sealer, err := sealer(env)
+	if err != nil {
+		return nil, err
+	}
+	store, err := dynamo.NewAccounts(env.DynamoDB(), table, tokens)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := token.ConfigFromEnv(env.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return accounts.NewRegistry(accounts.Config{
+		Default: accounts.Account{AppID: cfg.AppID, Name: env.Getenv("WECHAT_ACCOUNT_NAME")},
+		Store:   store, Sealer: sealer,
+		// New credentials are proven by fetching a stable token: it invalidates
+		// no token another holder of the AppSecret uses.
+		Checker: accounts.CheckerFunc(func(ctx context.Context, appID, secret string) error {
+			c, err := wechat.NewClient(cfg.BaseURL, appID, secret)
+			if err != nil {
+				return err
+			}
+			_, err = c.StableToken(ctx, false)
+			return err
+		}),
+	})
+}
+
+// sealer is the KMS key ACCOUNTS_KEY_ID names; the local stack, which has no
+// KMS, sets WECHATQR_LOCAL=1 and ACCOUNTS_LOCAL_KEY (64 hex digits) instead, as
+// it sets plain variables for the secrets (docs/operations.md, "The local flag").
+func sealer(env *boot.Env) (accounts.Sealer, error) {
+	if keyID := env.Getenv("ACCOUNTS_KEY_ID"); keyID != "" {
+		return seal.NewKMS(kms.NewFromConfig(env.AWS), keyID)
+	}
+	local := env.Getenv("ACCOUNTS_LOCAL_KEY")
+	if local == "" || env.Getenv(consoleauth.EnvLocal) != "1" {
+		return nil, fmt.Errorf("ACCOUNTS_KEY_ID is required with ACCOUNTS_TABLE: the KMS key that seals the accounts' credentials")
+	}
+	key, err := hex.DecodeString(local)
+	if err != nil {
+		return nil, fmt.Errorf("ACCOUNTS_LOCAL_KEY is not 64 hex digits")
+	}
+	return seal.NewLocal(key)
+}
+
+// TokensOf builds the WeChat client and token source of a stored account:
+// its own token item in the tokens table (one writer per account, as for the
+// default one) and its AppSecret from the registry, opened at each token call
+// only (most calls take the token from the table), so a changed AppSecret is
+// used at once.
+func TokensOf(env *boot.Env, reg *accounts.Registry, table, appID string) (*token.Source, *wechat.Client, error) {
+	cfg, err := token.ConfigFromEnv(env.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := wechat.NewClient(cfg.BaseURL, appID, "", wechat.WithSecretFunc(func(ctx context.Context) (string, error) {
+		return reg.AppSecret(ctx, appID)
+	}))
+	if err != nil {
+		return nil, nil, err
+	}
+	issuer, err := token.NewIssuer(client, cfg.Kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := dynamo.NewTokens(env.DynamoDB(), table, appID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return token.NewSource(store, issuer, token.Options{}), client, nil
+}
