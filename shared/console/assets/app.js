@@ -174,8 +174,13 @@ async function boot() {
     useSession(session);
   }
   await accounts.load();
-  // The Accounts page adds and removes accounts: the header follows.
-  accounts.onChange(() => { const {page} = route(); renderNav(page.id === 'code' ? 'codes' : page.id); });
+  // The Accounts page adds and removes accounts: the header follows, and a
+  // page about every account drops a choice that was just removed.
+  accounts.onChange(() => {
+    const {page} = route();
+    if (!page.scoped && !accounts.find(accounts.currentAccount())) accounts.use(accounts.fallback());
+    renderNav(page.id === 'code' ? 'codes' : page.id);
+  });
   document.getElementById('account').addEventListener('change', switchAccount);
   window.addEventListener('hashchange', render);
   await render();
