@@ -131,8 +131,8 @@ test-unit: ## the fast tier: every test that needs no Java, Node, browser, moto_
 run: deps tools ## the whole stack offline on ADDR (127.0.0.1:3000); PERSIST=1 keeps the data in local/data
 	$(GO) run ./local/cmd/stack run -addr $(ADDR) $(if $(PERSIST),-data local/data) $(if $(V),-v)
 
-scan: ## simulate a scan on the running stack, then show the follow-ups: make scan SCENE=riddle-1 OPENID=user-1 [MODE=safe]
-	$(GO) run ./local/cmd/stack scan -addr $(ADDR) -scene '$(SCENE)' -openid '$(OPENID)' -mode $(MODE)
+scan: ## simulate a scan on the running stack, then show the follow-ups: make scan SCENE=riddle-1 OPENID=user-1 [MODE=safe] [APPID=wx…]
+	$(GO) run ./local/cmd/stack scan -addr $(ADDR) -scene '$(SCENE)' -openid '$(OPENID)' -mode $(MODE) -appid '$(APPID)'
 
 invoke: deps tools ## one invocation under aws-lambda-rie: make invoke FN=callback EVENT=events/scan.json (FN=scanactions EVENT=events/scan-actions.json)
 	$(GO) run ./local/cmd/stack invoke -fn '$(FN)' -event '$(EVENT)'

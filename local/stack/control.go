@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"wechatqr/shared/wechat/wechattest"
@@ -32,7 +33,7 @@ type ScanResult struct {
 
 // actionsAfter waits for the stream mappings to hand over what the scan wrote, then reads what
 // the follower received from the scan actions: messages after the first before, and tags.
-func (s *Stack) actionsAfter(ctx context.Context, openid string, before int) (followups, tags []string, why string) {
+func (s *Stack) actionsAfter(ctx context.Context, p *wechattest.Platform, openid string, before int) (followups, tags []string, why string) {
 	if s.aws == nil || len(s.aws.mappings) == 0 {
 		return nil, nil, "no function on the stream runs in this stack"
 	}
@@ -41,15 +42,15 @@ func (s *Stack) actionsAfter(ctx context.Context, openid string, before int) (fo
 	if err := s.StreamIdle(wait); err != nil {
 		why = "the stream mapping is still busy: " + err.Error()
 	}
-	msgs := s.Platform.Messages(openid)
+	msgs := p.Messages(openid)
 	for _, m := range msgs[min(before, len(msgs)):] {
 		followups = append(followups, m.String())
 	}
 	held := map[int64]bool{}
-	for _, id := range s.Platform.UserTags(openid) {
+	for _, id := range p.UserTags(openid) {
 		held[id] = true
 	}
-	for _, t := range s.Platform.Tags() {
+	for _, t := range p.Tags() {
 		if held[t.ID] {
 			tags = append(tags, t.Name)
 		}
@@ -70,9 +71,11 @@ func ParseMode(s string) (wechattest.Mode, error) {
 	return 0, fmt.Errorf("mode %q is not plaintext, compatible or safe", s)
 }
 
-// Control serves ControlPath: POST scan?scene=&openid=&mode= has the emulator send
-// the push WeChat would send for that scan to callbackURL, and answers with the result.
-func (s *Stack) Control(callbackURL string) http.Handler {
+// Control serves ControlPath: POST scan?scene=&openid=&mode=[&appid=] has the
+// emulator send the push WeChat would send for that scan to the account's
+// callback URL under base (base/wechat for the default account, base/wechat/<appid>
+// for another), and answers with the result.
+func (s *Stack) Control(base string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+ControlPath+"scan", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -82,16 +85,24 @@ func (s *Stack) Control(callbackURL string) http.Handler {
 			http.Error(w, "scan takes scene, openid and mode (plaintext, compatible or safe)", http.StatusBadRequest)
 			return
 		}
+		p, callbackURL := s.Platform, base+"/wechat"
+		if appID := q.Get("appid"); appID != "" && appID != p.Config().AppID {
+			if p = s.Network.Platform(appID); p == nil {
+				http.Error(w, fmt.Sprintf("the emulator has no account %q: it has %s", appID, strings.Join(s.Network.AppIDs(), ", ")), http.StatusBadRequest)
+				return
+			}
+			callbackURL += "/" + appID
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 		defer cancel()
-		before := len(s.Platform.Messages(openid))
-		push, err := s.Platform.ScanScene(ctx, callbackURL, openid, scene, mode)
+		before := len(p.Messages(openid))
+		push, err := p.ScanScene(ctx, callbackURL, openid, scene, mode)
 		if err != nil {
 			http.Error(w, "the emulator could not deliver the push: "+err.Error(), http.StatusBadGateway)
 			return
 		}
 		res := ScanResult{Event: push.Event, Mode: mode.String(), Status: push.Status(), Reply: string(push.Reply())}
-		res.Followups, res.Tags, res.Actions = s.actionsAfter(ctx, openid, before)
+		res.Followups, res.Tags, res.Actions = s.actionsAfter(ctx, p, openid, before)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(res)
 	})

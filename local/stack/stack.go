@@ -8,7 +8,10 @@
 package stack
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +19,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -55,8 +59,13 @@ type Options struct {
 	DataDir string
 	// DB reuses a running DynamoDB Local instead of starting one (not closed by Close).
 	DB *dynamolocal.Server
-	// Platform configures the emulated account.
+	// Platform configures the emulated default account.
 	Platform wechattest.PlatformConfig
+	// Accounts are more official accounts, emulated beside the default one on
+	// the same emulated WeChat and added to the stack as direct accounts
+	// (POST /accounts, as a user adds one) once the functions run; the
+	// qrcode function must be among them.
+	Accounts []Account
 	// Env is added to every function's environment, over the template's.
 	Env map[string]string
 	// BuildDir receives the bootstraps; empty means a fresh temporary folder.
@@ -65,11 +74,29 @@ type Options struct {
 	Logs io.Writer
 }
 
+// Account is an emulated direct account: WeChat's settings of it, and the
+// name the stack shows.
+type Account struct {
+	Name     string
+	Platform wechattest.PlatformConfig
+	// MessageMode is the account's (plaintext when empty, so that every push
+	// mode is served, as for the default account locally).
+	MessageMode string
+}
+
+// SecondAccount is the direct account `make run` adds beside the default one.
+var SecondAccount = Account{Name: "Second account (local)", Platform: wechattest.PlatformConfig{
+	AppID: "wx2c2c2c2c2c2c2c2c", AppSecret: "2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c",
+	Token: "secondaccount", EncodingAESKey: "SecondAccountLocalKeySecondAccountLocalKey1", OriginalID: "gh_2c2c2c2c2c2c",
+}}
+
 // Stack is a running local stack.
 type Stack struct {
-	DB        *dynamolocal.Server
-	Dynamo    *dynamodb.Client
-	Platform  *wechattest.Platform
+	DB       *dynamolocal.Server
+	Dynamo   *dynamodb.Client
+	Platform *wechattest.Platform // the default account's, on Network
+	// Network is the emulated WeChat: every account's Platform behind one address.
+	Network   *wechattest.Network
 	Template  *cfn.Template
 	Tables    map[string]string // logical id → table name
 	functions map[string]*function
@@ -137,7 +164,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		}
 	}()
 
-	if err := s.startPlatform(opts.Platform); err != nil {
+	if err := s.startPlatform(opts.Platform, opts.Accounts); err != nil {
 		return s, err
 	}
 	if s.DB = opts.DB; s.DB == nil {
@@ -200,19 +227,60 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 			return s, err
 		}
 	}
+	for _, a := range opts.Accounts {
+		if err := s.AddAccount(ctx, a); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
 
-// startPlatform serves the WeChat emulator on a free loopback port.
-func (s *Stack) startPlatform(cfg wechattest.PlatformConfig) error {
+// AddAccount adds a as a direct account through the API, as a user would (the
+// qrcode function proves its AppSecret with the emulator first). An account
+// the stack has from an earlier run (PERSIST=1) is left as it is.
+func (s *Stack) AddAccount(ctx context.Context, a Account) error {
+	if _, ok := s.functions["QRCodeFunction"]; !ok {
+		return errors.New("stack: adding an account needs the QRCodeFunction")
+	}
+	if s.Network.Platform(a.Platform.AppID) == nil {
+		if _, err := s.Network.Add(a.Platform); err != nil {
+			return err
+		}
+	}
+	p := s.Network.Platform(a.Platform.AppID).Config()
+	body, err := json.Marshal(map[string]string{
+		"appid": p.AppID, "name": a.Name, "app_secret": p.AppSecret, "token": p.Token,
+		"encoding_aes_key": p.EncodingAESKey, "message_mode": cmp.Or(a.MessageMode, "plaintext"),
+	})
+	if err != nil {
+		return err
+	}
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/accounts", bytes.NewReader(body))
+	w := httptest.NewRecorder()
+	s.Front().ServeHTTP(w, req)
+	if w.Code != http.StatusCreated && w.Code != http.StatusConflict {
+		return fmt.Errorf("stack: adding account %s: %d %s", p.AppID, w.Code, w.Body)
+	}
+	return nil
+}
+
+// startPlatform serves the WeChat emulator on a free loopback port: the
+// default account and the others, behind one address as WeChat's API host.
+func (s *Stack) startPlatform(cfg wechattest.PlatformConfig, others []Account) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("stack: a port for the WeChat emulator: %w", err)
 	}
 	s.platformLn = ln
-	s.Platform = wechattest.NewPlatform(cfg)
-	s.Platform.SetBaseURL("http://" + ln.Addr().String())
-	s.platformHS = &http.Server{Handler: s.Platform, ReadHeaderTimeout: 5 * time.Second}
+	s.Network = wechattest.NewNetwork(cfg)
+	for _, a := range others {
+		if _, err := s.Network.Add(a.Platform); err != nil {
+			return fmt.Errorf("stack: account %s: %w", a.Platform.AppID, err)
+		}
+	}
+	s.Network.SetBaseURL("http://" + ln.Addr().String())
+	s.Platform = s.Network.Platform(cmp.Or(cfg.AppID, wechattest.DefaultAppID))
+	s.platformHS = &http.Server{Handler: s.Network, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.platformHS.Serve(ln) }()
 	return nil
 }
@@ -338,8 +406,8 @@ func (s *Stack) Close() {
 			_ = s.platformHS.Shutdown(ctx)
 			cancel()
 		}
-		if s.Platform != nil {
-			s.Platform.Close()
+		if s.Network != nil {
+			s.Network.Close()
 		}
 		if s.ownDB && s.DB != nil {
 			_ = s.DB.Close()

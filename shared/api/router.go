@@ -80,8 +80,18 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	rt.mux.HandleFunc("DELETE /accounts/{appid}", rt.remove)
 	rt.mux.HandleFunc("/accounts/{appid}/", rt.account)
 	rt.mux.HandleFunc("GET /stats/accounts", rt.accountTotals)
-	rt.mux.Handle("/", cfg.Default)
+	rt.mux.HandleFunc("/", rt.defaultAccount)
 	return rt, nil
+}
+
+// defaultAccount serves the routes of today: the default account's, to those
+// who may see it.
+func (rt *Router) defaultAccount(w http.ResponseWriter, r *http.Request) {
+	if appID := rt.reg.DefaultAppID(); !MaySee(caller.From(r.Context()), appID) {
+		rt.def.fail(w, r, qr.Errorf(qr.EForbidden, "you may not see account %s, whose routes these are: name your account's, /accounts/{appid}/…", appID))
+		return
+	}
+	rt.def.ServeHTTP(w, r)
 }
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.mux.ServeHTTP(w, r) }

@@ -1,7 +1,7 @@
 // Command stack runs the product locally, without Docker or an AWS account:
 //
 //	stack run    [-addr 127.0.0.1:3000] [-data DIR]   the whole stack behind one HTTP address
-//	stack scan   -scene S -openid O [-mode safe]       simulate a WeChat user scanning a code
+//	stack scan   -scene S -openid O [-mode safe] [-appid A]  simulate a WeChat user scanning a code
 //	stack invoke -fn callback -event events/scan.json  one invocation of one function
 //
 // The Makefile's run, scan and invoke targets call it.
@@ -37,8 +37,9 @@ func main() {
 		scene := fs.String("scene", "", "the code's scene")
 		openid := fs.String("openid", "", "the scanning user's OpenID")
 		mode := fs.String("mode", "plaintext", "message mode: plaintext, compatible or safe")
+		appID := fs.String("appid", "", "the account whose code it is (empty: the default account)")
 		_ = fs.Parse(os.Args[2:])
-		err = scan(ctx, *addr, *scene, *openid, *mode)
+		err = scan(ctx, *addr, *appID, *scene, *openid, *mode)
 	case "invoke":
 		fn := fs.String("fn", "", "callback, qrcode, tokenrefresh or scanactions (or a logical id)")
 		event := fs.String("event", "", "an event file, e.g. events/scan.json")

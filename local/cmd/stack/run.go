@@ -34,7 +34,7 @@ func run(ctx context.Context, addr, data string, verbose bool) error {
 		logs = os.Stderr
 	}
 	fmt.Println("starting DynamoDB Local, moto_server, the WeChat emulator and the functions…")
-	s, err := stack.Start(ctx, stack.Options{DataDir: data, Logs: logs})
+	s, err := stack.Start(ctx, stack.Options{DataDir: data, Logs: logs, Accounts: []stack.Account{stack.SecondAccount}})
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func run(ctx context.Context, addr, data string, verbose bool) error {
 	base := "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
 	mux.Handle("/", s.Front())
-	mux.Handle(stack.ControlPath, s.Control(base+"/wechat"))
+	mux.Handle(stack.ControlPath, s.Control(base))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() {
@@ -60,7 +60,8 @@ wechat-qr is running at %s  (ready in %.1fs)
   routes:
     %s
 
-  WeChat emulator:  %s  (AppID %s, Token %s)
+  WeChat emulator:  %s  (the default account %s, Token %s;
+                    and %s, a second direct account: /accounts/%s/…, make scan APPID=%s)
   DynamoDB Local:   %s%s
 
   try, in another terminal:
@@ -72,7 +73,8 @@ wechat-qr is running at %s  (ready in %.1fs)
 %s
   Ctrl-C stops everything.
 `, base, time.Since(start).Seconds(), base, strings.Join(s.Routes(), "\n    "),
-		s.PlatformURL(), s.Platform.Config().AppID, s.Platform.Config().Token, s.DB.Endpoint(), motoLine(s), base, base, base, actionsTry(s, base))
+		s.PlatformURL(), s.Platform.Config().AppID, s.Platform.Config().Token,
+		stack.SecondAccount.Platform.AppID, stack.SecondAccount.Platform.AppID, stack.SecondAccount.Platform.AppID, s.DB.Endpoint(), motoLine(s), base, base, base, actionsTry(s, base))
 
 	// The template's schedule runs the token refresh every minute; so does this.
 	refresh := func() {
@@ -118,7 +120,7 @@ func actionsTry(s *stack.Stack, base string) string {
 `, base)
 }
 
-func scan(ctx context.Context, addr, scene, openid, mode string) error {
+func scan(ctx context.Context, addr, appID, scene, openid, mode string) error {
 	if scene == "" || openid == "" {
 		return errors.New("scan needs SCENE and OPENID, e.g. `make scan SCENE=riddle-1 OPENID=user-1`")
 	}
@@ -126,6 +128,9 @@ func scan(ctx context.Context, addr, scene, openid, mode string) error {
 		return err
 	}
 	q := url.Values{"scene": {scene}, "openid": {openid}, "mode": {mode}}
+	if appID != "" {
+		q.Set("appid", appID)
+	}
 	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+stack.ControlPath+"scan?"+q.Encode(), nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
