@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"wechatqr/local/moto"
+	"wechatqr/shared/wechat/wechattest"
 )
 
 // account is an account as GET /accounts shows it, as far as these tests read it.
@@ -37,14 +39,16 @@ type counts struct {
 }
 
 type accountStats struct {
-	From     string `json:"from"`
-	To       string `json:"to"`
-	Accounts []struct {
-		AppID  string `json:"appid"`
-		Name   string `json:"name"`
-		Totals counts `json:"totals"`
-		Period counts `json:"period"`
-	} `json:"accounts"`
+	From     string        `json:"from"`
+	To       string        `json:"to"`
+	Accounts []accountStat `json:"accounts"`
+}
+
+type accountStat struct {
+	AppID  string `json:"appid"`
+	Name   string `json:"name"`
+	Totals counts `json:"totals"`
+	Period counts `json:"period"`
 }
 
 // accountsNow lists the stack's accounts (the local stack sees them all).
@@ -198,23 +202,35 @@ func TestTheAccountsPageListsAddsAndRemoves(t *testing.T) {
 	}
 
 	// A bad AppID: the API's own message, beside the field.
-	bad := `{"appid":"wx123","name":"x","app_secret":"` + strings.Repeat("a", 32) + `","token":"browsertoken1"}`
-	_, apiMsg := apiRefusal(t, "POST", "/accounts", bad)
+	body := func(appid, secret string) string {
+		return `{"appid":"` + appid + `","name":"x","app_secret":"` + secret + `","token":"browsertoken1"}`
+	}
+	api := apiRefusal(t, "POST", "/accounts", body("wx123", strings.Repeat("a", 32)))
 	fillForm("wx123", strings.Repeat("a", 32))
 	waitFor(t, ctx, `document.getElementById('account-appid-error').textContent !== ''`)
-	if got := text(t, ctx, "#account-appid-error"); got != apiMsg || !strings.Contains(got, "appid") {
-		t.Errorf("a bad AppID: the form says %q, the API %q", got, apiMsg)
+	if got := text(t, ctx, "#account-appid-error"); got != api.Message || api.Status != http.StatusBadRequest || !strings.Contains(got, "appid") {
+		t.Errorf("a bad AppID: the form says %q, the API %d %q", got, api.Status, api.Message)
 	}
 	if got := eval[string](t, ctx, `document.getElementById('account-appid').getAttribute('aria-invalid') || ''`); got != "true" {
 		t.Error("the refused AppID is not marked invalid")
 	}
 
 	// An AppID WeChat does not know: WeChat's refusal and what to do about it.
+	api = apiRefusal(t, "POST", "/accounts", body("wx00000000000000aa", strings.Repeat("b", 32)))
+	if api.Status != http.StatusBadGateway || api.Errcode != 40013 {
+		t.Fatalf("an AppID WeChat does not know: the API answers %+v, want 502 with errcode 40013", api)
+	}
 	fillForm("wx00000000000000aa", strings.Repeat("b", 32))
 	waitFor(t, ctx, `document.getElementById('account-form-error').textContent !== ''`)
-	if got := text(t, ctx, "#account-form-error"); !strings.Contains(got, "40013") && text(t, ctx, `[data-test="account-form-hint"]`) == "" {
-		t.Errorf("WeChat's refusal of an unknown AppID shows as %q, without a hint", got)
+	// (WeChat's message ends in a request id of its own for each call.)
+	withoutRID := func(s string) string { return regexp.MustCompile(` rid: \S+$`).ReplaceAllString(s, "") }
+	if got := text(t, ctx, "#account-form-error > span"); withoutRID(got) != withoutRID(api.Message) {
+		t.Errorf("WeChat's refusal of an unknown AppID shows as %q, want the API's %q", got, api.Message)
 	}
+	if got := text(t, ctx, `[data-test="account-form-hint"]`); !strings.Contains(got, "40013") {
+		t.Errorf("WeChat's refusal of an unknown AppID comes with the hint %q", got)
+	}
+	audit(t, ctx, "accounts page, WeChat's refusal")
 
 	// An account WeChat knows: added, listed, in the switcher, and its
 	// secrets are nowhere in the page.
@@ -265,9 +281,15 @@ func TestTheAccountsPageListsAddsAndRemoves(t *testing.T) {
 func TestAllAccountsShowsEachAccountAndItsCSV(t *testing.T) {
 	_, second := twoAccounts(t)
 	apiPost(t, "/accounts/"+second.AppID+"/qrcodes", `{"scene":"all-sources-1","permanent":true}`)
+	for i := range 2 {
+		scanOf(t, second.AppID, fmt.Sprintf("all-sources-fan-%d", i), "all-sources-1")
+	}
 	ctx := page(t, "/all-sources", "")
 	var want accountStats
 	apiGet(t, "/stats/accounts?from="+chinaDay(-29)+"&to="+chinaDay(0), &want)
+	if i := slices.IndexFunc(want.Accounts, func(a accountStat) bool { return a.AppID == second.AppID }); i < 0 || want.Accounts[i].Period.Subscribes < 2 {
+		t.Fatalf("after 2 new followers of the second account, /stats/accounts says %+v", want.Accounts)
+	}
 	waitFor(t, ctx, fmt.Sprintf(`document.querySelectorAll('[data-test="account-source-row"]').length === %d`, len(want.Accounts)))
 	for _, a := range want.Accounts {
 		r := `[data-test="account-source-row"][data-appid="` + a.AppID + `"] `
@@ -278,9 +300,8 @@ func TestAllAccountsShowsEachAccountAndItsCSV(t *testing.T) {
 			}
 		}
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll('#all-sources-chart canvas').length`); n == 0 {
-		t.Error("no chart drawn")
-	}
+	// The chart is drawn once uPlot, loaded on first use, is in.
+	waitFor(t, ctx, `document.querySelector('#all-sources-chart canvas')`)
 	audit(t, ctx, "all-accounts page")
 
 	data, name, err := chrom.Download(ctx, chromedp.Click(chromedp.ID("all-sources-export")), time.Minute)
@@ -306,8 +327,16 @@ func TestAllAccountsShowsEachAccountAndItsCSV(t *testing.T) {
 	}
 }
 
-// apiRefusal sends body to the API and returns its refusal: status and message.
-func apiRefusal(t testing.TB, method, path, body string) (int, string) {
+// refusal is the API's answer to a request it refused.
+type refusal struct {
+	Status  int
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Errcode int    `json:"errcode"`
+}
+
+// apiRefusal sends body to the API and returns its refusal.
+func apiRefusal(t testing.TB, method, path, body string) refusal {
 	t.Helper()
 	console(t)
 	req, _ := http.NewRequest(method, front.URL+path, strings.NewReader(body))
@@ -318,22 +347,27 @@ func apiRefusal(t testing.TB, method, path, body string) (int, string) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	var e struct{ Message string }
-	if res.StatusCode < 400 || json.Unmarshal(b, &e) != nil {
+	r := refusal{Status: res.StatusCode}
+	if res.StatusCode < 400 || json.Unmarshal(b, &r) != nil {
 		t.Fatalf("%s %s: %d %s, want a refusal", method, path, res.StatusCode, b)
 	}
-	return res.StatusCode, e.Message
+	return r
 }
 
 // emulatedApp is an account on the emulator's WeChat that no stack serves yet.
 type emulatedApp struct{ appID, secret string }
 
 // emulatedAccount puts a new account on the local stack's WeChat, for the
-// Accounts page to add: WeChat accepts its AppSecret.
+// Accounts page to add: WeChat accepts its AppSecret. It leaves with the test.
 func emulatedAccount(t *testing.T) emulatedApp {
 	t.Helper()
-	t.Skip("needs the local stack's WeChat Network of many accounts (the multi-account stack on main)")
-	return emulatedApp{}
+	p, err := st.Network.Add(wechattest.PlatformConfig{AppID: "wx3d3d3d3d3d3d3d3d", AppSecret: "3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := p.Config()
+	t.Cleanup(func() { st.Network.Remove(cfg.AppID) })
+	return emulatedApp{appID: cfg.AppID, secret: cfg.AppSecret}
 }
 
 // TestAUserOfOneAccountSeesOnlyIt signs in a user of the console group

@@ -315,6 +315,7 @@ func startSigned(t *testing.T, srv *moto.Server, pool userPool, prefix string) s
 	t.Cleanup(hosted.Close)
 	signed, err := stack.Start(ctx, stack.Options{
 		Functions: []string{"QRCodeFunction"}, DB: st.DB, TablePrefix: prefix, BuildDir: t.TempDir(),
+		Accounts: []stack.Account{stack.SecondAccount},
 		Env: map[string]string{
 			"CONSOLE_AUTH":         "",
 			"CONSOLE_USER_POOL_ID": pool.id,
