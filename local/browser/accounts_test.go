@@ -375,7 +375,8 @@ func emulatedAccount(t *testing.T) emulatedApp {
 // alone, a link without an account opens A (the user may not see the
 // default), and the default account is out of reach both by a typed link (the
 // page shows the API's refusal and none of its data) and by the API with the
-// user's token.
+// user's token; adding an account is refused with the API's message. Then a
+// user of no group is told whom to ask, and shown nothing else.
 func TestAUserOfOneAccountSeesOnlyIt(t *testing.T) {
 	def, second := twoAccounts(t)
 	srv := moto.ForTest(t)
@@ -446,4 +447,19 @@ func TestAUserOfOneAccountSeesOnlyIt(t *testing.T) {
 	if got := text(t, ctx, "#account-form-error"); !strings.Contains(got, "admins") {
 		t.Errorf("a non-admin adding an account reads %q, want the API's 403 message naming the group admins", got)
 	}
+
+	// A user of no group: the console says so and whom to ask, and shows no page.
+	sc.ui.signInAs(pool.withUser(t, "nobody@example.com"))
+	none, _ := sc.signIn(t, "/a/"+second.AppID+"/codes")
+	waitFor(t, none, `document.getElementById('no-account')`)
+	if got := text(t, none, "#no-account"); !strings.Contains(got, "account-<AppID>") || !strings.Contains(got, "admins") {
+		t.Errorf("a user of no group reads %q", got)
+	}
+	if n := eval[int](t, none, `document.querySelectorAll('#nav a, [data-test="code-row"], #codes-table').length`); n != 0 {
+		t.Errorf("a user of no group is shown %d links or tables", n)
+	}
+	if eval[bool](t, none, `!document.getElementById('account-field').hidden`) {
+		t.Error("a user of no group is shown the account switcher")
+	}
+	audit(t, none, "a user of no group")
 }

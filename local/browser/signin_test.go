@@ -94,6 +94,13 @@ type hostedUI struct {
 	errs       []string
 }
 
+// signInAs makes the hosted sign-in sign in p's user from now on.
+func (h *hostedUI) signInAs(p userPool) {
+	h.mu.Lock()
+	h.pool = p
+	h.mu.Unlock()
+}
+
 func (h *hostedUI) fail(w http.ResponseWriter, msg string) {
 	h.mu.Lock()
 	h.errs = append(h.errs, msg)
@@ -109,9 +116,12 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	h.mu.Lock()
+	pool := h.pool
+	h.mu.Unlock()
 	switch r.URL.Path {
 	case "/oauth2/authorize":
-		if q.Get("response_type") != "code" || q.Get("client_id") != h.pool.client || q.Get("code_challenge_method") != "S256" ||
+		if q.Get("response_type") != "code" || q.Get("client_id") != pool.client || q.Get("code_challenge_method") != "S256" ||
 			len(q.Get("code_challenge")) != 43 || len(q.Get("state")) < 16 || !strings.HasSuffix(q.Get("redirect_uri"), "/console") ||
 			!strings.Contains(q.Get("scope"), "openid") {
 			h.fail(w, "authorize: a request the hosted sign-in refuses: "+r.URL.RawQuery)
@@ -131,14 +141,14 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f := r.PostForm
 		if f.Get("grant_type") == "refresh_token" {
 			h.mu.Lock()
-			ok := f.Get("refresh_token") == h.refresh && h.refresh != "" && f.Get("client_id") == h.pool.client
+			ok := f.Get("refresh_token") == h.refresh && h.refresh != "" && f.Get("client_id") == pool.client
 			h.refreshes++
 			h.mu.Unlock()
 			if !ok {
 				h.fail(w, "token: a refresh with an unknown refresh token or client")
 				return
 			}
-			res := h.pool.signIn(h.t)
+			res := pool.signIn(h.t)
 			// Cognito's answer to a refresh carries no new refresh token.
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": aws.ToString(res.AccessToken),
@@ -151,7 +161,7 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mu.Unlock()
 		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
 		switch {
-		case f.Get("grant_type") != "authorization_code" || f.Get("client_id") != h.pool.client:
+		case f.Get("grant_type") != "authorization_code" || f.Get("client_id") != pool.client:
 			h.fail(w, "token: grant "+f.Get("grant_type")+" for client "+f.Get("client_id"))
 			return
 		case !ok:
@@ -164,7 +174,7 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, "token: redirect_uri differs from the authorize request's")
 			return
 		}
-		res := h.pool.signIn(h.t)
+		res := pool.signIn(h.t)
 		h.mu.Lock()
 		h.refresh = aws.ToString(res.RefreshToken)
 		h.mu.Unlock()
@@ -178,7 +188,7 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.logouts++
 		h.mu.Unlock()
-		if q.Get("client_id") != h.pool.client {
+		if q.Get("client_id") != pool.client {
 			h.fail(w, "logout: client "+q.Get("client_id"))
 			return
 		}
@@ -278,6 +288,22 @@ const defaultAppID = wechattest.DefaultAppID
 func cognito(srv *moto.Server) *cip.Client {
 	return cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint()),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
+// withUser adds a user to the pool and returns the pool as that user's.
+func (p userPool) withUser(t *testing.T, user string) userPool {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := p.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &p.id, Username: &user,
+		UserAttributes: []ciptypes.AttributeType{{Name: aws.String("email"), Value: &user}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &p.id, Username: &user,
+		Password: &p.password, Permanent: true}); err != nil {
+		t.Fatal(err)
+	}
+	p.user = user
+	return p
 }
 
 // addToGroup puts the pool's user in a group of the pool, made if missing:

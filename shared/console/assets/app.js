@@ -125,7 +125,7 @@ async function render() {
   const main = document.getElementById('main');
   document.documentElement.lang = currentLocale();
   if (accounts.all().length === 0) {
-    // Nothing to show, and nobody to show it for: say whom to ask.
+    // The user may see no account: no page, but whom to ask.
     accounts.use('');
     renderNav('');
     fill(main, h('h1', {id: 'page-title'}, t('app.noAccountTitle')),
