@@ -93,7 +93,9 @@ func TestTheSwitcherChoosesTheAccountAndTheURLNamesIt(t *testing.T) {
 	def, second := twoAccounts(t)
 	apiPost(t, "/qrcodes", `{"scene":"switch-default-1","permanent":true}`)
 	apiPost(t, "/accounts/"+second.AppID+"/qrcodes", `{"scene":"switch-second-1","permanent":true}`)
-	row := func(scene string) string { return `document.querySelector('[data-test="code-row"][data-scene="` + scene + `"]')` }
+	row := func(scene string) string {
+		return `document.querySelector('[data-test="code-row"][data-scene="` + scene + `"]')`
+	}
 
 	// An old link means the default account, and the address comes to say so.
 	ctx := page(t, "/codes?q=switch-", "")
