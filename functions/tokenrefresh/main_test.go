@@ -207,3 +207,73 @@ func TestAConcurrentWriterWinsCleanly(t *testing.T) {
 		t.Errorf("stored token %q, want the other writer's", got)
 	}
 }
+
+// Every account's token is refreshed in one run, each with its own secret, and
+// an account whose AppSecret WeChat refuses (revoked: 40125) fails alone: its
+// failure is kept for the Accounts page and the run still succeeds for the
+// others.
+func TestEveryAccountIsRefreshedAndOneFailureStopsNoOther(t *testing.T) {
+	stack.SkipShort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	b := stack.Account{Name: "B", Platform: wechattest.PlatformConfig{AppID: "wxb0b0b0b0b0b0b0b0", AppSecret: "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0", Token: "tokenB"}}
+	c := stack.Account{Name: "C", Platform: wechattest.PlatformConfig{AppID: "wxc0c0c0c0c0c0c0c0", AppSecret: "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0", Token: "tokenC"}}
+	s, err := stack.Start(ctx, stack.Options{Functions: []string{id}, BuildDir: t.TempDir(), Accounts: []stack.Account{b, c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	// C's AppSecret is reset on WeChat's side after it was added: the stored one is refused.
+	s.Network.Remove(c.Platform.AppID)
+	revoked := c.Platform
+	revoked.AppSecret = "ffffffffffffffffffffffffffffffff"
+	if _, err := s.Network.Add(revoked); err != nil {
+		t.Fatal(err)
+	}
+	before := len(s.Network.CallLog(wechattest.PathStableToken))
+	payload, err := os.ReadFile("../../events/tokenrefresh.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Invoke(ctx, id, payload); err != nil {
+		fn, _ := s.Function(id)
+		t.Fatalf("the run failed: %v\n%s", err, fn.Logs())
+	}
+	calls := map[string]int{}
+	for _, call := range s.Network.CallLog(wechattest.PathStableToken)[before:] {
+		calls[call.AppID]++
+	}
+	want := map[string]int{wechattest.DefaultAppID: 1, b.Platform.AppID: 1, c.Platform.AppID: 1}
+	if len(calls) != len(want) || calls[wechattest.DefaultAppID] != 1 || calls[b.Platform.AppID] != 1 || calls[c.Platform.AppID] != 1 {
+		t.Errorf("stable_token calls by account = %v, want exactly one each: %v", calls, want)
+	}
+	health := func(appID string) map[string]types.AttributeValue {
+		out, err := s.Dynamo.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(s.Tables["TokensTable"]), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "token#" + appID}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Item
+	}
+	for _, ok := range []string{wechattest.DefaultAppID, b.Platform.AppID} {
+		if it := health(ok); it["token"] == nil || it["last_error"] != nil {
+			t.Errorf("%s: token item %v, want a token and no error", ok, it)
+		}
+	}
+	it := health(c.Platform.AppID)
+	if e, _ := it["last_error"].(*types.AttributeValueMemberS); it["token"] != nil || e == nil || !strings.Contains(e.Value, "40125") {
+		t.Errorf("the revoked account's token item = %v, want no token and errcode 40125 kept", it)
+	}
+	fn, _ := s.Function(id)
+	logs := fn.Logs()
+	if !strings.Contains(logs, `"appid":"`+c.Platform.AppID+`"`) || !strings.Contains(logs, `"failed":1`) {
+		t.Errorf("the logs do not name the failed account and count it:\n%s", logs)
+	}
+	for _, secret := range []string{b.Platform.AppSecret, c.Platform.AppSecret, wechattest.DefaultAppSecret} {
+		if strings.Contains(logs, secret) {
+			t.Error("the logs hold an AppSecret")
+		}
+	}
+}

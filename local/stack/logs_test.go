@@ -74,8 +74,13 @@ func TestNoLogLineNamesAFollowerOrASecret(t *testing.T) {
 		Token:          randomText(32),
 		EncodingAESKey: randomText(43),
 	}
+	_, _ = rand.Read(secretBytes)
+	second := stack.Account{Name: "Privacy B", Platform: wechattest.PlatformConfig{
+		AppID: "wxb1b1b1b1b1b1b1b1", AppSecret: hex.EncodeToString(secretBytes),
+		Token: randomText(32), EncodingAESKey: randomText(43),
+	}}
 	var logs syncBuffer
-	s, err := stack.Start(ctx, stack.Options{BuildDir: t.TempDir(), Platform: platform, Logs: &logs})
+	s, err := stack.Start(ctx, stack.Options{BuildDir: t.TempDir(), Platform: platform, Accounts: []stack.Account{second}, Logs: &logs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +107,14 @@ func TestNoLogLineNamesAFollowerOrASecret(t *testing.T) {
 		}
 	}
 
-	// Follows and scans, plaintext and safe.
+	// The second account's Token rotated through the API (the audit names the
+	// fields, never their values).
+	rotated := randomText(32)
+	if res := call(t, "PATCH", front+"/accounts/"+second.Platform.AppID, `{"token":"`+rotated+`"}`, nil); res.StatusCode != 200 {
+		t.Fatalf("PATCH /accounts/%s: %d", second.Platform.AppID, res.StatusCode)
+	}
+
+	// Follows and scans, plaintext and safe, in both accounts.
 	for _, scan := range []struct {
 		openid, scene string
 		mode          wechattest.Mode
@@ -116,6 +128,12 @@ func TestNoLogLineNamesAFollowerOrASecret(t *testing.T) {
 		if err != nil || push.Status() != 200 {
 			t.Fatalf("scan of %s: %v %d", scan.scene, err, push.Status())
 		}
+	}
+
+	b := s.Network.Platform(second.Platform.AppID)
+	// Signed with the Token before the rotation, still accepted as the previous one.
+	if push, err := b.ScanScene(ctx, front+"/wechat/"+second.Platform.AppID, follower, "privacy-b", wechattest.Safe); err != nil || push.Status() != 200 {
+		t.Fatalf("scan in the second account: %v %d", err, push.Status())
 	}
 
 	// A log-in session: created, scanned, polled, and polled through the console.
@@ -176,12 +194,14 @@ func TestNoLogLineNamesAFollowerOrASecret(t *testing.T) {
 
 	secrets := map[string]string{
 		"AppSecret": platform.AppSecret, "Token": platform.Token, "EncodingAESKey": platform.EncodingAESKey,
+		"second AppSecret": second.Platform.AppSecret, "second Token": second.Platform.Token,
+		"second EncodingAESKey": second.Platform.EncodingAESKey, "second Token rotated": rotated,
 		"log-in session id": login.ID, "unknown session id": unknownSession,
 	}
 	for i, o := range openids {
 		secrets["openid "+string(rune('A'+i))] = o
 	}
-	tokens := s.Platform.IssuedTokens()
+	tokens := append(s.Platform.IssuedTokens(), b.IssuedTokens()...)
 	if len(tokens) == 0 {
 		t.Fatal("the emulator issued no access token: the scenario did not reach WeChat")
 	}
@@ -219,10 +239,12 @@ func TestNoLogLineNamesAFollowerOrASecret(t *testing.T) {
 	// The audit: one line per change, naming the caller; the follower only hashed.
 	audits := auditLines(t, sources["QRCodeFunction"])
 	want := []struct{ action, route, callerKind, callerID string }{
+		{"create account", "POST /accounts", "iam", "arn:aws:sts::123456789012:assumed-role/operator/local"},
 		{"code created", "POST /qrcodes", "iam", "arn:aws:sts::123456789012:assumed-role/operator/local"},
 		{"code created", "POST /qrcodes", "anonymous", "anonymous (local)"},
 		{"reply set", "PUT /qrcodes/{scene}/reply", "iam", "arn:aws:sts::123456789012:assumed-role/operator/local"},
 		{"actions set", "PUT /qrcodes/{scene}/actions", "anonymous", "anonymous (local)"},
+		{"change account", "PATCH /accounts/{appid}", "iam", "arn:aws:sts::123456789012:assumed-role/operator/local"},
 		{"follower erased", "DELETE /users/{openid}", "iam", "arn:aws:sts::123456789012:assumed-role/operator/local"},
 		{"follower erased", "DELETE /users/{openid}", "anonymous", "anonymous (local)"},
 	}
@@ -237,7 +259,7 @@ func TestNoLogLineNamesAFollowerOrASecret(t *testing.T) {
 	}
 	if len(audits) == len(want) {
 		for i, o := range []string{follower, other} {
-			if a := audits[4+i]; a.OpenIDSHA256 != redact.OpenID(o) {
+			if a := audits[len(want)-2+i]; a.OpenIDSHA256 != redact.OpenID(o) {
 				t.Errorf("erasure %d names the follower as %q, want the SHA-256 of the openid", i, a.OpenIDSHA256)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,10 @@ import (
 	"wechatqr/local/dynamolocal"
 	"wechatqr/local/repo"
 	"wechatqr/local/rie"
+	"wechatqr/shared/accounts"
+	"wechatqr/shared/dynamo"
+	"wechatqr/shared/qr"
+	"wechatqr/shared/seal"
 	"wechatqr/shared/wechat/wechattest"
 )
 
@@ -236,18 +241,28 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 }
 
 // AddAccount adds a as a direct account through the API, as a user would (the
-// qrcode function proves its AppSecret with the emulator first). An account
-// the stack has from an earlier run (PERSIST=1) is left as it is.
+// qrcode function proves its AppSecret with the emulator first), or, in a
+// stack without the qrcode function, through the registry the functions use
+// (Registry). An account the stack has from an earlier run (PERSIST=1) is left
+// as it is.
 func (s *Stack) AddAccount(ctx context.Context, a Account) error {
-	if _, ok := s.functions["QRCodeFunction"]; !ok {
-		return errors.New("stack: adding an account needs the QRCodeFunction")
-	}
 	if s.Network.Platform(a.Platform.AppID) == nil {
 		if _, err := s.Network.Add(a.Platform); err != nil {
 			return err
 		}
 	}
 	p := s.Network.Platform(a.Platform.AppID).Config()
+	if _, ok := s.functions["QRCodeFunction"]; !ok {
+		reg, err := s.Registry()
+		if err != nil {
+			return err
+		}
+		_, err = reg.Create(ctx, accounts.NewAccount{AppID: p.AppID, Name: a.Name, AppSecret: p.AppSecret, Token: p.Token, EncodingAESKey: p.EncodingAESKey, MessageMode: cmp.Or(a.MessageMode, "plaintext")})
+		if qr.ErrorCode(err) == qr.EConflict {
+			return nil
+		}
+		return err
+	}
 	body, err := json.Marshal(map[string]string{
 		"appid": p.AppID, "name": a.Name, "app_secret": p.AppSecret, "token": p.Token,
 		"encoding_aes_key": p.EncodingAESKey, "message_mode": cmp.Or(a.MessageMode, "plaintext"),
@@ -362,6 +377,32 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 		env[k] = v
 	}
 	return env, nil
+}
+
+// Registry is the stack's accounts as its functions see them: the accounts
+// table, sealed with LocalAccountsKey, new credentials checked with the emulator.
+func (s *Stack) Registry() (*accounts.Registry, error) {
+	table := s.Tables["AccountsTable"]
+	if table == "" {
+		return nil, errors.New("stack: the template has no AccountsTable")
+	}
+	store, err := dynamo.NewAccounts(s.Dynamo, table, s.Tables["TokensTable"])
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(LocalAccountsKey)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := seal.NewLocal(key)
+	if err != nil {
+		return nil, err
+	}
+	return accounts.NewRegistry(accounts.Config{
+		Default: accounts.Account{AppID: s.Platform.Config().AppID},
+		Store:   store, Sealer: sealer,
+		Checker: accounts.WeChatChecker(s.PlatformURL()),
+	})
 }
 
 // LocalAccountsKey seals the accounts' credentials in the local stack. It is

@@ -34,7 +34,8 @@ func startStack(t *testing.T) (*stack.Stack, *httptest.Server) {
 	stack.SkipShort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := stack.Start(ctx, stack.Options{BuildDir: t.TempDir()})
+	// Two accounts, as `make run` has them.
+	s, err := stack.Start(ctx, stack.Options{BuildDir: t.TempDir(), Accounts: []stack.Account{stack.SecondAccount}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"wechatqr/local/stack"
 	"wechatqr/shared/wechat/wechattest"
 )
 
@@ -56,9 +58,51 @@ func TestScanActionsThroughTheStack(t *testing.T) {
 		t.Errorf("the follower is not tagged: tags %+v", s.Platform.Tags())
 	}
 	events := publishedScans(t, s.PublishedEvents)
-	if len(events) != 1 || events[0].Detail.OpenID != openid || events[0].Detail.Scene != "poster-1" || events[0].DetailType != "Scan" {
-		t.Errorf("published %+v, want one Scan of poster-1 by %s", events, openid)
+	if len(events) != 1 || events[0].Detail.OpenID != openid || events[0].Detail.Scene != "poster-1" || events[0].DetailType != "Scan" || events[0].Detail.AppID != wechattest.DefaultAppID {
+		t.Errorf("published %+v, want one Scan of poster-1 by %s in %s", events, openid, wechattest.DefaultAppID)
 	}
+
+	// The second account's code of the same scene, scanned by a follower of the same
+	// openid: its own tag and follow-ups, sent with its own token, and its own event.
+	b := s.Network.Platform(stack.SecondAccount.Platform.AppID)
+	bodyB := strings.NewReplacer("Beijing poster", "Shanghai poster", `"one"`, `"B one"`, `"two"`, `"B two"`).Replace(body)
+	if res := call(t, "POST", front.URL+"/accounts/"+b.Config().AppID+"/qrcodes", bodyB, nil); res.StatusCode != 201 {
+		t.Fatalf("create in the second account: %d", res.StatusCode)
+	}
+	if push, err := b.ScanScene(ctx, front.URL+"/wechat/"+b.Config().AppID, openid, "poster-1", wechattest.Plaintext); err != nil || push.Status() != 200 {
+		t.Fatalf("scan in the second account: %v %d", err, push.Status())
+	}
+	if err := s.StreamIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var textsB []string
+	for _, m := range b.Messages(openid) {
+		textsB = append(textsB, m.Content)
+	}
+	if got := texts(); !slices.Equal(textsB, []string{"B one", "B two"}) || !slices.Equal(got, []string{"one", "two"}) {
+		t.Errorf("the second account's follower received %q and the default's %q, want each account's own follow-ups", textsB, got)
+	}
+	taggedIn := func(p *wechattest.Platform, name string) bool {
+		for _, tag := range p.Tags() {
+			if tag.Name == name && slices.Contains(p.TagMembers(tag.ID), openid) {
+				return true
+			}
+		}
+		return false
+	}
+	if !taggedIn(b, "Shanghai poster") || taggedIn(s.Platform, "Shanghai poster") || taggedIn(b, "Beijing poster") {
+		t.Errorf("the second account's tags %+v and the default's %+v: want each account's own", b.Tags(), s.Platform.Tags())
+	}
+	for _, c := range s.Network.CallLog(wechattest.PathCustomSend) {
+		if c.AppID == "" {
+			t.Errorf("a follow-up was sent with a token no account issued: %s", c.RawQuery)
+		}
+	}
+	events = publishedScans(t, s.PublishedEvents)
+	if len(events) != 2 || events[1].Detail.AppID != b.Config().AppID || events[1].Detail.ID == events[0].Detail.ID {
+		t.Errorf("published %+v, want a second event, of the second account", events)
+	}
+	const defaultSent = 2
 
 	// The whole stream again: nothing is sent or published twice.
 	if err := s.Redeliver(ctx); err != nil {
@@ -67,11 +111,11 @@ func TestScanActionsThroughTheStack(t *testing.T) {
 	if err := s.StreamIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := texts(); len(got) != 2 {
+	if got := texts(); len(got) != defaultSent || len(b.Messages(openid)) != 2 {
 		t.Errorf("after redelivery the follower has %q, want the two follow-ups once", got)
 	}
-	if ids := publishedScans(t, s.PublishedEvents); len(ids) != 1 {
-		t.Errorf("after redelivery %d events were published, want 1", len(ids))
+	if ids := publishedScans(t, s.PublishedEvents); len(ids) != 2 {
+		t.Errorf("after redelivery %d events were published, want 2", len(ids))
 	}
 	if dl, err := s.DeadLetters(ctx); err != nil || len(dl) != 0 {
 		t.Errorf("dead letters %+v, %v; want none", dl, err)
@@ -96,6 +140,7 @@ type scanEvent struct {
 	DetailType string `json:"detail-type"`
 	Detail     struct {
 		ID     string `json:"id"`
+		AppID  string `json:"appid"`
 		Scene  string `json:"scene"`
 		OpenID string `json:"openid"`
 		Event  string `json:"event"`

@@ -132,6 +132,21 @@ func (f CheckerFunc) Check(ctx context.Context, appID, appSecret string) error {
 	return f(ctx, appID, appSecret)
 }
 
+// WeChatChecker proves credentials by fetching a stable token from WeChat's
+// API at baseURL ("" for WeChat's own): it invalidates no token another holder
+// of the AppSecret uses, as a classic token would. A refusal is WeChat's
+// *wechat.APIError (40013, 40125, 40164).
+func WeChatChecker(baseURL string) Checker {
+	return CheckerFunc(func(ctx context.Context, appID, appSecret string) error {
+		c, err := wechat.NewClient(baseURL, appID, appSecret)
+		if err != nil {
+			return err
+		}
+		_, err = c.StableToken(ctx, false)
+		return err
+	})
+}
+
 var appIDPattern = regexp.MustCompile(`^wx[0-9A-Za-z]{16}$`)
 
 // ValidAppID reports whether s has an AppID's shape: "wx" and 16 letters or digits.

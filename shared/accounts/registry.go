@@ -278,22 +278,28 @@ func (r *Registry) Delete(ctx context.Context, appID string) error {
 	return r.store.DeleteAccount(ctx, appID)
 }
 
-// Callback returns what the callback needs of a stored account: the account
-// and its callback keys (only that blob is opened). The default account's keys
-// are the stack's secret, not the registry's: asking for them is an error.
-func (r *Registry) Callback(ctx context.Context, appID string) (Account, CallbackKeys, error) {
+// Callback returns what the callback needs of a stored account: the account,
+// its version, and its callback keys (only that blob is opened), or nil keys
+// when the stored version is still known: a caller that re-reads an account
+// to notice a change or a removal pays a read, not a KMS call. The default
+// account's keys are the callback's secret, not the registry's: asking for them
+// is an error.
+func (r *Registry) Callback(ctx context.Context, appID string, known int64) (Account, *CallbackKeys, int64, error) {
 	if appID == r.def.AppID {
-		return Account{}, CallbackKeys{}, fmt.Errorf("accounts: the default account's keys are the callback's secret")
+		return Account{}, nil, 0, fmt.Errorf("accounts: the default account's keys are the callback's secret")
 	}
 	it, err := r.store.Account(ctx, appID)
 	if err != nil {
-		return Account{}, CallbackKeys{}, err
+		return Account{}, nil, 0, err
+	}
+	if known != 0 && it.Version == known {
+		return it.Account, nil, it.Version, nil
 	}
 	var keys CallbackKeys
 	if err := openJSON(ctx, r.sealer, appID, seal.Callback, it.SealedCallback, &keys); err != nil {
-		return Account{}, CallbackKeys{}, err
+		return Account{}, nil, 0, err
 	}
-	return it.Account, keys, nil
+	return it.Account, &keys, it.Version, nil
 }
 
 // AppSecret returns a stored account's AppSecret (only that blob is opened).

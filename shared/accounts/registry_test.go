@@ -157,9 +157,12 @@ func TestCredentialsAreSealedAndOpenedByPurpose(t *testing.T) {
 			}
 		}
 	}
-	_, keys, err := f.reg.Callback(ctx, app)
-	if err != nil || keys != (accounts.CallbackKeys{Token: tok, EncodingAESKey: aesKey}) {
+	_, keys, version, err := f.reg.Callback(ctx, app, 0)
+	if err != nil || keys == nil || *keys != (accounts.CallbackKeys{Token: tok, EncodingAESKey: aesKey}) {
 		t.Errorf("Callback = %+v, %v", keys, err)
+	}
+	if _, again, _, err := f.reg.Callback(ctx, app, version); err != nil || again != nil {
+		t.Errorf("Callback of an unchanged account opened its keys again: %+v, %v", again, err)
 	}
 	if got, err := f.reg.AppSecret(ctx, app); err != nil || got != secret {
 		t.Errorf("AppSecret = %v (matches: %v)", err, got == secret)
@@ -196,7 +199,7 @@ func TestUpdateRotatesAsTheDefaultAccountDoes(t *testing.T) {
 		if _, err := f.reg.Update(ctx, app, s.patch); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if _, keys, err := f.reg.Callback(ctx, app); err != nil || keys != s.want {
+		if _, keys, _, err := f.reg.Callback(ctx, app, 0); err != nil || keys == nil || *keys != s.want {
 			t.Errorf("%s: keys %+v, %v; want %+v", s.name, keys, err, s.want)
 		}
 	}

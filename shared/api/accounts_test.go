@@ -73,14 +73,7 @@ func newAccountsStack(t *testing.T) *accountsStack {
 	reg, err := accounts.NewRegistry(accounts.Config{
 		Default: accounts.Account{AppID: wechattest.DefaultAppID, Name: "Brand"},
 		Store:   accts, Sealer: sealer,
-		Checker: accounts.CheckerFunc(func(ctx context.Context, appID, secret string) error {
-			c, err := wechat.NewClient(srv.URL, appID, secret)
-			if err != nil {
-				return err
-			}
-			_, err = c.StableToken(ctx, false)
-			return err
-		}),
+		Checker: accounts.WeChatChecker(srv.URL),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -454,4 +447,3 @@ func TestAChangedTokenKeepsTheOneBeforeAccepted(t *testing.T) {
 		}
 	}
 }
-

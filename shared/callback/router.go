@@ -16,9 +16,10 @@ import (
 )
 
 // Accounts gives the callback a stored account and its keys (an
-// *accounts.Registry, which opens only the callback's blob).
+// *accounts.Registry, which opens only the callback's blob): nil keys when the
+// account's version is still known, the one last read.
 type Accounts interface {
-	Callback(ctx context.Context, appID string) (accounts.Account, accounts.CallbackKeys, error)
+	Callback(ctx context.Context, appID string, known int64) (accounts.Account, *accounts.CallbackKeys, int64, error)
 }
 
 // RouterConfig is what a Router is built from.
@@ -162,26 +163,36 @@ type accountKeys struct {
 	reload time.Duration
 	now    func() time.Time
 
-	mu     sync.Mutex
-	v      *wechat.Verifier
-	loaded time.Time
+	mu      sync.Mutex
+	v       *wechat.Verifier
+	version int64 // the account's version v was built from
+	loaded  time.Time
 }
 
+// load reads the account; its keys are opened again only when it changed.
 func (k *accountKeys) load(ctx context.Context) (accounts.Account, error) {
-	a, keys, err := k.src.Callback(ctx, k.appID)
+	k.mu.Lock()
+	known := k.version
+	k.mu.Unlock()
+	a, keys, version, err := k.src.Callback(ctx, k.appID, known)
 	if err != nil {
 		return a, err
 	}
 	if a.Status != accounts.Active {
 		return a, qr.Errorf(qr.EAccountNotFound, "account %s is %s", k.appID, a.Status)
 	}
-	v, err := keys.Verifier(k.appID)
-	if err != nil {
-		return a, err
+	var v *wechat.Verifier
+	if keys != nil {
+		if v, err = keys.Verifier(k.appID); err != nil {
+			return a, err
+		}
 	}
 	k.mu.Lock()
-	k.v, k.loaded = v, k.now()
-	k.mu.Unlock()
+	defer k.mu.Unlock()
+	if v != nil {
+		k.v, k.version = v, version
+	}
+	k.loaded = k.now()
 	return a, nil
 }
 

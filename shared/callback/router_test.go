@@ -25,13 +25,16 @@ var signerB = wechattest.Signer{Token: tokenB, AppID: appB, EncodingAESKey: keyB
 // registry is the accounts as the callback reads them, counting the reads.
 type registry struct{ reads atomic.Int32 }
 
-func (r *registry) Callback(_ context.Context, appID string) (accounts.Account, accounts.CallbackKeys, error) {
+func (r *registry) Callback(_ context.Context, appID string, known int64) (accounts.Account, *accounts.CallbackKeys, int64, error) {
 	r.reads.Add(1)
 	if appID != appB {
-		return accounts.Account{}, accounts.CallbackKeys{}, qr.Errorf(qr.EAccountNotFound, "no account %s", appID)
+		return accounts.Account{}, nil, 0, qr.Errorf(qr.EAccountNotFound, "no account %s", appID)
 	}
-	return accounts.Account{AppID: appB, Kind: accounts.Direct, Status: accounts.Active, MessageMode: "safe"},
-		accounts.CallbackKeys{Token: tokenB, EncodingAESKey: keyB}, nil
+	a := accounts.Account{AppID: appB, Kind: accounts.Direct, Status: accounts.Active, MessageMode: "safe"}
+	if known == 1 {
+		return a, nil, 1, nil
+	}
+	return a, &accounts.CallbackKeys{Token: tokenB, EncodingAESKey: keyB}, 1, nil
 }
 
 // A warm push for any account costs the round trips of a single-account push: 2

@@ -42,16 +42,7 @@ func Registry(env *boot.Env, tokens string) (*accounts.Registry, error) {
 	return accounts.NewRegistry(accounts.Config{
 		Default: accounts.Account{AppID: cfg.AppID, Name: env.Getenv("WECHAT_ACCOUNT_NAME")},
 		Store:   store, Sealer: sealer,
-		// New credentials are proven by fetching a stable token: it invalidates
-		// no token another holder of the AppSecret uses.
-		Checker: accounts.CheckerFunc(func(ctx context.Context, appID, secret string) error {
-			c, err := wechat.NewClient(cfg.BaseURL, appID, secret)
-			if err != nil {
-				return err
-			}
-			_, err = c.StableToken(ctx, false)
-			return err
-		}),
+		Checker: accounts.WeChatChecker(cfg.BaseURL),
 	})
 }
 
