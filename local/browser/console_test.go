@@ -34,8 +34,22 @@ type code struct {
 
 func scan(t testing.TB, openid, scene string) string {
 	t.Helper()
+	return scanOf(t, "", openid, scene)
+}
+
+// scanOf scans a code of the account appid ("" for the default) through the
+// emulator, which pushes to that account's callback URL.
+func scanOf(t testing.TB, appid, openid, scene string) string {
+	t.Helper()
 	console(t)
-	push, err := st.Platform.ScanScene(context.Background(), front.URL+"/wechat", openid, scene, wechattest.Plaintext)
+	p, callback := st.Platform, front.URL+"/wechat"
+	if appid != "" {
+		if p = st.Network.Platform(appid); p == nil {
+			t.Fatalf("the emulator has no account %s", appid)
+		}
+		callback += "/" + appid
+	}
+	push, err := p.ScanScene(context.Background(), callback, openid, scene, wechattest.Plaintext)
 	if err != nil {
 		t.Fatal(err)
 	}

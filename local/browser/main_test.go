@@ -67,7 +67,8 @@ func start() error {
 		return err
 	}
 	stops = append(stops, func() { os.RemoveAll(build) })
-	if st, err = stack.Start(ctx, stack.Options{BuildDir: build}); err != nil {
+	// Two accounts: the default one and a second direct one, as `make run` has them.
+	if st, err = stack.Start(ctx, stack.Options{BuildDir: build, Accounts: []stack.Account{stack.SecondAccount}}); err != nil {
 		return fmt.Errorf("starting the local stack: %w", err)
 	}
 	stops = append(stops, st.Close)

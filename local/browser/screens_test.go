@@ -35,6 +35,10 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 			scan(t, fmt.Sprintf("screens-fan-%d-%d", i, j), s)
 		}
 	}
+	// And one code of the second account, for the pages about every account.
+	_, second := twoAccounts(t)
+	apiPost(t, "/accounts/"+second.AppID+"/qrcodes", `{"scene":"海报-上海","permanent":true}`)
+	scanOf(t, second.AppID, "screens-fan-second", "海报-上海")
 	streamIdle(t)
 	pages := []struct{ name, hash, ready string }{
 		{"codes", "/codes", `document.querySelector('[data-test="code-row"]')`},
@@ -42,6 +46,8 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 		{"create", "/create", `document.getElementById('create-form')`},
 		{"batch", "/batch", `document.getElementById('batch-form')`},
 		{"sources", "/sources", `document.querySelector('[data-test="source-row"]')`},
+		{"accounts", "/accounts", `document.querySelector('[data-test="account-row"]')`},
+		{"all-sources", "/all-sources", `document.querySelector('[data-test="account-source-row"]') && document.querySelector('#all-sources-chart canvas')`},
 	}
 	for _, lang := range []string{"en", "zh-CN"} {
 		for _, p := range pages {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 
 	"wechatqr/local/moto"
 	"wechatqr/local/stack"
+	"wechatqr/shared/wechat/wechattest"
 )
 
 // userPool is a pool on moto_server with the console's app client and one user.
@@ -92,6 +94,13 @@ type hostedUI struct {
 	errs       []string
 }
 
+// signInAs makes the hosted sign-in sign in p's user from now on.
+func (h *hostedUI) signInAs(p userPool) {
+	h.mu.Lock()
+	h.pool = p
+	h.mu.Unlock()
+}
+
 func (h *hostedUI) fail(w http.ResponseWriter, msg string) {
 	h.mu.Lock()
 	h.errs = append(h.errs, msg)
@@ -107,9 +116,12 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	h.mu.Lock()
+	pool := h.pool
+	h.mu.Unlock()
 	switch r.URL.Path {
 	case "/oauth2/authorize":
-		if q.Get("response_type") != "code" || q.Get("client_id") != h.pool.client || q.Get("code_challenge_method") != "S256" ||
+		if q.Get("response_type") != "code" || q.Get("client_id") != pool.client || q.Get("code_challenge_method") != "S256" ||
 			len(q.Get("code_challenge")) != 43 || len(q.Get("state")) < 16 || !strings.HasSuffix(q.Get("redirect_uri"), "/console") ||
 			!strings.Contains(q.Get("scope"), "openid") {
 			h.fail(w, "authorize: a request the hosted sign-in refuses: "+r.URL.RawQuery)
@@ -129,14 +141,14 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f := r.PostForm
 		if f.Get("grant_type") == "refresh_token" {
 			h.mu.Lock()
-			ok := f.Get("refresh_token") == h.refresh && h.refresh != "" && f.Get("client_id") == h.pool.client
+			ok := f.Get("refresh_token") == h.refresh && h.refresh != "" && f.Get("client_id") == pool.client
 			h.refreshes++
 			h.mu.Unlock()
 			if !ok {
 				h.fail(w, "token: a refresh with an unknown refresh token or client")
 				return
 			}
-			res := h.pool.signIn(h.t)
+			res := pool.signIn(h.t)
 			// Cognito's answer to a refresh carries no new refresh token.
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": aws.ToString(res.AccessToken),
@@ -149,7 +161,7 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mu.Unlock()
 		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
 		switch {
-		case f.Get("grant_type") != "authorization_code" || f.Get("client_id") != h.pool.client:
+		case f.Get("grant_type") != "authorization_code" || f.Get("client_id") != pool.client:
 			h.fail(w, "token: grant "+f.Get("grant_type")+" for client "+f.Get("client_id"))
 			return
 		case !ok:
@@ -162,7 +174,7 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, "token: redirect_uri differs from the authorize request's")
 			return
 		}
-		res := h.pool.signIn(h.t)
+		res := pool.signIn(h.t)
 		h.mu.Lock()
 		h.refresh = aws.ToString(res.RefreshToken)
 		h.mu.Unlock()
@@ -176,7 +188,7 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.logouts++
 		h.mu.Unlock()
-		if q.Get("client_id") != h.pool.client {
+		if q.Get("client_id") != pool.client {
 			h.fail(w, "logout: client "+q.Get("client_id"))
 			return
 		}
@@ -193,89 +205,45 @@ func (h *hostedUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // it must not take.
 func TestSignInWithCognitoThenDataNeedsTheToken(t *testing.T) {
 	console(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	srv := moto.ForTest(t)
-	api := cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint()),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	api := cognito(srv)
 	pool := newUserPool(t, api, "console")
+	// A user in no group sees no account: this one sees them all.
+	pool.addToGroup(t, "admins")
 	other := newUserPool(t, api, "another-stack")
-
-	ui := &hostedUI{t: t, pool: pool, codes: map[string][2]string{}}
-	hosted := httptest.NewServer(ui)
-	t.Cleanup(hosted.Close)
-
-	signed, err := stack.Start(ctx, stack.Options{
-		Functions: []string{"QRCodeFunction"}, DB: st.DB, TablePrefix: "signin-", BuildDir: t.TempDir(),
-		Env: map[string]string{
-			"CONSOLE_AUTH":         "",
-			"CONSOLE_USER_POOL_ID": pool.id,
-			"CONSOLE_CLIENT_ID":    pool.client,
-			"CONSOLE_AUTH_DOMAIN":  hosted.URL,
-			"CONSOLE_JWKS_URL":     srv.Endpoint() + "/" + pool.id + "/.well-known/jwks.json",
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(signed.Close)
-	gw := httptest.NewServer(signed.Front())
-	t.Cleanup(gw.Close)
+	sc := startSigned(t, srv, pool, "signin-")
+	ui := sc.ui
 
 	// The browser: to the hosted sign-in and back, then the list from the API.
-	tab, closeTab := chrom.Tab()
-	t.Cleanup(closeTab)
-	tctx, stop := context.WithTimeout(tab, 2*time.Minute)
-	t.Cleanup(stop)
-	do(t, tctx, chromedp.Navigate(gw.URL+"/console#/codes"))
-	waitFor(t, tctx, `document.getElementById('codes-table') || document.getElementById('codes-empty')`)
-	if len(ui.errs) > 0 {
-		t.Fatalf("the hosted sign-in refused: %v", ui.errs)
-	}
+	tctx, access := sc.signIn(t, "/codes")
 	if got := text(t, tctx, "#session"); !strings.Contains(got, pool.user) {
 		t.Errorf("the header shows %q, want the signed-in user", got)
 	}
-	if loc := eval[string](t, tctx, `location.search + location.hash`); loc != "#/codes" {
-		t.Errorf("after signing in the address is …%s: the code should be gone and the page kept", loc)
+	// The code is gone from the address, the page kept, and the address now
+	// names the account the old link meant (the default).
+	if loc := eval[string](t, tctx, `location.search + location.hash`); loc != "#/a/"+defaultAppID+"/codes" {
+		t.Errorf("after signing in the address is …%s: the code should be gone and the page kept, for the default account", loc)
 	}
 	if c := eval[string](t, tctx, `document.cookie`); c != "" {
 		t.Errorf("cookies %q: the session must live in sessionStorage only", c)
 	}
-	stored := eval[string](t, tctx, `sessionStorage.getItem('console.auth') || ''`)
-	var tok struct{ Access string }
-	if err := json.Unmarshal([]byte(stored), &tok); err != nil || tok.Access == "" {
-		t.Fatalf("no access token in sessionStorage: %q", stored)
-	}
 	audit(t, tctx, "codes page, signed in")
 
 	// The same data request from outside the browser.
-	get := func(authorization string) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, gw.URL+"/console/api/qrcodes", nil)
-		if authorization != "" {
-			req.Header.Set("Authorization", authorization)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
 	own := pool.signIn(t)
-	parts := strings.Split(tok.Access, ".")
+	parts := strings.Split(access, ".")
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"token_use":"access","client_id":"`+pool.client+`","iss":"x"}`)) + "." + parts[2]
 	for _, tt := range []struct {
-		name, auth string
-		status     int
+		name, token string
+		status      int
 	}{
-		{"the browser's access token", "Bearer " + tok.Access, 200},
+		{"the browser's access token", access, 200},
 		{"no token", "", 401},
-		{"the id token", "Bearer " + aws.ToString(own.IdToken), 401},
-		{"another pool's access token", "Bearer " + aws.ToString(other.signIn(t).AccessToken), 401},
-		{"a tampered token", "Bearer " + tampered, 401},
+		{"the id token", aws.ToString(own.IdToken), 401},
+		{"another pool's access token", aws.ToString(other.signIn(t).AccessToken), 401},
+		{"a tampered token", tampered, 401},
 	} {
-		status, body := get(tt.auth)
+		status, body := sc.call(t, http.MethodGet, "/qrcodes", tt.token)
 		if status != tt.status {
 			t.Errorf("%s: %d %s, want %d", tt.name, status, body, tt.status)
 		}
@@ -296,8 +264,8 @@ func TestSignInWithCognitoThenDataNeedsTheToken(t *testing.T) {
 	}
 	var again struct{ Access, Refresh string }
 	_ = json.Unmarshal([]byte(eval[string](t, tctx, `sessionStorage.getItem('console.auth') || ''`)), &again)
-	if again.Access == "" || again.Access == tok.Access || again.Refresh == "" {
-		t.Errorf("after the refresh: a new access token %v, the refresh token kept %v", again.Access != tok.Access, again.Refresh != "")
+	if again.Access == "" || again.Access == access || again.Refresh == "" {
+		t.Errorf("after the refresh: a new access token %v, the refresh token kept %v", again.Access != access, again.Refresh != "")
 	}
 	if len(ui.errs) > 0 {
 		t.Errorf("the hosted sign-in refused: %v", ui.errs)
@@ -312,4 +280,123 @@ func TestSignInWithCognitoThenDataNeedsTheToken(t *testing.T) {
 	if logouts != 1 {
 		t.Errorf("%d visits to the hosted sign-out", logouts)
 	}
+}
+
+// defaultAppID is the local stack's default account (the emulator's).
+const defaultAppID = wechattest.DefaultAppID
+
+func cognito(srv *moto.Server) *cip.Client {
+	return cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint()),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
+// withUser adds a user to the pool and returns the pool as that user's.
+func (p userPool) withUser(t *testing.T, user string) userPool {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := p.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &p.id, Username: &user,
+		UserAttributes: []ciptypes.AttributeType{{Name: aws.String("email"), Value: &user}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &p.id, Username: &user,
+		Password: &p.password, Permanent: true}); err != nil {
+		t.Fatal(err)
+	}
+	p.user = user
+	return p
+}
+
+// addToGroup puts the pool's user in a group of the pool, made if missing:
+// moto, like Cognito, names the user's groups in the access token's
+// cognito:groups, which decide the accounts the console shows.
+func (p userPool) addToGroup(t *testing.T, group string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := p.api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &p.id, GroupName: &group}); err != nil {
+		var exists *ciptypes.GroupExistsException
+		if !errors.As(err, &exists) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.api.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &p.id, Username: &p.user, GroupName: &group}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// signedConsole is the qrcode function configured with a moto_server user
+// pool, behind a front of its own, on the package stack's DynamoDB under a
+// table prefix of its own, and the hosted sign-in it sends browsers to.
+type signedConsole struct {
+	stack *stack.Stack
+	gw    *httptest.Server
+	ui    *hostedUI
+}
+
+func startSigned(t *testing.T, srv *moto.Server, pool userPool, prefix string) signedConsole {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ui := &hostedUI{t: t, pool: pool, codes: map[string][2]string{}}
+	hosted := httptest.NewServer(ui)
+	t.Cleanup(hosted.Close)
+	signed, err := stack.Start(ctx, stack.Options{
+		Functions: []string{"QRCodeFunction"}, DB: st.DB, TablePrefix: prefix, BuildDir: t.TempDir(),
+		Accounts: []stack.Account{stack.SecondAccount},
+		Env: map[string]string{
+			"CONSOLE_AUTH":         "",
+			"CONSOLE_USER_POOL_ID": pool.id,
+			"CONSOLE_CLIENT_ID":    pool.client,
+			"CONSOLE_AUTH_DOMAIN":  hosted.URL,
+			"CONSOLE_JWKS_URL":     srv.Endpoint() + "/" + pool.id + "/.well-known/jwks.json",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(signed.Close)
+	gw := httptest.NewServer(signed.Front())
+	t.Cleanup(gw.Close)
+	return signedConsole{stack: signed, gw: gw, ui: ui}
+}
+
+// signIn opens the console at hash in a new tab, goes through the hosted
+// sign-in and back, and returns the tab once the page has rendered, with the
+// access token the console keeps.
+func (sc signedConsole) signIn(t *testing.T, hash string) (context.Context, string) {
+	t.Helper()
+	tab, closeTab := chrom.Tab()
+	t.Cleanup(closeTab)
+	ctx, stop := context.WithTimeout(tab, 2*time.Minute)
+	t.Cleanup(stop)
+	do(t, ctx, chromedp.Navigate(sc.gw.URL+"/console#"+hash))
+	// Rendered: the list, its empty state, the API's refusal, or no account to show.
+	waitFor(t, ctx, `document.querySelector('[data-test="code-row"], #codes-empty, #codes-error:not(:empty), #no-account')`)
+	sc.ui.mu.Lock()
+	errs := sc.ui.errs
+	sc.ui.mu.Unlock()
+	if len(errs) > 0 {
+		t.Fatalf("the hosted sign-in refused: %v", errs)
+	}
+	stored := eval[string](t, ctx, `sessionStorage.getItem('console.auth') || ''`)
+	var tok struct{ Access string }
+	if err := json.Unmarshal([]byte(stored), &tok); err != nil || tok.Access == "" {
+		t.Fatalf("no access token in sessionStorage: %q", stored)
+	}
+	return ctx, tok.Access
+}
+
+// call requests the console's API as the browser would, with an access token.
+func (sc signedConsole) call(t *testing.T, method, path, access string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, sc.gw.URL+"/console/api"+path, nil)
+	if access != "" {
+		req.Header.Set("Authorization", "Bearer "+access)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }

@@ -543,3 +543,44 @@ func TestTheShellNamesTheFingerprintedAssetsAndNothingElse(t *testing.T) {
 		t.Error("a URL that would break out of its attribute was put in the shell")
 	}
 }
+
+// TestCatalogKeysAreAllChecked: TestCatalogsCoverEveryMessage reads keys of
+// letters and dots only, so a key with a digit or a hyphen ('nav.all-sources',
+// 'hint40125') would escape it; none may exist.
+func TestCatalogKeysAreAllChecked(t *testing.T) {
+	src, err := embedded.ReadFile("assets/i18n.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := regexp.MustCompile(`^[a-zA-Z]+(?:\.[a-zA-Z]+)+$`)
+	n := 0
+	for _, name := range []string{"en", "zh"} {
+		start := bytes.Index(src, []byte("const "+name+" = {"))
+		end := bytes.Index(src[start:], []byte("\n};"))
+		if start < 0 || end < 0 {
+			t.Fatalf("no catalog %s in i18n.js", name)
+		}
+		for _, m := range regexp.MustCompile(`(?m)(?:^|[{,])\s*'([^']*)':`).FindAllSubmatch(src[start:start+end], -1) {
+			n++
+			if !checked.Match(m[1]) {
+				t.Errorf("catalog %s: the key %q is not letters and dots: the catalogs' test cannot see it", name, m[1])
+			}
+		}
+	}
+	if n < 200 {
+		t.Errorf("read %d keys: the catalogs' layout changed under this test", n)
+	}
+}
+
+// TestTheShellLabelsTheAccountSwitcher: the header's switcher is a <select
+// id="account"> inside its <label>, hidden until the accounts are read.
+func TestTheShellLabelsTheAccountSwitcher(t *testing.T) {
+	body := get(t, newConsole(t, Config{}), "/console").Body.String()
+	m := regexp.MustCompile(`(?s)<label[^>]*\bid="account-field"[^>]*>(.*?)</label>`).FindStringSubmatch(body)
+	if m == nil || !strings.Contains(m[0], " hidden") {
+		t.Fatalf("the shell has no hidden <label id=\"account-field\">:\n%s", body)
+	}
+	if !strings.Contains(m[1], `<select id="account"`) || !strings.Contains(m[1], `id="account-label"`) {
+		t.Errorf("the account label holds no <select id=\"account\"> and its text: %s", m[1])
+	}
+}

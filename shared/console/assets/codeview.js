@@ -1,7 +1,9 @@
 // Small views of a code shared by the pages.
 import {t} from './i18n.js';
+import {href} from './accounts.js';
 
-export function sceneHref(scene) { return '#/code/' + encodeURIComponent(scene); }
+// sceneHref is the link to a code's page, in the account the console works on.
+export function sceneHref(scene) { return href('/code/' + encodeURIComponent(scene)); }
 
 // replySummary is one line of a reply, as text.
 export function replySummary(r) {

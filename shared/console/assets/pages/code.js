@@ -34,7 +34,7 @@ export async function render(root, {arg: scene, title}) {
   try {
     c = await json(scenePath(scene));
   } catch (e) {
-    err.textContent = e.status === 404 ? t('code.notFound', {scene}) : e.message;
+    err.textContent = e.code === 'not_found' ? t('code.notFound', {scene}) : e.message;
     return;
   }
   const cleanups = [];

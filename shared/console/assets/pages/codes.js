@@ -9,6 +9,7 @@ import {h, fill, field} from '../dom.js';
 import {t, num, remaining} from '../i18n.js';
 import {json} from '../api.js';
 import {replySummary, sceneHref} from '../codeview.js';
+import {href} from '../accounts.js';
 
 const pageSize = 20;
 
@@ -19,14 +20,14 @@ export async function render(root, {params, title}) {
   const box = h('input', {type: 'search', id: 'codes-q', value: q, autocomplete: 'off', maxlength: 64});
   const form = h('form', {id: 'codes-search-form', class: 'row', role: 'search', on: {submit: e => {
     e.preventDefault();
-    location.hash = '#/codes' + (box.value.trim() ? '?q=' + encodeURIComponent(box.value.trim()) : '');
+    location.hash = href('/codes') + (box.value.trim() ? '?q=' + encodeURIComponent(box.value.trim()) : '');
   }}}, field(t('codes.search'), box, t('codes.searchHint')),
   h('div', {class: 'field'}, h('button', {type: 'submit', id: 'codes-search'}, t('codes.searchButton'))));
   const status = h('p', {id: 'codes-error', class: 'error', role: 'alert'});
   const table = h('table', {id: 'codes-table', class: 'data'});
   const pager = h('div', {class: 'row pager'});
   fill(root, form, status, h('div', {class: 'scroll'}, table), pager,
-    h('p', {}, h('a', {href: '#/create', id: 'codes-create'}, t('codes.create'))));
+    h('p', {}, h('a', {href: href('/create'), id: 'codes-create'}, t('codes.create'))));
 
   let page;
   try {
@@ -46,11 +47,11 @@ export async function render(root, {params, title}) {
   if (page.codes.length === 0) {
     table.after(h('p', {id: 'codes-empty'}, q ? t('codes.noMatch', {q}) : t('codes.none')));
   }
-  if (cursor) pager.append(h('a', {href: '#/codes' + (q ? '?q=' + encodeURIComponent(q) : ''), id: 'codes-first', class: 'button'}, t('codes.first')));
+  if (cursor) pager.append(h('a', {href: href('/codes') + (q ? '?q=' + encodeURIComponent(q) : ''), id: 'codes-first', class: 'button'}, t('codes.first')));
   if (page.next_cursor) {
     const next = new URLSearchParams({cursor: page.next_cursor});
     if (q) next.set('q', q);
-    pager.append(h('a', {href: '#/codes?' + next, id: 'codes-next', class: 'button'}, t('codes.next')));
+    pager.append(h('a', {href: href('/codes?' + next), id: 'codes-next', class: 'button'}, t('codes.next')));
   }
 }
 
