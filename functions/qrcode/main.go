@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -78,7 +79,10 @@ func build(env *boot.Env) (http.Handler, error) {
 			}
 			return t.Health(ctx)
 		}
-		if a, err = api.NewRouter(api.RouterConfig{Registry: reg, Default: def, Open: open, Health: health, Log: env.Log}); err != nil {
+		erase := func(ctx context.Context, appID, cursor string, until time.Time) (int, string, error) {
+			return store.Account(appID).EraseAccountData(ctx, cursor, until)
+		}
+		if a, err = api.NewRouter(api.RouterConfig{Registry: reg, Default: def, Open: open, Health: health, Erase: erase, Log: env.Log}); err != nil {
 			return nil, err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"wechatqr/local/dynamolocal/dynamotest"
 	"wechatqr/shared/accounts"
@@ -101,6 +102,9 @@ func newAccountsStack(t *testing.T) *accountsStack {
 	}
 	router, err := api.NewRouter(api.RouterConfig{
 		Registry: reg, Default: def,
+		Erase: func(ctx context.Context, appID, cursor string, until time.Time) (int, string, error) {
+			return store.Account(appID).EraseAccountData(ctx, cursor, until)
+		},
 		Open: func(_ context.Context, a accounts.Account) (*api.Handler, error) {
 			src, wc := tokensOf(a.AppID, wechat.WithSecretFunc(func(ctx context.Context) (string, error) { return reg.AppSecret(ctx, a.AppID) }))
 			return api.New(cfg, store.Account(a.AppID), wc, src, nil)
@@ -445,5 +449,68 @@ func TestAChangedTokenKeepsTheOneBeforeAccepted(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Errorf("a push signed with %s after the change: %d, want 200", sg.Token, res.StatusCode)
 		}
+	}
+}
+
+func TestErasingARemovedAccountDeletesItsDataAndNoOthers(t *testing.T) {
+	s := newAccountsStack(t)
+	s.addB(t)
+	ctx := context.Background()
+	for _, prefix := range []string{"", "/accounts/" + appB} {
+		if w := s.do(t, "POST", prefix+"/qrcodes", `{"scene":"poster","permanent":true}`, nil); w.Code != http.StatusCreated {
+			t.Fatalf("create: %d %s", w.Code, w.Body)
+		}
+	}
+	if push, err := s.net.Platform(appB).ScanScene(ctx, s.callback+"/wechat/"+appB, "oB", "poster", wechattest.Safe); err != nil || push.Status() != 200 {
+		t.Fatalf("B's scan: %v", err)
+	}
+	if push, err := s.net.Platform(wechattest.DefaultAppID).ScanScene(ctx, s.callback+"/wechat", "oA", "poster", wechattest.Safe); err != nil || push.Status() != 200 {
+		t.Fatalf("the default account's scan: %v", err)
+	}
+	items := func(prefix string) (n int) {
+		for _, table := range []string{"ScenesTable", "EventsTable"} {
+			out, err := s.client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(s.names[table]), ConsistentRead: aws.Bool(true)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range out.Items {
+				pk := it["pk"].(*types.AttributeValueMemberS).Value
+				if strings.HasPrefix(pk, "app#") == (prefix != "") && strings.HasPrefix(pk, prefix) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	ofB, ofDefault := items("app#"+appB+"#"), items("")
+	if ofB == 0 || ofDefault == 0 {
+		t.Fatalf("before: %d items of B, %d of the default account", ofB, ofDefault)
+	}
+	for _, bad := range []string{"?erase=maybe", "?erase=true&cursor=nonsense"} {
+		if w := s.do(t, "DELETE", "/accounts/"+appB+bad, "", nil); w.Code != 400 {
+			t.Errorf("DELETE %s: %d, want 400", bad, w.Code)
+		}
+	}
+	if items("app#"+appB+"#") != ofB {
+		t.Fatal("a refused erasure deleted items")
+	}
+	var out struct {
+		Deleted    int    `json:"deleted"`
+		NextCursor string `json:"next_cursor"`
+	}
+	if w := s.do(t, "DELETE", "/accounts/"+appB+"?erase=true", "", &out); w.Code != 200 || out.Deleted != ofB || out.NextCursor != "" {
+		t.Fatalf("DELETE ?erase=true: %d %s; want %d items deleted", w.Code, w.Body, ofB)
+	}
+	if n := items("app#" + appB + "#"); n != 0 {
+		t.Errorf("%d items of the erased account left", n)
+	}
+	if n := items(""); n != ofDefault {
+		t.Errorf("the default account has %d items, had %d", n, ofDefault)
+	}
+	if w := s.do(t, "GET", "/accounts/"+appB, "", nil); w.Code != 404 {
+		t.Errorf("the erased account is still served: %d", w.Code)
+	}
+	if w := s.do(t, "DELETE", "/accounts/"+wechattest.DefaultAppID+"?erase=true", "", nil); w.Code != 409 {
+		t.Errorf("erasing the default account: %d, want 409", w.Code)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"wechatqr/shared/accounts"
 	"wechatqr/shared/caller"
@@ -43,6 +44,7 @@ type Router struct {
 	def    *Handler
 	open   Opener
 	health Health
+	erase  func(ctx context.Context, appID, cursor string, until time.Time) (int, string, error)
 	log    *slog.Logger
 	mux    *http.ServeMux
 
@@ -61,8 +63,16 @@ type RouterConfig struct {
 	Open    Opener
 	// Health shows each account's token in GET /accounts; nil shows none.
 	Health Health
-	Log    *slog.Logger
+	// Erase deletes a removed account's data, scanning from cursor until the
+	// deadline (a *dynamo.Store's EraseAccountData, of the account's Store);
+	// nil refuses DELETE /accounts/{appid}?erase=true.
+	Erase func(ctx context.Context, appID, cursor string, until time.Time) (deleted int, next string, err error)
+	Log   *slog.Logger
 }
+
+// eraseBudget is how long one DELETE /accounts/{appid}?erase=true works before
+// it answers with a cursor to go on from: inside the qrcode function's 25 s.
+const eraseBudget = 15 * time.Second
 
 // NewRouter returns the Router of cfg.
 func NewRouter(cfg RouterConfig) (*Router, error) {
@@ -72,7 +82,7 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	rt := &Router{reg: cfg.Registry, def: cfg.Default, open: cfg.Open, health: cfg.Health, log: cfg.Log, mux: http.NewServeMux(), cache: map[string]*Handler{}}
+	rt := &Router{reg: cfg.Registry, def: cfg.Default, open: cfg.Open, health: cfg.Health, erase: cfg.Erase, log: cfg.Log, mux: http.NewServeMux(), cache: map[string]*Handler{}}
 	rt.mux.HandleFunc("GET /accounts", rt.list)
 	rt.mux.HandleFunc("POST /accounts", rt.create)
 	rt.mux.HandleFunc("GET /accounts/{appid}", rt.get)
@@ -242,17 +252,63 @@ func (rt *Router) remove(w http.ResponseWriter, r *http.Request) {
 		rt.def.fail(w, r, err)
 		return
 	}
-	if r.URL.Query().Has("erase") {
-		rt.def.fail(w, r, qr.Errorf(qr.EInvalid, "erase: removing an account's data at once is not offered yet; its data ages out by retention (SCAN_RETENTION_DAYS), and DELETE /accounts/%s/users/{openid} erases a follower now", appID))
+	q := r.URL.Query()
+	erase := false
+	switch v := q.Get("erase"); v {
+	case "", "false":
+	case "true":
+		erase = true
+	default:
+		rt.def.fail(w, r, qr.Errorf(qr.EInvalid, "erase: true or false"))
 		return
 	}
-	if err := rt.reg.Delete(r.Context(), appID); err != nil {
+	if !erase {
+		if err := rt.reg.Delete(r.Context(), appID); err != nil {
+			rt.def.fail(w, r, err)
+			return
+		}
+		rt.forget(appID)
+		rt.def.audit(r, "remove account", slog.String("appid", appID))
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	rt.eraseAccount(w, r, appID, q.Get("cursor"))
+}
+
+// eraseAccount removes the account, if the stack still serves it, and deletes
+// its data (Erase): as much as eraseBudget allows, answering with a cursor to
+// call again with until the answer has none. An account removed earlier
+// without erase=true can be erased this way too.
+func (rt *Router) eraseAccount(w http.ResponseWriter, r *http.Request, appID, cursor string) {
+	if err := accounts.CheckAppID(appID); err != nil {
+		rt.def.fail(w, r, err)
+		return
+	}
+	if rt.erase == nil {
+		rt.def.fail(w, r, qr.Errorf(qr.EInvalid, "erase: this stack cannot erase an account's data at once; it ages out by retention"))
+		return
+	}
+	if err := rt.reg.Delete(r.Context(), appID); err != nil && qr.ErrorCode(err) != qr.EAccountNotFound {
 		rt.def.fail(w, r, err)
 		return
 	}
 	rt.forget(appID)
-	rt.def.audit(r, "remove account", slog.String("appid", appID))
-	w.WriteHeader(http.StatusNoContent)
+	deleted, next, err := rt.erase(r.Context(), appID, cursor, time.Now().Add(eraseBudget))
+	if err != nil {
+		rt.def.fail(w, r, err)
+		return
+	}
+	rt.def.audit(r, "erase account", slog.String("appid", appID), slog.Int("deleted", deleted), slog.Bool("done", next == ""))
+	message := "the account is removed and its data erased"
+	if next != "" {
+		message = "the account is removed and part of its data erased: call again with cursor=next_cursor to finish"
+	}
+	writeJSON(w, http.StatusOK, struct {
+		AppID      string `json:"appid"`
+		Deleted    int    `json:"deleted"`
+		NextCursor string `json:"next_cursor,omitempty"`
+		Message    string `json:"message"`
+	}{appID, deleted, next, message})
 }
 
 // account serves /accounts/{appid}/<route of today> with that account's Handler.

@@ -103,3 +103,58 @@ func TestTokenHealthKeepsTheLastFailureUntilASuccess(t *testing.T) {
 		t.Errorf("Health after a save = %+v, %v; want the failure cleared", h, err)
 	}
 }
+
+// A removed account's data is erased in steps: each call deletes what its pages
+// found and answers a cursor until both tables were read; the other accounts'
+// items stay.
+func TestEraseAccountDataGoesOnFromItsCursor(t *testing.T) {
+	client, names := localTables(t)
+	ctx := context.Background()
+	store, err := New(client, Tables{Scenes: names["ScenesTable"], Events: names["EventsTable"]}, Options{DefaultAppID: "wxaaaaaaaaaaaaaaaa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, other := store.Account("wxbbbbbbbbbbbbbbbb"), store.Account("wxcccccccccccccccc")
+	for i := range 6 {
+		for _, s := range []*Store{store, b, other} {
+			if err := s.PutCode(ctx, &qr.Code{Scene: "s" + string(rune('0'+i)), ActionName: "QR_LIMIT_STR_SCENE", Permanent: true, CreatedAt: time.Unix(1764810000, 0)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, _, err := store.EraseAccountData(ctx, "", time.Now().Add(time.Minute)); err == nil {
+		t.Fatal("the default account's data was erased as a whole")
+	}
+	defer func(n int32) { eraseScanPage = n }(eraseScanPage)
+	eraseScanPage = 4
+	total, cursor, calls := 0, "", 0
+	for {
+		// A deadline already past: one page a call.
+		n, next, err := b.EraseAccountData(ctx, cursor, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		total, cursor, calls = total+n, next, calls+1
+		if next == "" {
+			break
+		}
+		if calls > 20 {
+			t.Fatal("the cursor never ends")
+		}
+	}
+	if total != 6 || calls < 2 {
+		t.Errorf("deleted %d items in %d calls, want 6 in several", total, calls)
+	}
+	for _, tt := range []struct {
+		s    *Store
+		want int
+	}{{store, 6}, {b, 0}, {other, 6}} {
+		codes, _, err := tt.s.ListCodes(ctx, "", 100)
+		if err != nil || len(codes) != tt.want {
+			t.Errorf("%s lists %d codes (%v), want %d", tt.s.AppID(), len(codes), err, tt.want)
+		}
+	}
+	if _, _, err := b.EraseAccountData(ctx, "bm9uc2Vuc2U", time.Now()); qr.ErrorCode(err) != qr.EInvalid {
+		t.Errorf("a cursor of nonsense: %v, want invalid", err)
+	}
+}

@@ -230,21 +230,30 @@ func encodeCursor(k map[string]types.AttributeValue) string {
 
 func decodeCursor(c, listPK string) (map[string]types.AttributeValue, error) {
 	invalid := qr.Errorf(qr.EInvalid, "cursor: not a cursor this API returned")
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	k, err := decodeKeyCursor(c)
 	if err != nil {
 		return nil, invalid
 	}
-	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, invalid
-	}
 	for _, want := range []string{"pk", "sk", "list_pk", "list_sk"} {
-		if _, ok := m[want]; !ok {
+		if _, ok := k[want]; !ok {
 			return nil, invalid
 		}
 	}
-	if m["list_pk"] != listPK {
+	if lp, _ := k["list_pk"].(*types.AttributeValueMemberS); lp.Value != listPK {
 		return nil, invalid
+	}
+	return k, nil
+}
+
+// decodeKeyCursor reads encodeCursor's text back into a key.
+func decodeKeyCursor(c string) (map[string]types.AttributeValue, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
 	}
 	k := map[string]types.AttributeValue{}
 	for name, v := range m {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -234,4 +236,100 @@ func (s *Store) batchDelete(ctx context.Context, table string, keys []key) error
 		keys = keys[n:]
 	}
 	return nil
+}
+
+// EraseAccountData deletes the items of the Store's account, a stored account
+// removed from the stack: everything under its key space in the scenes and
+// events tables, counters included. No index finds an account's items, so it
+// scans both tables, a page at a time, until the deadline; cursor continues an
+// earlier call (""at first), and the answer's next cursor is "" when the whole
+// of both tables was read. A call that ends part-way deleted what it found:
+// calling again with next finishes the job. The default account's data is the
+// stack's and is refused.
+//
+// It costs a scan of both tables (1 read unit per 4 KB read, all accounts'
+// items included): removal is rare, and an account's data ages out by
+// retention without it.
+func (s *Store) EraseAccountData(ctx context.Context, cursor string, until time.Time) (deleted int, next string, err error) {
+	if s.ns == "" {
+		return 0, "", errors.New("dynamo: the default account's data is erased follower by follower, never as a whole")
+	}
+	tables := []string{s.tables.Scenes, s.tables.Events}
+	table, start, err := decodeEraseCursor(cursor, len(tables))
+	if err != nil {
+		return 0, "", err
+	}
+	for ; table < len(tables); table, start = table+1, nil {
+		for {
+			out, err := s.db.Scan(ctx, &dynamodb.ScanInput{
+				TableName:                 &tables[table],
+				FilterExpression:          aws.String("begins_with(#pk, :ns)"),
+				ProjectionExpression:      aws.String("#pk, #sk"),
+				ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":ns": &types.AttributeValueMemberS{Value: s.ns}},
+				ExclusiveStartKey:         start,
+				Limit:                     aws.Int32(eraseScanPage),
+			})
+			if err != nil {
+				return deleted, "", unavailable("scan for the account's items", err)
+			}
+			keys := make([]key, 0, len(out.Items))
+			for _, av := range out.Items {
+				var k key
+				if err := attributevalue.UnmarshalMap(av, &k); err != nil {
+					return deleted, "", fmt.Errorf("dynamo: unmarshal key: %w", err)
+				}
+				keys = append(keys, k)
+			}
+			if err := s.batchDelete(ctx, tables[table], keys); err != nil {
+				return deleted, "", err
+			}
+			deleted += len(keys)
+			if len(out.LastEvaluatedKey) == 0 {
+				break
+			}
+			start = out.LastEvaluatedKey
+			if time.Now().After(until) {
+				return deleted, encodeEraseCursor(table, start), nil
+			}
+		}
+	}
+	return deleted, "", nil
+}
+
+// eraseScanPage bounds the items one page of EraseAccountData's scan reads, so
+// that each page's deletions finish well inside the deadline (a variable for
+// the tests of its cursor).
+var eraseScanPage int32 = 500
+
+// An erase cursor is the table's index and the scan's last key, in the form
+// the codes' cursors take (encodeCursor).
+func encodeEraseCursor(table int, last map[string]types.AttributeValue) string {
+	last = maps.Clone(last)
+	last["table"] = &types.AttributeValueMemberS{Value: strconv.Itoa(table)}
+	return encodeCursor(last)
+}
+
+func decodeEraseCursor(c string, tables int) (int, map[string]types.AttributeValue, error) {
+	if c == "" {
+		return 0, nil, nil
+	}
+	invalid := qr.Errorf(qr.EInvalid, "cursor: not a cursor this API returned")
+	m, err := decodeKeyCursor(c)
+	if err != nil {
+		return 0, nil, invalid
+	}
+	t, ok := m["table"].(*types.AttributeValueMemberS)
+	if !ok {
+		return 0, nil, invalid
+	}
+	table, err := strconv.Atoi(t.Value)
+	if err != nil || table < 0 || table >= tables {
+		return 0, nil, invalid
+	}
+	delete(m, "table")
+	if _, ok := m[attrPK]; !ok {
+		return 0, nil, invalid
+	}
+	return table, m, nil
 }
