@@ -47,6 +47,9 @@ type Network struct {
 	baseURL  string
 	srv      *httptest.Server
 	calls    map[string][]networkCall
+	// components are the third-party platforms mounted on the Network
+	// (AddComponent); they take the /cgi-bin/component/… calls (component.go).
+	components []*Component
 }
 
 // networkCall is a call in the Network's log: the account that took it
@@ -180,6 +183,9 @@ func (n *Network) Close() {
 	for _, p := range ps {
 		p.Close()
 	}
+	for _, c := range n.mounted() {
+		c.shutdown()
+	}
 	n.nobody.Close()
 	if srv != nil {
 		srv.Close()
@@ -224,12 +230,22 @@ func (n *Network) platforms() []*Platform {
 // the Network too.
 func (n *Network) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := readRequestBody(r)
+	if c := n.component(r, body); c != nil {
+		c.serve(w, r, body, err, n.logger(r, c.rec))
+		return
+	}
 	p := n.route(r, body)
-	p.serve(w, r, body, err, func(c *Call) {
+	p.serve(w, r, body, err, n.logger(r, p))
+}
+
+// logger is the hook with which the account (or Component records) p that
+// takes r logs it on the Network too.
+func (n *Network) logger(r *http.Request, p *Platform) func(*Call) {
+	return func(c *Call) {
 		n.mu.Lock()
 		n.calls[r.URL.Path] = append(n.calls[r.URL.Path], networkCall{p, c})
 		n.mu.Unlock()
-	})
+	}
 }
 
 // route picks the account that takes r, nobody when none does.

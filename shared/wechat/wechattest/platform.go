@@ -165,6 +165,10 @@ type Platform struct {
 	userTags  map[string]map[int64]bool
 	windows   map[string]*window
 	inbox     map[string][]ReceivedMessage
+	// scope, when set, is asked after a valid access token about the
+	// token's right to the path: a Component's authorizer tokens answer
+	// 61007 without the permission set (component.go). Called holding p.mu.
+	scope func(path, token string) int
 }
 
 // NewPlatform returns an emulated account with cfg's settings.

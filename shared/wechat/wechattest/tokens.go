@@ -110,8 +110,14 @@ func (p *Platform) withAccessToken(r *http.Request, methods []string, serve func
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.cfg.Now()
-	if code := p.checkAccessToken(r.URL.Query().Get("access_token"), now); code != 0 {
+	tok := r.URL.Query().Get("access_token")
+	if code := p.checkAccessToken(tok, now); code != 0 {
 		return errcodeResponse(code)
+	}
+	if p.scope != nil {
+		if code := p.scope(r.URL.Path, tok); code != 0 {
+			return errcodeResponse(code)
+		}
 	}
 	return serve(now)
 }
