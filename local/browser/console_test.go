@@ -69,7 +69,12 @@ func imageQR(t *testing.T, ctx context.Context) string {
 	}
 	got, err := browser.DecodeQRPNG(shot)
 	if err != nil {
-		t.Fatalf("no QR code in the screenshot of #code-image: %v", err)
+		// go test -artifacts keeps the screenshot for a look at what failed.
+		name := filepath.Join(t.ArtifactDir(), "code-image.png")
+		if werr := os.WriteFile(name, shot, 0o644); werr != nil {
+			t.Log(werr)
+		}
+		t.Fatalf("no QR code in the screenshot of #code-image (saved as %s): %v", name, err)
 	}
 	return got
 }

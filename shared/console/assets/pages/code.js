@@ -47,12 +47,14 @@ export async function render(root, {arg: scene, title}) {
     h('dt', {}, t('code.created')), h('dd', {}, dateTime(c.created_at)),
     h('dt', {}, t('actions.tag')), h('dd', {id: 'code-tag'}, c.tag ? h('span', {class: 'tag'}, c.tag) : t('actions.noTag')));
 
-  // The image: fetched with the session's credentials, shown from a blob: URL.
+  // The image: fetched with the session's credentials, shown from a blob: URL,
+  // drawn at twice its box (sharp on high-density screens) and scaled down
+  // without smoothing (.qr img), so that a phone can scan it off the screen.
   const img = h('img', {id: 'code-image', alt: t('code.imageAlt', {scene: c.scene}), width: 240, height: 240});
   const imgErr = h('p', {id: 'code-image-error', class: 'error', role: 'alert'});
   const imagePath = (size, format) => scenePath(c.scene) + '/image?size=' + size + '&format=' + format;
   if (!c.expired) {
-    blob(imagePath(430, 'png')).then(b => {
+    blob(imagePath(480, 'png')).then(b => {
       const u = URL.createObjectURL(b);
       img.src = u;
       cleanups.push(() => URL.revokeObjectURL(u));
