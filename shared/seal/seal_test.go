@@ -49,6 +49,7 @@ func openTable(t *testing.T, s, other Sealer, otherKey refusal) []openCase {
 		{name: "a blob opens with its appid and purpose", appID: "wx1", p: Callback, sealed: good},
 		{name: "a blob opened as another appid's is refused", appID: "wx2", p: Callback, sealed: good, want: &sealed},
 		{name: "a blob opened as another purpose's is refused", appID: "wx1", p: AppSecret, sealed: good, want: &sealed},
+		{name: "a blob opened as a refresh token is refused", appID: "wx1", p: RefreshToken, sealed: good, want: &sealed},
 		// "wx1"+"callback" and "wx1c"+"allback" are the same bytes put end to end.
 		{name: "a blob opened with the appid and purpose split elsewhere is refused", appID: "wx1c", p: "allback", sealed: good, want: &sealed},
 		{name: "a blob with its last byte flipped is refused", appID: "wx1", p: Callback, sealed: tampered, want: &sealed},
