@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -50,6 +51,12 @@ const (
 )
 
 // Account is an account as every route shows it: never a credential.
+//
+// The fields after CreatedAt are an authorizer's, as the platform reports them
+// (wechat-protocol.md §13.3, authorizer_info and func_info) and as the stack
+// learns of missing permission sets; a direct account has none of them.
+// ServiceType and VerifyType are pointers because their zero is a value
+// (0 is a subscription account, and WeChat-verified).
 type Account struct {
 	AppID       string    `json:"appid"`
 	Name        string    `json:"name"`
@@ -59,7 +66,25 @@ type Account struct {
 	UserName    string    `json:"user_name,omitempty"`
 	MessageMode string    `json:"message_mode,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
+
+	HeadImg       string `json:"head_img,omitempty"`
+	ServiceType   *int   `json:"service_type,omitempty"` // 0 subscription, 1 upgraded, 2 service
+	VerifyType    *int   `json:"verify_type,omitempty"`  // -1 unverified, 0 WeChat-verified, …
+	PrincipalName string `json:"principal_name,omitempty"`
+	// Permissions are the funcscope ids granted, ascending.
+	Permissions []int `json:"permissions,omitempty"`
+	// MissingPermissions are the sets WeChat refused a call for (61007) since
+	// the last authorization, ascending: the console asks for them again.
+	MissingPermissions []int `json:"missing_permissions,omitempty"`
+	// NeedsReauthorization says the stack cannot act for the account until it
+	// authorizes the platform again, and ReauthorizationReason says why.
+	NeedsReauthorization  bool      `json:"needs_reauthorization,omitempty"`
+	ReauthorizationReason string    `json:"reauthorization_reason,omitempty"`
+	AuthorizedAt          time.Time `json:"authorized_at,omitzero"`
 }
+
+// HasPermission reports whether an authorizer was granted funcscope set id.
+func (a Account) HasPermission(id int) bool { return slices.Contains(a.Permissions, id) }
 
 // CallbackKeys are what the callback verifies and opens an account's pushes
 // with: the callback's blob.
@@ -89,13 +114,19 @@ func (k CallbackKeys) Verifier(appID string) (*wechat.Verifier, error) {
 	return wechat.NewVerifier(wk)
 }
 
-// Item is an account as stored: the account, its two sealed blobs, and the
-// version a change is conditioned on.
+// Item is an account as stored: the account, its sealed blobs (a direct
+// account's callback keys and AppSecret, an authorizer's refresh token), and
+// the version a change is conditioned on.
 type Item struct {
 	Account
-	SealedCallback  []byte
-	SealedAppSecret []byte
-	Version         int64
+	SealedCallback     []byte
+	SealedAppSecret    []byte
+	SealedRefreshToken []byte
+	// RefreshVersion counts the refresh token's replacements: a rotation is
+	// conditioned on it, not on Version, so that a change of anything else
+	// (a missing permission noted meanwhile) does not throw a rotated token away.
+	RefreshVersion int64
+	Version        int64
 }
 
 // Store keeps the accounts (package dynamo's Accounts).
@@ -111,6 +142,10 @@ type Store interface {
 	UpdateAccount(ctx context.Context, it Item, prev int64) error
 	// DeleteAccount deletes it; deleting an absent account is not an error.
 	DeleteAccount(ctx context.Context, appID string) error
+	// RevokeAccount replaces it as UpdateAccount does and, in the same
+	// transaction, deletes its access token: a revoked authorizer's token is
+	// no longer the stack's to use.
+	RevokeAccount(ctx context.Context, it Item, prev int64) error
 }
 
 // Sealer seals and opens the credential blobs (a *seal.KMS when deployed).

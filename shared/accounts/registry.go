@@ -284,6 +284,11 @@ func (r *Registry) Delete(ctx context.Context, appID string) error {
 // to notice a change or a removal pays a read, not a KMS call. The default
 // account's keys are the callback's secret, not the registry's: asking for them
 // is an error.
+//
+// An authorizer has no keys of its own: its pushes are signed and sealed with
+// the platform's (wechat-protocol.md §13.2), which are the callback's secret
+// like the default account's. For one the keys are always nil and the
+// account's Kind, Authorizer, tells the caller to verify with the platform's.
 func (r *Registry) Callback(ctx context.Context, appID string, known int64) (Account, *CallbackKeys, int64, error) {
 	if appID == r.def.AppID {
 		return Account{}, nil, 0, fmt.Errorf("accounts: the default account's keys are the callback's secret")
@@ -292,7 +297,7 @@ func (r *Registry) Callback(ctx context.Context, appID string, known int64) (Acc
 	if err != nil {
 		return Account{}, nil, 0, err
 	}
-	if known != 0 && it.Version == known {
+	if it.Kind == Authorizer || (known != 0 && it.Version == known) {
 		return it.Account, nil, it.Version, nil
 	}
 	var keys CallbackKeys
@@ -310,6 +315,9 @@ func (r *Registry) AppSecret(ctx context.Context, appID string) (string, error) 
 	it, err := r.store.Account(ctx, appID)
 	if err != nil {
 		return "", err
+	}
+	if it.Kind == Authorizer {
+		return "", qr.Errorf(qr.EConflict, "account %s is an authorizer: its tokens come from the platform, with its refresh token", appID)
 	}
 	var s appSecret
 	if err := openJSON(ctx, r.sealer, appID, seal.AppSecret, it.SealedAppSecret, &s); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ func TestCreateChecksWithWeChatBeforeStoring(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := accounts.Account{AppID: app, Name: "Shop", Kind: accounts.Direct, Status: accounts.Active, MessageMode: "safe", CreatedAt: time.Date(2026, 12, 4, 1, 2, 3, 0, time.UTC)}
-	if a != want {
+	if !reflect.DeepEqual(a, want) {
 		t.Errorf("Create = %+v, want %+v", a, want)
 	}
 }

@@ -48,27 +48,58 @@ type accountItem struct {
 	UserName    string `dynamodbav:"user_name,omitempty"`
 	MessageMode string `dynamodbav:"message_mode,omitempty"`
 	CreatedAt   int64  `dynamodbav:"created_at"`
-	Callback    []byte `dynamodbav:"callback"`
+	Callback    []byte `dynamodbav:"callback,omitempty"`
 	AppSecret   []byte `dynamodbav:"app_secret,omitempty"`
 	Version     int64  `dynamodbav:"version"`
+
+	// An authorizer's (accounts.Account says what each is). An item written
+	// before authorizers existed has none of them, and reads as a direct
+	// account did.
+	HeadImg               string `dynamodbav:"head_img,omitempty"`
+	ServiceType           *int   `dynamodbav:"service_type,omitempty"`
+	VerifyType            *int   `dynamodbav:"verify_type,omitempty"`
+	PrincipalName         string `dynamodbav:"principal_name,omitempty"`
+	Permissions           []int  `dynamodbav:"permissions,omitempty"`
+	MissingPermissions    []int  `dynamodbav:"missing_permissions,omitempty"`
+	NeedsReauthorization  bool   `dynamodbav:"needs_reauthorization,omitempty"`
+	ReauthorizationReason string `dynamodbav:"reauthorization_reason,omitempty"`
+	AuthorizedAt          int64  `dynamodbav:"authorized_at,omitempty"`
+	RefreshToken          []byte `dynamodbav:"refresh_token,omitempty"`
+	RefreshVersion        int64  `dynamodbav:"refresh_version,omitempty"`
 }
 
 func newAccountItem(it accounts.Item) accountItem {
-	return accountItem{
+	a := accountItem{
 		PK: accountPK(it.AppID), AppID: it.AppID, Name: it.Name, Kind: string(it.Kind), Status: string(it.Status),
 		UserName: it.UserName, MessageMode: it.MessageMode, CreatedAt: it.CreatedAt.Unix(),
 		Callback: it.SealedCallback, AppSecret: it.SealedAppSecret, Version: it.Version,
+		HeadImg: it.HeadImg, ServiceType: it.ServiceType, VerifyType: it.VerifyType, PrincipalName: it.PrincipalName,
+		Permissions: it.Permissions, MissingPermissions: it.MissingPermissions,
+		NeedsReauthorization: it.NeedsReauthorization, ReauthorizationReason: it.ReauthorizationReason,
+		RefreshToken: it.SealedRefreshToken, RefreshVersion: it.RefreshVersion,
 	}
+	if !it.AuthorizedAt.IsZero() {
+		a.AuthorizedAt = it.AuthorizedAt.Unix()
+	}
+	return a
 }
 
 func (a accountItem) item() accounts.Item {
-	return accounts.Item{
+	it := accounts.Item{
 		Account: accounts.Account{
 			AppID: a.AppID, Name: a.Name, Kind: accounts.Kind(a.Kind), Status: accounts.Status(a.Status),
 			UserName: a.UserName, MessageMode: a.MessageMode, CreatedAt: time.Unix(a.CreatedAt, 0).UTC(),
+			HeadImg: a.HeadImg, ServiceType: a.ServiceType, VerifyType: a.VerifyType, PrincipalName: a.PrincipalName,
+			Permissions: a.Permissions, MissingPermissions: a.MissingPermissions,
+			NeedsReauthorization: a.NeedsReauthorization, ReauthorizationReason: a.ReauthorizationReason,
 		},
 		SealedCallback: a.Callback, SealedAppSecret: a.AppSecret, Version: a.Version,
+		SealedRefreshToken: a.RefreshToken, RefreshVersion: a.RefreshVersion,
 	}
+	if a.AuthorizedAt != 0 {
+		it.AuthorizedAt = time.Unix(a.AuthorizedAt, 0).UTC()
+	}
+	return it
 }
 
 func (a *Accounts) key(appID string) map[string]types.AttributeValue {
@@ -165,10 +196,52 @@ func (a *Accounts) DeleteAccount(ctx context.Context, appID string) error {
 	}
 	_, err := a.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &a.table, Key: a.key(appID)}},
-		{Delete: &types.Delete{TableName: &a.tokens, Key: map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: tokenPK(appID)}}}},
+		a.deleteToken(appID),
 	}})
 	if err != nil {
 		return unavailable("delete account", err)
+	}
+	return nil
+}
+
+func (a *Accounts) deleteToken(appID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: &a.tokens, Key: map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: tokenPK(appID)},
+	}}}
+}
+
+// RevokeAccount replaces it if the stored version is still prev and deletes
+// its token, in one transaction: a revoked account keeps no token a function
+// could still use.
+func (a *Accounts) RevokeAccount(ctx context.Context, it accounts.Item, prev int64) error {
+	if a.tokens == "" {
+		return errors.New("dynamo: revoking an account needs the tokens table (TOKENS_TABLE)")
+	}
+	av, err := attributevalue.MarshalMap(newAccountItem(it))
+	if err != nil {
+		return fmt.Errorf("dynamo: marshal account: %w", err)
+	}
+	_, err = a.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: &a.table, Item: av,
+			ConditionExpression:       aws.String("attribute_exists(#pk) AND #v = :prev"),
+			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#v": "version"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":prev": number(prev)},
+		}},
+		a.deleteToken(it.AppID),
+	}})
+	var tce *types.TransactionCanceledException
+	switch {
+	case failedAt(err, 0):
+		if _, gerr := a.Account(ctx, it.AppID); qr.ErrorCode(gerr) == qr.EAccountNotFound {
+			return gerr
+		}
+		return qr.Errorf(qr.EConflict, "account %s changed since it was read; read it and try again", it.AppID)
+	case errors.As(err, &tce) && conflicted(tce.CancellationReasons):
+		// Another transaction held the token item: the caller reads and tries again.
+		return qr.Errorf(qr.EConflict, "account %s was being changed; try again", it.AppID)
+	case err != nil:
+		return unavailable("revoke account", err)
 	}
 	return nil
 }

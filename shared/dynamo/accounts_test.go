@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestAccountsKeepTheirConditions(t *testing.T) {
 		t.Errorf("a second CreateAccount = %v, want conflict", err)
 	}
 	got, err := a.Account(ctx, it.AppID)
-	if err != nil || got.Account != it.Account || string(got.SealedCallback) != "\x01\x02\x03" || string(got.SealedAppSecret) != "\x04\x05" || got.Version != 1 {
+	if err != nil || !reflect.DeepEqual(got.Account, it.Account) || string(got.SealedCallback) != "\x01\x02\x03" || string(got.SealedAppSecret) != "\x04\x05" || got.Version != 1 {
 		t.Fatalf("Account = %+v, %v; want %+v", got, err, it)
 	}
 	next := it
