@@ -167,7 +167,23 @@ const prefixAccountItem = "account#"
 func accountPK(appID string) string { return prefixAccountItem + appID }
 
 // tokenPK is the key of an account's token item (the tokens table has no sort key).
+// The platform's component_access_token is one too, under the component AppID.
 func tokenPK(appID string) string { return prefixToken + appID }
+
+// The third-party platform's own items in the tokens table (Platform), beside
+// the tokens: no token#, so no AppID can name them.
+const (
+	platformTicketPK    = "platform#ticket"            // the newest component_verify_ticket
+	platformStartPushPK = "platform#start-push-ticket" // the last claim of api_start_push_ticket
+)
+
+// The attributes of the platform's items.
+const (
+	attrTicket        = "ticket"     // the ticket's value
+	attrTicketCreated = "created"    // its CreateTime, Unix seconds
+	attrReceived      = "received"   // when it was stored, Unix seconds
+	attrClaimedAt     = "claimed_at" // the last claim, Unix milliseconds
+)
 
 // statsKey is a shard's totals (day "") or one of its days.
 func statsKey(scene string, shard int, day string) key {

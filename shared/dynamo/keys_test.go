@@ -46,8 +46,15 @@ func TestKeysAreTheStoredFormats(t *testing.T) {
 			t.Errorf("%s: pk=%q sk=%q, want pk=%q sk=%q", tt.name, tt.got.PK, tt.got.SK, tt.pk, tt.sk)
 		}
 	}
-	if pk := tokenPK("wx5823bf96d3bd56c7"); pk != "token#wx5823bf96d3bd56c7" {
-		t.Errorf("the token's key %q", pk)
+	for _, tt := range []struct{ name, got, want string }{
+		{"the token's key", tokenPK("wx5823bf96d3bd56c7"), "token#wx5823bf96d3bd56c7"},
+		{"the platform's ticket", platformTicketPK, "platform#ticket"},
+		{"the claim of api_start_push_ticket", platformStartPushPK, "platform#start-push-ticket"},
+		{"an account's item", accountPK("wx5823bf96d3bd56c7"), "account#wx5823bf96d3bd56c7"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: pk=%q, want %q", tt.name, tt.got, tt.want)
+		}
 	}
 }
 

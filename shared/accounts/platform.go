@@ -1,0 +1,33 @@
+package accounts
+
+import (
+	"context"
+	"time"
+)
+
+// Ticket is the newest component_verify_ticket the platform pushed
+// (wechat-protocol.md §13.1): its value, its CreateTime, and when the stack
+// stored it. WeChat pushes one every 10 minutes, each valid 12 hours.
+type Ticket struct {
+	Value    string
+	Created  time.Time
+	Received time.Time
+}
+
+// Platform keeps the third-party platform's own state, which belongs to no
+// account (package dynamo's Platform, in the tokens table). The platform's
+// component_access_token is an access token like an account's, kept by
+// package dynamo's Tokens under the component AppID.
+type Platform interface {
+	// PutTicket stores ticket, pushed with CreateTime created, unless the
+	// stored one was created at or after it: pushes arrive out of order and
+	// again, and an older ticket must never replace a newer one. It reports
+	// whether it stored it.
+	PutTicket(ctx context.Context, ticket string, created time.Time) (stored bool, err error)
+	// Ticket returns the stored ticket, the zero Ticket when there is none.
+	Ticket(ctx context.Context) (Ticket, error)
+	// ClaimStartPushTicket gives the caller the right to call
+	// api_start_push_ticket at now, if no one claimed it in the every before:
+	// true for at most one caller per every.
+	ClaimStartPushTicket(ctx context.Context, now time.Time, every time.Duration) (bool, error)
+}
