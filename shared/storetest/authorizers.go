@@ -159,8 +159,10 @@ func anAuthorizationStoresItsDetails(t *testing.T, e *authEnv) {
 func authorizeTwiceConcurrently(t *testing.T, e *authEnv) {
 	app := e.appID()
 	var wg sync.WaitGroup
+	start := make(chan struct{}) // all read before any writes, as far as the scheduler lets them
 	for i := range Concurrency {
 		wg.Go(func() {
+			<-start
 			// The push and the redirect: the same authorization, tokens that
 			// may differ.
 			if _, err := e.reg.Authorize(e.ctx, authorized(app, "refresh@@@"+string(rune('a'+i)))); err != nil {
@@ -168,6 +170,7 @@ func authorizeTwiceConcurrently(t *testing.T, e *authEnv) {
 			}
 		})
 	}
+	close(start)
 	wg.Wait()
 	if n := e.count(app); n != 1 {
 		t.Fatalf("%d accounts %s, want 1", n, app)
@@ -360,7 +363,14 @@ func nothingSealedInTheJSON(t *testing.T, e *authEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shown = append(shown, list...)
+	for _, a := range list { // other subtests' accounts are theirs to check
+		if a.AppID == app {
+			shown = append(shown, a)
+		}
+	}
+	if len(shown) != 3 {
+		t.Fatalf("List shows %d accounts %s, want 1", len(shown)-2, app)
+	}
 	it := e.item(app)
 	if len(it.SealedRefreshToken) == 0 {
 		t.Fatal("no sealed refresh token stored")
@@ -370,7 +380,7 @@ func nothingSealedInTheJSON(t *testing.T, e *authEnv) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, bad := range []string{secret, "SECRET", base64.StdEncoding.EncodeToString(it.SealedRefreshToken), "refresh_token", "sealed"} {
+		for _, bad := range []string{secret, "SECRET", base64.StdEncoding.EncodeToString(it.SealedRefreshToken), `"refresh_token"`, `"sealed`} {
 			if strings.Contains(string(b), bad) {
 				t.Errorf("the account's JSON holds %q: %s", bad, b)
 			}
