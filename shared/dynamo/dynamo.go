@@ -28,6 +28,9 @@
 //	        pk=sig#<signature>          sk=body      a plain push's query signature and its body's SHA-256,
 //	                                                 so the signature serves no other body (TTL: past the window)
 //	tokens  pk=token#<appid>                         the access token, its version and the lease on fetching the next
+//	                                                 (the platform's component_access_token too, under the component AppID)
+//	        pk=platform#ticket                       the newest component_verify_ticket and its CreateTime (platform.go)
+//	        pk=platform#start-push-ticket            the last claim of api_start_push_ticket (platform.go)
 //
 // Counters are sharded in their partition key: a hot scene's writes spread over
 // Options.Shards partitions instead of one (see docs/architecture.md, "Scaling").

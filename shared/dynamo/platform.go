@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"wechatqr/shared/accounts"
+	"wechatqr/shared/qr"
 )
 
 // Platform keeps the third-party platform's own state in the tokens table
@@ -47,6 +48,9 @@ func platformKey(pk string) map[string]types.AttributeValue {
 // created: the condition, not a read before the write, decides, so two pushes
 // stored at once keep the newer.
 func (p *Platform) PutTicket(ctx context.Context, ticket string, created time.Time) (bool, error) {
+	if ticket == "" {
+		return false, qr.Errorf(qr.EInvalid, "an empty component_verify_ticket")
+	}
 	_, err := p.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &p.table,
 		Item: map[string]types.AttributeValue{

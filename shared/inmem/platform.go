@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"wechatqr/shared/accounts"
+	"wechatqr/shared/qr"
 )
 
 // Platform is an in-memory accounts.Platform with the DynamoDB one's
@@ -24,6 +25,9 @@ func NewPlatform() *Platform { return &Platform{now: time.Now} }
 
 // PutTicket stores ticket unless the stored one is as new.
 func (p *Platform) PutTicket(_ context.Context, ticket string, created time.Time) (bool, error) {
+	if ticket == "" {
+		return false, qr.Errorf(qr.EInvalid, "an empty component_verify_ticket")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// Whole seconds, as CreateTime is and as DynamoDB keeps it.

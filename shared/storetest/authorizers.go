@@ -303,6 +303,9 @@ func revokedAuthorizedAgainIsActive(t *testing.T, e *authEnv) {
 	if err := e.reg.FlagReauthorization(e.ctx, app, "errcode 61023: refresh_token is invalid"); err != nil {
 		t.Fatal(err)
 	}
+	if it := e.item(app); !it.NeedsReauthorization || it.ReauthorizationReason != "errcode 61023: refresh_token is invalid" || !slices.Equal(it.MissingPermissions, []int{3}) {
+		t.Fatalf("flagged: needs %v %q, missing %v", it.NeedsReauthorization, it.ReauthorizationReason, it.MissingPermissions)
+	}
 	if err := e.reg.Revoke(e.ctx, app); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"wechatqr/shared/accounts"
+	"wechatqr/shared/qr"
 )
 
 // RunPlatform checks the promises of the platform's state (accounts.Platform)
@@ -27,6 +28,7 @@ var platformCases = []struct {
 	{"no_ticket_reads_as_the_zero_ticket", noTicketReadsAsZero},
 	{"tickets_out_of_order_keep_the_newest", ticketsOutOfOrderKeepTheNewest},
 	{"a_ticket_of_an_equal_create_time_replaces_nothing", anEqualCreateTimeReplacesNothing},
+	{"an_empty_ticket_is_refused", anEmptyTicketIsRefused},
 	{"concurrent_tickets_keep_the_newest", concurrentTicketsKeepTheNewest},
 	{"start_push_ticket_is_claimed_once_per_window", startPushTicketClaimedOncePerWindow},
 	{"concurrent_claims_of_start_push_ticket_one_wins", concurrentClaimsOneWins},
@@ -80,6 +82,13 @@ func ticketsOutOfOrderKeepTheNewest(t *testing.T, p accounts.Platform) {
 	if got.Received.Before(before.Truncate(time.Second)) || got.Received.After(time.Now().Add(time.Second)) {
 		t.Errorf("Received = %v, want about now (%v)", got.Received, before)
 	}
+}
+
+func anEmptyTicketIsRefused(t *testing.T, p accounts.Platform) {
+	if stored, err := p.PutTicket(t.Context(), "", ticketAt(0)); qr.ErrorCode(err) != qr.EInvalid || stored {
+		t.Fatalf("PutTicket of an empty ticket = %v, %v; want invalid", stored, err)
+	}
+	wantTicket(t, p, "", time.Time{})
 }
 
 func anEqualCreateTimeReplacesNothing(t *testing.T, p accounts.Platform) {
