@@ -6,7 +6,7 @@ import (
 )
 
 // Ticket is the newest component_verify_ticket the platform pushed
-// (wechat-protocol.md §13.1): its value, its CreateTime, and when the stack
+// (docs/wechat.md §13): its value, its CreateTime, and when the stack
 // stored it. WeChat pushes one every 10 minutes, each valid 12 hours.
 type Ticket struct {
 	Value    string
@@ -30,4 +30,16 @@ type Platform interface {
 	// api_start_push_ticket at now, if no one claimed it in the every before:
 	// true for at most one caller per every.
 	ClaimStartPushTicket(ctx context.Context, now time.Time, every time.Duration) (bool, error)
+	// ClaimAuthCode gives the caller the right to redeem an authorization
+	// code (api_query_auth): true for one caller per code. An authorization
+	// arrives as a push and through the administrator's redirect at once;
+	// redeemed twice, it would issue the account two tokens, the second
+	// retiring the first. The claim may go at until (the code's expiry).
+	ClaimAuthCode(ctx context.Context, code string, until time.Time) (bool, error)
+	// AuthCodeRedeemed notes on code's claim the account it made, for the
+	// callers that lost the claim.
+	AuthCodeRedeemed(ctx context.Context, code, appID string) error
+	// AuthCodeAccount returns the account code made; "" while its redeemer
+	// has not finished (or failed).
+	AuthCodeAccount(ctx context.Context, code string) (string, error)
 }

@@ -175,7 +175,15 @@ func tokenPK(appID string) string { return prefixToken + appID }
 const (
 	platformTicketPK    = "platform#ticket"            // the newest component_verify_ticket
 	platformStartPushPK = "platform#start-push-ticket" // the last claim of api_start_push_ticket
+	platformCodePrefix  = "platform#code#"             // the claim of an authorization code, by its SHA-256
 )
+
+// authCodePK is the key of the claim of an authorization code: its SHA-256,
+// so that the table never holds a code that still redeems.
+func authCodePK(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return platformCodePrefix + hex.EncodeToString(sum[:])
+}
 
 // The attributes of the platform's items.
 const (
@@ -183,6 +191,7 @@ const (
 	attrTicketCreated = "created"    // its CreateTime, Unix seconds
 	attrReceived      = "received"   // when it was stored, Unix seconds
 	attrClaimedAt     = "claimed_at" // the last claim, Unix milliseconds
+	attrRedeemedFor   = "appid"      // the account an authorization code made
 )
 
 // statsKey is a shard's totals (day "") or one of its days.

@@ -134,3 +134,61 @@ func unixAttr(item map[string]types.AttributeValue, attr string) (int64, error) 
 	}
 	return n, nil
 }
+
+// ClaimAuthCode puts the code's claim unless it exists, to expire (by the
+// table's TTL) at until.
+func (p *Platform) ClaimAuthCode(ctx context.Context, code string, until time.Time) (bool, error) {
+	if code == "" {
+		return false, qr.Errorf(qr.EInvalid, "an empty authorization code")
+	}
+	_, err := p.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &p.table,
+		Item: map[string]types.AttributeValue{
+			attrPK:       &types.AttributeValueMemberS{Value: authCodePK(code)},
+			attrExpireAt: number(until.Unix()),
+		},
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return false, nil
+	case err != nil:
+		return false, unavailable("claim authorization code", err)
+	}
+	return true, nil
+}
+
+// AuthCodeRedeemed sets the account on the code's claim, which must exist.
+func (p *Platform) AuthCodeRedeemed(ctx context.Context, code, appID string) error {
+	_, err := p.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &p.table,
+		Key:                       platformKey(authCodePK(code)),
+		UpdateExpression:          aws.String("SET #a = :a"),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  map[string]string{"#a": attrRedeemedFor, "#pk": attrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: appID}},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return qr.Errorf(qr.ENotFound, "no claim of that authorization code")
+	case err != nil:
+		return unavailable("note authorization code", err)
+	}
+	return nil
+}
+
+// AuthCodeAccount reads the account on the code's claim, strongly consistent:
+// a caller polls it while the redeemer works.
+func (p *Platform) AuthCodeAccount(ctx context.Context, code string) (string, error) {
+	out, err := p.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &p.table, Key: platformKey(authCodePK(code)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", unavailable("get authorization code", err)
+	}
+	if v, ok := out.Item[attrRedeemedFor].(*types.AttributeValueMemberS); ok {
+		return v.Value, nil
+	}
+	return "", nil
+}

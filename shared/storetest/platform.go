@@ -1,7 +1,10 @@
 package storetest
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +35,81 @@ var platformCases = []struct {
 	{"concurrent_tickets_keep_the_newest", concurrentTicketsKeepTheNewest},
 	{"start_push_ticket_is_claimed_once_per_window", startPushTicketClaimedOncePerWindow},
 	{"concurrent_claims_of_start_push_ticket_one_wins", concurrentClaimsOneWins},
+	{"an_authorization_code_is_claimed_once_and_the_losers_read_its_account", authCodeClaimedOnce},
+	{"concurrent_claims_of_an_authorization_code_one_wins", concurrentAuthCodeClaimsOneWins},
+}
+
+// authCode is a code no other case (nor another run on the same table) uses.
+func authCode(*testing.T) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "queryauthcode@@@" + hex.EncodeToString(b[:])
+}
+
+func authCodeClaimedOnce(t *testing.T, p accounts.Platform) {
+	ctx, code, until := t.Context(), authCode(t), time.Now().Add(time.Hour)
+	if got, err := p.AuthCodeAccount(ctx, code); err != nil || got != "" {
+		t.Fatalf("an unclaimed code's account = %q, %v; want none", got, err)
+	}
+	if err := p.AuthCodeRedeemed(ctx, code, "wx1111111111111111"); qr.ErrorCode(err) != qr.ENotFound {
+		t.Fatalf("noting an unclaimed code = %v; want %s, and nothing written", err, qr.ENotFound)
+	}
+	if got, err := p.AuthCodeAccount(ctx, code); err != nil || got != "" {
+		t.Fatalf("after a refused note, the code's account = %q, %v", got, err)
+	}
+	if ok, err := p.ClaimAuthCode(ctx, code, until); err != nil || !ok {
+		t.Fatalf("the first claim = %v, %v; want true", ok, err)
+	}
+	if ok, err := p.ClaimAuthCode(ctx, code, until); err != nil || ok {
+		t.Fatalf("a second claim = %v, %v; want false", ok, err)
+	}
+	if ok, err := p.ClaimAuthCode(ctx, authCode(t), until); err != nil || !ok {
+		t.Fatalf("another code's claim = %v, %v; want true", ok, err)
+	}
+	if got, err := p.AuthCodeAccount(ctx, code); err != nil || got != "" {
+		t.Fatalf("a claimed, unredeemed code's account = %q, %v; want none yet", got, err)
+	}
+	if err := p.AuthCodeRedeemed(ctx, code, "wx1111111111111111"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.AuthCodeAccount(ctx, code); err != nil || got != "wx1111111111111111" {
+		t.Fatalf("the redeemed code's account = %q, %v", got, err)
+	}
+	if _, err := p.ClaimAuthCode(ctx, "", until); qr.ErrorCode(err) != qr.EInvalid {
+		t.Fatalf("an empty code's claim = %v; want %s", err, qr.EInvalid)
+	}
+}
+
+func concurrentAuthCodeClaimsOneWins(t *testing.T, p accounts.Platform) {
+	code, until := authCode(t), time.Now().Add(time.Hour)
+	const n = 8
+	var (
+		wg    sync.WaitGroup
+		won   atomic.Int32
+		errs  = make(chan error, n)
+		start = make(chan struct{})
+	)
+	for range n {
+		wg.Go(func() {
+			<-start
+			ok, err := p.ClaimAuthCode(t.Context(), code, until)
+			if err != nil {
+				errs <- err
+			}
+			if ok {
+				won.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if won.Load() != 1 {
+		t.Fatalf("%d of %d concurrent claims of one code won; want 1", won.Load(), n)
+	}
 }
 
 // ticketAt is a CreateTime as WeChat sends it: whole seconds.
