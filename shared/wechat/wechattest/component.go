@@ -41,34 +41,20 @@ const (
 // componentPrefix is what every component API path starts with.
 const componentPrefix = "/cgi-bin/component/"
 
-// Errcodes of the third-party platform (§13.4) that package wechat does not
-// name (yet), and 40097, WeChat's global "invalid args".
-const (
-	CodeComponentNotAuthorized = 61003 // component is not authorized by this account: the authorization was revoked
-	CodeTicketExpired          = 61005 // component ticket is expired
-	CodeTicketInvalid          = 61006 // component ticket is invalid
-	CodeAPIUnauthorized        = 61007 // api is unauthorized to component: the permission set was not granted
-	CodeAuthCodeInvalid        = 61009 // code is invalid
-	CodeAuthCodeExpired        = 61010 // code is expired
-	CodeInvalidComponent       = 61011 // invalid component: wrong component_appid
-	CodeRefreshTokenInvalid    = 61023 // refresh_token is invalid
-	CodeUseComponentToken      = 61024 // /cgi-bin/token (or stable_token) called with the component appid
-	CodeInvalidArgs            = 40097 // invalid args (api_get_authorizer_list's count out of 1..500)
-)
-
 func init() {
-	// §13.4's messages, for the Component's answers and for faults.
+	// §13.4's messages (package wechat names the codes), for the
+	// Component's answers and for faults.
 	for code, msg := range map[int]string{
-		CodeComponentNotAuthorized: "component is not authorized by this account",
-		CodeTicketExpired:          "component ticket is expired",
-		CodeTicketInvalid:          "component ticket is invalid",
-		CodeAPIUnauthorized:        "api is unauthorized to component",
-		CodeAuthCodeInvalid:        "code is invalid",
-		CodeAuthCodeExpired:        "code is expired",
-		CodeInvalidComponent:       "invalid component",
-		CodeRefreshTokenInvalid:    "refresh_token is invalid",
-		CodeUseComponentToken:      "must use api(api_component_token) to get token for component acct",
-		CodeInvalidArgs:            "invalid args",
+		wechat.CodeComponentNotAuthorized: "component is not authorized by this account",
+		wechat.CodeTicketExpired:          "component ticket is expired",
+		wechat.CodeTicketInvalid:          "component ticket is invalid",
+		wechat.CodeAPIUnauthorized:        "api is unauthorized to component",
+		wechat.CodeAuthCodeInvalid:        "code is invalid",
+		wechat.CodeAuthCodeExpired:        "code is expired",
+		wechat.CodeInvalidComponent:       "invalid component",
+		wechat.CodeRefreshTokenInvalid:    "refresh_token is invalid",
+		wechat.CodeUseComponentToken:      "must use api(api_component_token) to get token for component acct",
+		wechat.CodeInvalidArgs:            "invalid args",
 	} {
 		if _, ok := errmsgs[code]; !ok {
 			errmsgs[code] = msg
@@ -533,7 +519,7 @@ func (c *Component) serve(w http.ResponseWriter, r *http.Request, body []byte, e
 func (c *Component) route(r *http.Request, body []byte) response {
 	switch r.URL.Path {
 	case PathToken, PathStableToken:
-		return errcodeResponse(CodeUseComponentToken)
+		return errcodeResponse(wechat.CodeUseComponentToken)
 	case PathComponentToken:
 		return c.serveComponentToken(r, body)
 	case PathCreatePreAuthCode:
