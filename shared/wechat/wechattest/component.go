@@ -17,15 +17,13 @@ import (
 )
 
 // This file emulates WeChat's Open Platform side of a third-party platform
-// ("component"). Its rules are §13 of the team's protocol reference
-// (wechat-protocol.md, beside the repository), cited in these files as
-// §13.x; docs/wechat.md has no §13 yet. Other bare §N mean docs/wechat.md,
-// as everywhere in this package. It covers the component API of §13.3 with
-// the errcodes of §13.4, the pushes to the authorization-event URL of
-// §13.1, authorizers as accounts on a Network whose tokens carry the
-// permission sets of §13.5, and the full-network release test of §13.6
-// (component_release.go). Choices where §13 is silent or §13.9 leaves a
-// point open say so where they are made.
+// ("component"). Its rules are docs/wechat.md §13, cited in these files as
+// §13.x; bare §N mean docs/wechat.md, as everywhere in this package. It
+// covers the component API of §13.3 with the errcodes of §13.4, the pushes
+// to the authorization-event URL of §13.1, authorizers as accounts on a
+// Network whose tokens carry the permission sets of §13.5, and the
+// full-network release test of §13.6 (component_release.go). Choices where
+// §13 is silent or §13.9 leaves a point open say so where they are made.
 
 // Paths of the component API (§13.3), for FailNext, Calls and CallLog.
 const (
