@@ -178,3 +178,39 @@ func TestMessageURLExampleSignature(t *testing.T) {
 		t.Errorf("another Token: err = %v, want ErrSignature", err)
 	}
 }
+
+// FuzzParseComponentEvent checks that ParseComponentEvent never panics,
+// fails only with its two sentinels, and never accepts an event that lacks
+// what its InfoType needs. Seeds: the §13.1 samples.
+func FuzzParseComponentEvent(f *testing.F) {
+	for _, name := range []string{"component_verify_ticket.xml", "authorized.xml", "unauthorized.xml"} {
+		body, err := os.ReadFile(filepath.Join("testdata", "component", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := wechat.ParseComponentEvent(body)
+		if err != nil {
+			if !errors.Is(err, wechat.ErrMalformed) && !errors.Is(err, wechat.ErrUnknownInfoType) {
+				t.Fatalf("error %v wraps neither sentinel", err)
+			}
+			return
+		}
+		ok := ev.AppID != "" && ev.CreateTime > 0
+		switch ev.InfoType {
+		case wechat.InfoVerifyTicket:
+			ok = ok && ev.ComponentVerifyTicket != ""
+		case wechat.InfoAuthorized, wechat.InfoUpdateAuthorized:
+			ok = ok && ev.AuthorizerAppID != "" && ev.AuthorizationCode != ""
+		case wechat.InfoUnauthorized:
+			ok = ok && ev.AuthorizerAppID != ""
+		default:
+			ok = false
+		}
+		if !ok {
+			t.Fatalf("accepted an incomplete event %+v from %q", ev, body)
+		}
+	})
+}

@@ -153,7 +153,7 @@ func TestComponentTokenRefusals(t *testing.T) {
 		{"wrong secret", func(e *compEnv) (*wechat.Component, string) {
 			cp, _ := wechat.NewComponent(e.base, e.cp.AppID(), wechat.WithSecret("not-the-secret"))
 			return cp, e.emu.NewestTicket()
-		}, wechat.CodeInvalidAppSecret, func(error) bool { return true }},
+		}, wechat.CodeInvalidAppSecret, func(err error) bool { return !wechat.IsTicketError(err) && !wechat.IsTokenError(err) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
