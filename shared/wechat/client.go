@@ -170,7 +170,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// AccessToken is the answer of /cgi-bin/token and /cgi-bin/stable_token.
+// AccessToken is the answer of /cgi-bin/token and /cgi-bin/stable_token,
+// and of api_component_token (whose field is component_access_token).
 type AccessToken struct {
 	AccessToken string `json:"access_token"`
 	// ExpiresIn is the remaining lifetime in seconds: 7200 for a new token;
