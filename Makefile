@@ -38,6 +38,7 @@ FUZZ_TARGETS += ./shared/wechat:FuzzAppendText
 FUZZ_TARGETS += ./shared/redact:FuzzPath
 FUZZ_TARGETS += ./shared/consoleauth:FuzzCheckJWT
 FUZZ_TARGETS += ./shared/callback:FuzzPush
+FUZZ_TARGETS += ./shared/wechat:FuzzParseComponentEvent
 # The toolchain is go.mod's (its toolchain line, a Go release with the standard
 # library's security fixes): fetched through the module proxy when the machine's
 # own go is older. Every target below builds, tests and scans with it.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 )
 
-// Errcodes the API client and the emulator use (§7, §8, §12). WeChat answers
+// Errcodes the API client and the emulator use (§7, §8, §12, §13). WeChat answers
 // every failure with HTTP 200 and {"errcode":N,"errmsg":"…"}; match on the
 // code only, since errmsg carries suffixes such as " rid: …" and " hint: […]".
 const (
@@ -46,6 +46,21 @@ const (
 	CodeUnauthorized          = 48001 // the account lacks this API
 	CodeOpenIDNotOfAccount    = 49003 // batchtagging: an openid of another AppID
 	CodeClientIPNotRegistered = 61004 // IP whitelist, as named for some token APIs (§11.1)
+)
+
+// Errcodes of the third-party platform's component API (§13.4), and 40097,
+// WeChat's general "invalid args".
+const (
+	CodeInvalidArgs            = 40097 // invalid args (api_get_authorizer_list's count out of 1..500)
+	CodeComponentNotAuthorized = 61003 // the account revoked (or never gave) its authorization
+	CodeTicketExpired          = 61005 // component_verify_ticket older than its 12 hours
+	CodeTicketInvalid          = 61006 // component_verify_ticket unknown or missing
+	CodeAPIUnauthorized        = 61007 // the authorizer did not grant the permission set the API needs (§13.5)
+	CodeAuthCodeInvalid        = 61009 // authorization code unknown
+	CodeAuthCodeExpired        = 61010 // authorization code expired
+	CodeInvalidComponent       = 61011 // wrong component_appid
+	CodeRefreshTokenInvalid    = 61023 // authorizer_refresh_token not (or no longer) valid
+	CodeUseComponentToken      = 61024 // /cgi-bin/token called with the component appid
 )
 
 // APIError is an errcode answer from WeChat: HTTP 200 with a non-zero
@@ -178,3 +193,28 @@ func IsInvalidOpenID(err error) bool { return hasCode(err, CodeInvalidOpenID, Co
 // unverified account cannot send customer-service messages or, depending
 // on its type, create QR codes.
 func IsUnauthorized(err error) bool { return hasCode(err, CodeUnauthorized) }
+
+// IsTicketError reports whether api_component_token refused the
+// component_verify_ticket (61005 expired, 61006 invalid): use the newest
+// ticket pushed, and if none is recent, StartPushTicket.
+func IsTicketError(err error) bool { return hasCode(err, CodeTicketExpired, CodeTicketInvalid) }
+
+// IsAuthCodeError reports whether api_query_auth refused the authorization
+// code (61009 invalid, 61010 expired): only a new authorization by the
+// account's administrator gives another.
+func IsAuthCodeError(err error) bool { return hasCode(err, CodeAuthCodeInvalid, CodeAuthCodeExpired) }
+
+// IsRefreshTokenInvalid reports whether api_authorizer_token refused the
+// authorizer_refresh_token (61023): reload it from AuthorizerList or
+// AuthorizerInfo, which show the current one, else ask the account to
+// authorize again.
+func IsRefreshTokenInvalid(err error) bool { return hasCode(err, CodeRefreshTokenInvalid) }
+
+// IsAuthorizationRevoked reports whether the account no longer authorizes
+// the platform (61003): stop calling for it until it authorizes again.
+func IsAuthorizationRevoked(err error) bool { return hasCode(err, CodeComponentNotAuthorized) }
+
+// IsPermissionMissing reports whether an API called with an authorizer
+// token needs a permission set the account did not grant (61007, §13.5):
+// retrying cannot help; the account must authorize again with the set.
+func IsPermissionMissing(err error) bool { return hasCode(err, CodeAPIUnauthorized) }

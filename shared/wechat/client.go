@@ -78,6 +78,11 @@ func WithSecretFunc(secret func(context.Context) (string, error)) ClientOption {
 	return func(c *Client) { c.secretFunc = secret }
 }
 
+// WithSecret sets the AppSecret to a fixed value. NewComponent, which has
+// no secret parameter, takes its component_appsecret this way (or through
+// WithSecretFunc); for NewClient it overrides the secret argument.
+func WithSecret(secret string) ClientOption { return func(c *Client) { c.secret = secret } }
+
 // WithMaxRetries sets how many extra attempts a call may make after a
 // transient failure (default DefaultMaxRetries; 0 disables retries).
 func WithMaxRetries(n int) ClientOption { return func(c *Client) { c.maxRetries = n } }
@@ -165,7 +170,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// AccessToken is the answer of /cgi-bin/token and /cgi-bin/stable_token.
+// AccessToken is the answer of /cgi-bin/token and /cgi-bin/stable_token,
+// and of api_component_token (whose field is component_access_token).
 type AccessToken struct {
 	AccessToken string `json:"access_token"`
 	// ExpiresIn is the remaining lifetime in seconds: 7200 for a new token;
@@ -293,6 +299,10 @@ type request struct {
 	retry        retryPolicy
 	token        string // the access token in query, blanked out of answer text
 	secret       string // the AppSecret in query or body, blanked out likewise
+	// credential is one more value in the body that must not reach logs
+	// (a component_verify_ticket, an authorization code, a refresh
+	// token), blanked out likewise.
+	credential string
 }
 
 // call runs r with retries and decodes the answer into out.
@@ -423,7 +433,7 @@ func neverSent(err error) bool {
 // out of text that came from the other side (an errmsg, an error page), in case
 // a proxy or a misbehaving server echoes the request.
 func (c *Client) scrub(s string, r request) string {
-	for _, secret := range []string{c.secret, r.secret, r.token} {
+	for _, secret := range []string{c.secret, r.secret, r.token, r.credential} {
 		if secret != "" {
 			s = strings.ReplaceAll(s, secret, "REDACTED")
 			if esc := url.QueryEscape(secret); esc != secret {

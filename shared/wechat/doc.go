@@ -41,6 +41,14 @@
 // being changed, the previous ones (§1): it does steps 1, 3 and 4 with either,
 // says which served (Served), and seals the reply with the same (Verifier.Seal).
 //
+// # Third-party platform
+//
+// For a platform that accounts authorize (§13), Component calls the
+// component API (tokens, pre-authorization codes, authorizer tokens and
+// details), ParseComponentEvent reads the pushes to the authorization-event
+// URL once a Verifier keyed with the component AppID has opened them, and
+// PermissionsFor says which granted permission sets an authorizer call needs.
+//
 // Section numbers (§) in this package refer to the team's protocol
 // reference, docs/wechat.md, whose §10 vectors the tests check.
 //

@@ -17,15 +17,13 @@ import (
 )
 
 // This file emulates WeChat's Open Platform side of a third-party platform
-// ("component"). Its rules are §13 of the team's protocol reference
-// (wechat-protocol.md, beside the repository), cited in these files as
-// §13.x; docs/wechat.md has no §13 yet. Other bare §N mean docs/wechat.md,
-// as everywhere in this package. It covers the component API of §13.3 with
-// the errcodes of §13.4, the pushes to the authorization-event URL of
-// §13.1, authorizers as accounts on a Network whose tokens carry the
-// permission sets of §13.5, and the full-network release test of §13.6
-// (component_release.go). Choices where §13 is silent or §13.9 leaves a
-// point open say so where they are made.
+// ("component"). Its rules are docs/wechat.md §13, cited in these files as
+// §13.x; bare §N mean docs/wechat.md, as everywhere in this package. It
+// covers the component API of §13.3 with the errcodes of §13.4, the pushes
+// to the authorization-event URL of §13.1, authorizers as accounts on a
+// Network whose tokens carry the permission sets of §13.5, and the
+// full-network release test of §13.6 (component_release.go). Choices where
+// §13 is silent or §13.9 leaves a point open say so where they are made.
 
 // Paths of the component API (§13.3), for FailNext, Calls and CallLog.
 const (
@@ -41,34 +39,20 @@ const (
 // componentPrefix is what every component API path starts with.
 const componentPrefix = "/cgi-bin/component/"
 
-// Errcodes of the third-party platform (§13.4) that package wechat does not
-// name (yet), and 40097, WeChat's global "invalid args".
-const (
-	CodeComponentNotAuthorized = 61003 // component is not authorized by this account: the authorization was revoked
-	CodeTicketExpired          = 61005 // component ticket is expired
-	CodeTicketInvalid          = 61006 // component ticket is invalid
-	CodeAPIUnauthorized        = 61007 // api is unauthorized to component: the permission set was not granted
-	CodeAuthCodeInvalid        = 61009 // code is invalid
-	CodeAuthCodeExpired        = 61010 // code is expired
-	CodeInvalidComponent       = 61011 // invalid component: wrong component_appid
-	CodeRefreshTokenInvalid    = 61023 // refresh_token is invalid
-	CodeUseComponentToken      = 61024 // /cgi-bin/token (or stable_token) called with the component appid
-	CodeInvalidArgs            = 40097 // invalid args (api_get_authorizer_list's count out of 1..500)
-)
-
 func init() {
-	// §13.4's messages, for the Component's answers and for faults.
+	// §13.4's messages (package wechat names the codes), for the
+	// Component's answers and for faults.
 	for code, msg := range map[int]string{
-		CodeComponentNotAuthorized: "component is not authorized by this account",
-		CodeTicketExpired:          "component ticket is expired",
-		CodeTicketInvalid:          "component ticket is invalid",
-		CodeAPIUnauthorized:        "api is unauthorized to component",
-		CodeAuthCodeInvalid:        "code is invalid",
-		CodeAuthCodeExpired:        "code is expired",
-		CodeInvalidComponent:       "invalid component",
-		CodeRefreshTokenInvalid:    "refresh_token is invalid",
-		CodeUseComponentToken:      "must use api(api_component_token) to get token for component acct",
-		CodeInvalidArgs:            "invalid args",
+		wechat.CodeComponentNotAuthorized: "component is not authorized by this account",
+		wechat.CodeTicketExpired:          "component ticket is expired",
+		wechat.CodeTicketInvalid:          "component ticket is invalid",
+		wechat.CodeAPIUnauthorized:        "api is unauthorized to component",
+		wechat.CodeAuthCodeInvalid:        "code is invalid",
+		wechat.CodeAuthCodeExpired:        "code is expired",
+		wechat.CodeInvalidComponent:       "invalid component",
+		wechat.CodeRefreshTokenInvalid:    "refresh_token is invalid",
+		wechat.CodeUseComponentToken:      "must use api(api_component_token) to get token for component acct",
+		wechat.CodeInvalidArgs:            "invalid args",
 	} {
 		if _, ok := errmsgs[code]; !ok {
 			errmsgs[code] = msg
@@ -533,7 +517,7 @@ func (c *Component) serve(w http.ResponseWriter, r *http.Request, body []byte, e
 func (c *Component) route(r *http.Request, body []byte) response {
 	switch r.URL.Path {
 	case PathToken, PathStableToken:
-		return errcodeResponse(CodeUseComponentToken)
+		return errcodeResponse(wechat.CodeUseComponentToken)
 	case PathComponentToken:
 		return c.serveComponentToken(r, body)
 	case PathCreatePreAuthCode:

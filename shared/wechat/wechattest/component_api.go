@@ -68,7 +68,7 @@ func (c *Component) withComponentToken(r *http.Request, body []byte, req compone
 	case id == "":
 		return errcodeResponse(wechat.CodeAppIDMissing)
 	case id != c.cfg.AppID:
-		return errcodeResponse(CodeInvalidComponent)
+		return errcodeResponse(wechat.CodeInvalidComponent)
 	}
 	return serve(now)
 }
@@ -126,9 +126,9 @@ func (c *Component) serveComponentToken(r *http.Request, body []byte) response {
 	issued, ok := c.tickets[req.ComponentVerifyTicket]
 	switch {
 	case !ok:
-		return errcodeResponse(CodeTicketInvalid)
+		return errcodeResponse(wechat.CodeTicketInvalid)
 	case !now.Before(issued.Add(c.cfg.TicketTTL)):
-		return errcodeResponse(CodeTicketExpired)
+		return errcodeResponse(wechat.CodeTicketExpired)
 	}
 	if code := c.spend("component_token", now, c.limits.ComponentTokenPerDay); code != 0 {
 		return errcodeResponse(code)
@@ -246,13 +246,13 @@ func (c *Component) serveQueryAuth(r *http.Request, body []byte) response {
 		code := c.codes[req.AuthorizationCode]
 		switch {
 		case code == nil:
-			return errcodeResponse(CodeAuthCodeInvalid)
+			return errcodeResponse(wechat.CodeAuthCodeInvalid)
 		case !now.Before(code.expiresAt):
-			return errcodeResponse(CodeAuthCodeExpired)
+			return errcodeResponse(wechat.CodeAuthCodeExpired)
 		}
 		a := c.authorizers[code.appID]
 		if a == nil || !a.authorized {
-			return errcodeResponse(CodeComponentNotAuthorized)
+			return errcodeResponse(wechat.CodeComponentNotAuthorized)
 		}
 		t := c.issueAuthorizerToken(a, now)
 		a.revealed = true
@@ -295,13 +295,13 @@ func (c *Component) serveAuthorizerToken(r *http.Request, body []byte) response 
 		}
 		a := c.authorizers[req.AuthorizerAppID]
 		if a == nil || !a.authorized {
-			return errcodeResponse(CodeComponentNotAuthorized)
+			return errcodeResponse(wechat.CodeComponentNotAuthorized)
 		}
 		rt := req.AuthorizerRefreshToken
 		current := rt != "" && rt == a.refresh
 		overlap := rt != "" && rt == a.oldRefresh && now.Before(a.oldUntil)
 		if !current && !overlap {
-			return errcodeResponse(CodeRefreshTokenInvalid)
+			return errcodeResponse(wechat.CodeRefreshTokenInvalid)
 		}
 		if code := c.spend("authorizer_token/"+a.appID, now, c.limits.AuthorizerTokenPerDay); code != 0 {
 			return errcodeResponse(code)
@@ -335,7 +335,7 @@ func (c *Component) serveAuthorizerInfo(r *http.Request, body []byte) response {
 		}
 		a := c.authorizers[req.AuthorizerAppID]
 		if a == nil || !a.authorized {
-			return errcodeResponse(CodeComponentNotAuthorized)
+			return errcodeResponse(wechat.CodeComponentNotAuthorized)
 		}
 		type authorization struct {
 			AuthorizerAppID        string       `json:"authorizer_appid"`
@@ -368,7 +368,7 @@ func (c *Component) serveAuthorizerList(r *http.Request, body []byte) response {
 			offset = *req.Offset
 		}
 		if req.Count == nil || *req.Count < 1 || *req.Count > 500 || offset < 0 {
-			return errcodeResponse(CodeInvalidArgs)
+			return errcodeResponse(wechat.CodeInvalidArgs)
 		}
 		type entry struct {
 			AuthorizerAppID string `json:"authorizer_appid"`

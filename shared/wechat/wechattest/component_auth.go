@@ -11,14 +11,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"wechatqr/shared/wechat"
 )
 
 // Addresses of the authorization page (§13.3): the PC page, the mobile
 // link, and the mobile link's legacy host (wechatpy, silenceper,
 // PowerWeChat).
 const (
-	ComponentLoginPage      = "https://mp.weixin.qq.com/cgi-bin/componentloginpage"
-	BindComponentPage       = "https://open.weixin.qq.com/wxaopen/safe/bindcomponent"
+	ComponentLoginPage      = wechat.ComponentLoginPage
+	BindComponentPage       = wechat.BindComponentPage
 	LegacyBindComponentPage = "https://mp.weixin.qq.com/safe/bindcomponent"
 )
 
@@ -187,42 +189,32 @@ func (a *authorizer) rotateRefresh(now time.Time) {
 	a.revealed = false
 }
 
-// permissionSets are the sets (funcscope_category ids) of which an
-// authorizer token needs one for an account API (§13.5). tags/get is not
-// in §13.5; it belongs to user management like tags/create, so it takes
-// the same sets.
-var permissionSets = map[string][]int{
-	PathQRCodeCreate: {3},
-	PathCustomSend:   {1, 6, 19, 100, 101},
-	PathTagsCreate:   {2, 100},
-	PathTagsGet:      {2, 100},
-	PathBatchTagging: {2, 100},
-}
-
 // PermissionSets returns the permission sets of which a call to path with
-// an authorizer token needs one (§13.5), nil when the emulator checks none.
-func PermissionSets(path string) []int { return slices.Clone(permissionSets[path]) }
+// an authorizer token needs one (§13.5, wechat.PermissionsFor), nil when
+// the emulator checks none.
+func PermissionSets(path string) []int {
+	var out []int
+	for _, s := range wechat.PermissionsFor(path) {
+		out = append(out, int(s))
+	}
+	return out
+}
 
 // scope is the authorizer Platform's check (Platform.scope): a token the
 // Component issued needs one of the path's sets, or the call answers 61007.
 // Tokens of the account's own (/cgi-bin/token with its AppSecret) are not
 // the Component's business. Called holding a.p.mu.
 func (a *authorizer) scope(path, tok string) int {
-	sets, ok := permissionSets[path]
-	if !ok {
+	sets := wechat.PermissionsFor(path)
+	if sets == nil {
 		return 0
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.issued[tok] {
+	if !a.issued[tok] || sets.GrantedBy(a.grants) {
 		return 0
 	}
-	for _, s := range sets {
-		if slices.Contains(a.grants, s) {
-			return 0
-		}
-	}
-	return CodeAPIUnauthorized
+	return wechat.CodeAPIUnauthorized
 }
 
 // issueAuthorizerToken issues an authorizer access token on a's Platform:
@@ -453,9 +445,9 @@ func (c *Component) authorize(ctx context.Context, appID string, funcInfo []int,
 		}
 	}
 	a := c.authorizerFor(appID)
-	info := InfoAuthorized
+	info := wechat.InfoAuthorized
 	if a.authorized && !slices.Equal(a.grantList(), grants) {
-		info = InfoUpdateAuthorized
+		info = wechat.InfoUpdateAuthorized
 	}
 	if !a.authorized {
 		a.refresh, a.oldRefresh = "", "" // a revoked authorization's tokens stay dead
@@ -525,6 +517,6 @@ func (c *Component) Unauthorize(appID string) error {
 	p.mu.Unlock()
 	target := c.authURL
 	c.mu.Unlock()
-	_, err := c.push(context.Background(), InfoUnauthorized, c.signer.UnauthorizedXML(appID, now.Unix()), target, now)
+	_, err := c.push(context.Background(), wechat.InfoUnauthorized, c.signer.UnauthorizedXML(appID, now.Unix()), target, now)
 	return err
 }

@@ -12,12 +12,9 @@ import (
 	"wechatqr/shared/wechat"
 )
 
-// InfoType values of the pushes to the authorization-event URL (§13.1).
+// The answer a platform gives a push, and the shape of a ticket (§13.1).
+// The InfoType values are package wechat's Info constants.
 const (
-	InfoVerifyTicket      = "component_verify_ticket"
-	InfoAuthorized        = "authorized"
-	InfoUpdateAuthorized  = "updateauthorized"
-	InfoUnauthorized      = "unauthorized"
 	componentPushSuccess  = "success"
 	componentTicketPrefix = "ticket@@@"
 )
@@ -38,7 +35,7 @@ func (s Signer) componentHead(createTime int64, infoType string) []byte {
 // ComponentVerifyTicketXML is the decrypted component_verify_ticket push
 // (§13.1), s.AppID being the component AppID.
 func (s Signer) ComponentVerifyTicketXML(ticket string, createTime int64) []byte {
-	b := s.componentHead(createTime, InfoVerifyTicket)
+	b := s.componentHead(createTime, wechat.InfoVerifyTicket)
 	b = appendElem(b, "ComponentVerifyTicket", ticket)
 	return append(b, "</xml>"...)
 }
@@ -58,7 +55,7 @@ func (s Signer) AuthorizationXML(infoType, authorizerAppID, authCode string, cod
 
 // UnauthorizedXML is the decrypted unauthorized push (§13.1).
 func (s Signer) UnauthorizedXML(authorizerAppID string, createTime int64) []byte {
-	b := s.componentHead(createTime, InfoUnauthorized)
+	b := s.componentHead(createTime, wechat.InfoUnauthorized)
 	b = appendElem(b, "AuthorizerAppid", authorizerAppID)
 	return append(b, "</xml>"...)
 }
@@ -194,7 +191,7 @@ func (c *Component) PushTicket(ctx context.Context) (Push, error) {
 	target := c.authURL
 	c.mu.Unlock()
 
-	push, err := c.push(ctx, InfoVerifyTicket, c.signer.ComponentVerifyTicketXML(ticket, now.Unix()), target, now)
+	push, err := c.push(ctx, wechat.InfoVerifyTicket, c.signer.ComponentVerifyTicketXML(ticket, now.Unix()), target, now)
 	c.mu.Lock()
 	if accepted(push) {
 		c.failures = 0

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"wechatqr/shared/wechat"
 )
 
 // TestAccount is one of the accounts WeChat's full-network release test
@@ -34,20 +36,6 @@ var ReleaseTestAccounts = []TestAccount{
 	{"wx5910277cae6fd970", "gh_7818dcb60240", true},
 }
 
-// The release test's messages (§13.6).
-const (
-	// ReleaseTestText is step 2's text; the platform answers it passively,
-	// sealed, with ReleaseTestTextReply.
-	ReleaseTestText      = "TESTCOMPONENT_MSG_TYPE_TEXT"
-	ReleaseTestTextReply = "TESTCOMPONENT_MSG_TYPE_TEXT_callback"
-	// ReleaseTestQueryAuthPrefix starts step 3's text, followed by the
-	// authorization code; the platform answers it empty, calls
-	// api_query_auth with the code and sends code+ReleaseTestAPISuffix to
-	// the sender as a customer-service message.
-	ReleaseTestQueryAuthPrefix = "QUERY_AUTH_CODE:"
-	ReleaseTestAPISuffix       = "_from_api"
-)
-
 // ReleaseTestOpenID is the openid of the test user who writes to the test
 // accounts. §13.6 does not give WeChat's; this one is made up in the shape
 // of an openid.
@@ -66,12 +54,12 @@ func releaseOfficialAccount(appID string) bool {
 }
 
 // SendReleaseTestText is step 2 of the release test (§13.6): the test
-// user writes ReleaseTestText to the test account appID, whose message
+// user writes wechat.ReleaseTestText to the test account appID, whose message
 // WeChat pushes, sealed in safe mode with the platform's keys (§13.2), to
 // the message-and-event URL (MessageURLFor). The account is authorized
 // first (all the platform's sets, with its authorized push) when it has
 // not authorized already. The push's Reply() is the opened passive reply,
-// which should be the text ReleaseTestTextReply.
+// which should be the text wechat.ReleaseTestTextReply.
 func (c *Component) SendReleaseTestText(ctx context.Context, appID string, opts ...PushOption) (Push, error) {
 	if !releaseOfficialAccount(appID) {
 		return Push{}, fmt.Errorf("%w: %s", ErrNotReleaseTestAccount, appID)
@@ -81,16 +69,16 @@ func (c *Component) SendReleaseTestText(ctx context.Context, appID string, opts 
 			return Push{}, err
 		}
 	}
-	return c.sendReleaseText(ctx, appID, ReleaseTestText, opts)
+	return c.sendReleaseText(ctx, appID, wechat.ReleaseTestText, opts)
 }
 
 // SendReleaseTestQueryAuthCode is step 3 of the release test (§13.6):
 // WeChat authorizes the test account appID automatically (an authorized
 // push with a new queryauthcode@@@… code, all the platform's sets), then
-// the test user writes ReleaseTestQueryAuthPrefix+code. It returns the
+// the test user writes wechat.ReleaseTestQueryAuthPrefix+code. It returns the
 // code and the text's push, whose reply should be empty or "success". The
 // platform then has to call api_query_auth with the code and send
-// code+ReleaseTestAPISuffix to ReleaseTestOpenID by message/custom/send:
+// code+wechat.ReleaseTestAPISuffix to ReleaseTestOpenID by message/custom/send:
 // see ReleaseTestMessages. The test user's customer-service window opens
 // with the text (Platform.Follow: Limits.WindowMessages within
 // Limits.Window; §13.9 leaves the deadline of step 3 open).
@@ -102,7 +90,7 @@ func (c *Component) SendReleaseTestQueryAuthCode(ctx context.Context, appID stri
 	if err != nil && !errors.Is(err, ErrNoURL) {
 		return code, Push{}, err
 	}
-	push, err = c.sendReleaseText(ctx, appID, ReleaseTestQueryAuthPrefix+code, opts)
+	push, err = c.sendReleaseText(ctx, appID, wechat.ReleaseTestQueryAuthPrefix+code, opts)
 	return code, push, err
 }
 

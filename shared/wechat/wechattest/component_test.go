@@ -170,9 +170,9 @@ func TestComponentTokenNeedsALiveTicket(t *testing.T) {
 	}{
 		{name: "newest ticket", ticket: newest, want: 0},
 		{name: "an older ticket within 12 h", ticket: older, want: 0},
-		{name: "no ticket pushed yet", ticket: none, want: wechattest.CodeTicketInvalid},
-		{name: "unknown ticket", ticket: unknown, want: wechattest.CodeTicketInvalid},
-		{name: "ticket older than 12 h", ticket: old, want: wechattest.CodeTicketExpired},
+		{name: "no ticket pushed yet", ticket: none, want: wechat.CodeTicketInvalid},
+		{name: "unknown ticket", ticket: unknown, want: wechat.CodeTicketInvalid},
+		{name: "ticket older than 12 h", ticket: old, want: wechat.CodeTicketExpired},
 		{name: "missing appid", ticket: newest, change: func(b map[string]any) { delete(b, "component_appid") }, want: wechat.CodeAppIDMissing},
 		{name: "wrong appid", ticket: newest, change: func(b map[string]any) { b["component_appid"] = "wx0000000000000000" }, want: wechat.CodeInvalidAppID},
 		{name: "missing secret", ticket: newest, change: func(b map[string]any) { delete(b, "component_appsecret") }, want: wechat.CodeAppSecretMissing},
@@ -304,7 +304,7 @@ func TestComponentTokenLifetimes(t *testing.T) {
 	if got := pre(second); got != wechat.CodeAccessTokenExpired {
 		t.Fatalf("token after 7200 s: %d, want 42001", got)
 	}
-	if a := e.post(t, wechattest.PathCreatePreAuthCode, e.componentToken(t), map[string]any{"component_appid": "wx0000000000000000"}); a.ErrCode != wechattest.CodeInvalidComponent {
+	if a := e.post(t, wechattest.PathCreatePreAuthCode, e.componentToken(t), map[string]any{"component_appid": "wx0000000000000000"}); a.ErrCode != wechat.CodeInvalidComponent {
 		t.Fatalf("another component_appid: %s", a.raw)
 	}
 }
@@ -384,9 +384,9 @@ func TestComponentCodeLifetimes(t *testing.T) {
 		want    int
 	}{
 		{"code within its hour, twice", 59 * time.Minute, "", 0},
-		{"code after 3600 s", time.Hour, "", wechattest.CodeAuthCodeExpired},
-		{"unknown code", 0, "queryauthcode@@@nope", wechattest.CodeAuthCodeInvalid},
-		{"no code", 0, "-", wechattest.CodeAuthCodeInvalid},
+		{"code after 3600 s", time.Hour, "", wechat.CodeAuthCodeExpired},
+		{"unknown code", 0, "queryauthcode@@@nope", wechat.CodeAuthCodeInvalid},
+		{"no code", 0, "-", wechat.CodeAuthCodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,10 +500,10 @@ func TestComponentRefreshTokenRotatesAndTheOldOneIsRefused(t *testing.T) {
 				t.Fatalf("old refresh token within the overlap: %s", r.raw)
 			}
 			e.clock.Advance(time.Minute)
-			if r := e.refresh(t, ctok, authorizerApp, rt1); r.ErrCode != wechattest.CodeRefreshTokenInvalid {
+			if r := e.refresh(t, ctok, authorizerApp, rt1); r.ErrCode != wechat.CodeRefreshTokenInvalid {
 				t.Fatalf("old refresh token after the overlap: %s", r.raw)
 			}
-			if r := e.refresh(t, ctok, authorizerApp, "refreshtoken@@@made-up"); r.ErrCode != wechattest.CodeRefreshTokenInvalid {
+			if r := e.refresh(t, ctok, authorizerApp, "refreshtoken@@@made-up"); r.ErrCode != wechat.CodeRefreshTokenInvalid {
 				t.Fatalf("made-up refresh token: %s", r.raw)
 			}
 			cur := e.post(t, wechattest.PathAuthorizerInfo, ctok, map[string]any{"authorizer_appid": authorizerApp}).AuthorizationInfo.AuthorizerRefreshToken
@@ -560,9 +560,9 @@ func TestComponentAuthorizerInfoAndList(t *testing.T) {
 		{"the next page", 2, 2, apps[2:], 0},
 		{"past the end", 5, 2, nil, 0},
 		{"no offset", nil, 1, apps[:1], 0},
-		{"count 0", 0, 0, nil, wechattest.CodeInvalidArgs},
-		{"count 501", 0, 501, nil, wechattest.CodeInvalidArgs},
-		{"no count", 0, nil, nil, wechattest.CodeInvalidArgs},
+		{"count 0", 0, 0, nil, wechat.CodeInvalidArgs},
+		{"count 501", 0, 501, nil, wechat.CodeInvalidArgs},
+		{"no count", 0, nil, nil, wechat.CodeInvalidArgs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -614,13 +614,13 @@ func TestComponentUnauthorizeInvalidatesTheAuthorization(t *testing.T) {
 		want int
 	}{
 		{"the access token", func() compAnswer { return e.qrcode(t, qa.AuthorizerAccessToken) }, wechat.CodeInvalidCredential},
-		{"the refresh token", func() compAnswer { return e.refresh(t, ctok, authorizerApp, qa.AuthorizerRefreshToken) }, wechattest.CodeComponentNotAuthorized},
+		{"the refresh token", func() compAnswer { return e.refresh(t, ctok, authorizerApp, qa.AuthorizerRefreshToken) }, wechat.CodeComponentNotAuthorized},
 		{"the info", func() compAnswer {
 			return e.post(t, wechattest.PathAuthorizerInfo, ctok, map[string]any{"authorizer_appid": authorizerApp})
-		}, wechattest.CodeComponentNotAuthorized},
+		}, wechat.CodeComponentNotAuthorized},
 		{"the code", func() compAnswer {
 			return e.post(t, wechattest.PathQueryAuth, ctok, map[string]any{"authorization_code": code})
-		}, wechattest.CodeComponentNotAuthorized},
+		}, wechat.CodeComponentNotAuthorized},
 	}
 	for _, c := range checks {
 		if a := c.got(); a.ErrCode != c.want {
@@ -635,7 +635,7 @@ func TestComponentUnauthorizeInvalidatesTheAuthorization(t *testing.T) {
 	}
 	// Authorizing again starts afresh: the revoked refresh token gets no overlap.
 	_, rt := e.authorize(t, ctok, authorizerApp, nil)
-	if a := e.refresh(t, ctok, authorizerApp, qa.AuthorizerRefreshToken); a.ErrCode != wechattest.CodeRefreshTokenInvalid {
+	if a := e.refresh(t, ctok, authorizerApp, qa.AuthorizerRefreshToken); a.ErrCode != wechat.CodeRefreshTokenInvalid {
 		t.Errorf("revoked refresh token after re-authorization: %s", a.raw)
 	}
 	if a := e.refresh(t, ctok, authorizerApp, rt); a.ErrCode != 0 {
@@ -670,7 +670,7 @@ func TestComponentUpdateAuthorizedOnlyWhenTheSetsChange(t *testing.T) {
 			// The existing token follows the new sets at once.
 			want := 0
 			if !slices.Contains(tt.grants, 3) {
-				want = wechattest.CodeAPIUnauthorized
+				want = wechat.CodeAPIUnauthorized
 			}
 			if a := e.qrcode(t, access); a.ErrCode != want {
 				t.Fatalf("qrcode/create: %s, want %d", a.raw, want)
@@ -689,15 +689,15 @@ func TestComponentMissingPermissionSetAnswers61007(t *testing.T) {
 		body   string
 		want   int
 	}{
-		{"qrcode/create without 3", []int{1, 2}, "POST", wechattest.PathQRCodeCreate, `{"expire_seconds":60,"action_name":"QR_SCENE","action_info":{"scene":{"scene_id":1}}}`, wechattest.CodeAPIUnauthorized},
+		{"qrcode/create without 3", []int{1, 2}, "POST", wechattest.PathQRCodeCreate, `{"expire_seconds":60,"action_name":"QR_SCENE","action_info":{"scene":{"scene_id":1}}}`, wechat.CodeAPIUnauthorized},
 		{"qrcode/create with 3", []int{3}, "POST", wechattest.PathQRCodeCreate, `{"expire_seconds":60,"action_name":"QR_SCENE","action_info":{"scene":{"scene_id":1}}}`, 0},
-		{"tags/create without 2", []int{1, 3}, "POST", wechattest.PathTagsCreate, `{"tag":{"name":"t"}}`, wechattest.CodeAPIUnauthorized},
+		{"tags/create without 2", []int{1, 3}, "POST", wechattest.PathTagsCreate, `{"tag":{"name":"t"}}`, wechat.CodeAPIUnauthorized},
 		{"tags/create with 2", []int{2}, "POST", wechattest.PathTagsCreate, `{"tag":{"name":"t"}}`, 0},
 		{"tags/create with 100", []int{100}, "POST", wechattest.PathTagsCreate, `{"tag":{"name":"t"}}`, 0},
-		{"tags/get without 2", []int{1}, "GET", wechattest.PathTagsGet, "", wechattest.CodeAPIUnauthorized},
-		{"batchtagging without 2", []int{3}, "POST", wechattest.PathBatchTagging, `{"openid_list":["` + openid + `"],"tagid":2}`, wechattest.CodeAPIUnauthorized},
+		{"tags/get without 2", []int{1}, "GET", wechattest.PathTagsGet, "", wechat.CodeAPIUnauthorized},
+		{"batchtagging without 2", []int{3}, "POST", wechattest.PathBatchTagging, `{"openid_list":["` + openid + `"],"tagid":2}`, wechat.CodeAPIUnauthorized},
 		{"batchtagging with 2", []int{2}, "POST", wechattest.PathBatchTagging, `{"openid_list":["` + openid + `"],"tagid":2}`, 0},
-		{"custom/send without 1", []int{2, 3}, "POST", wechattest.PathCustomSend, `{"touser":"` + openid + `","msgtype":"text","text":{"content":"hi"}}`, wechattest.CodeAPIUnauthorized},
+		{"custom/send without 1", []int{2, 3}, "POST", wechattest.PathCustomSend, `{"touser":"` + openid + `","msgtype":"text","text":{"content":"hi"}}`, wechat.CodeAPIUnauthorized},
 		{"custom/send with 1", []int{1}, "POST", wechattest.PathCustomSend, `{"touser":"` + openid + `","msgtype":"text","text":{"content":"hi"}}`, 0},
 		{"custom/send with 6", []int{6}, "POST", wechattest.PathCustomSend, `{"touser":"` + openid + `","msgtype":"text","text":{"content":"hi"}}`, 0},
 		{"the method is checked first", []int{1}, "GET", wechattest.PathQRCodeCreate, "", wechat.CodeRequirePOST},
@@ -713,12 +713,12 @@ func TestComponentMissingPermissionSetAnswers61007(t *testing.T) {
 			if a.ErrCode != tt.want {
 				t.Fatalf("errcode %d, want %d: %s", a.ErrCode, tt.want, a.raw)
 			}
-			if tt.want == wechattest.CodeAPIUnauthorized && a.ErrMsg[:len("api is unauthorized to component")] != "api is unauthorized to component" {
+			if tt.want == wechat.CodeAPIUnauthorized && a.ErrMsg[:len("api is unauthorized to component")] != "api is unauthorized to component" {
 				t.Fatalf("errmsg %q", a.ErrMsg)
 			}
 			// The account's own token (its AppSecret) is not the component's to limit.
 			own := e.do(t, http.MethodGet, wechattest.PathToken+"?grant_type=client_credential&appid="+authorizerApp+"&secret="+p.Config().AppSecret, nil)
-			if b := e.do(t, tt.method, tt.path+"?access_token="+url.QueryEscape(tokenOf(own)), tt.body); b.ErrCode == wechattest.CodeAPIUnauthorized {
+			if b := e.do(t, tt.method, tt.path+"?access_token="+url.QueryEscape(tokenOf(own)), tt.body); b.ErrCode == wechat.CodeAPIUnauthorized {
 				t.Fatalf("the account's own token got 61007: %s", b.raw)
 			}
 		})
@@ -801,10 +801,10 @@ func TestStartPushTicket(t *testing.T) {
 func TestCgiBinTokenWithTheComponentAppIDAnswers61024(t *testing.T) {
 	e := newCompEnv(t, wechattest.ComponentConfig{})
 	cfg := e.c.Config()
-	if a := e.do(t, http.MethodGet, wechattest.PathToken+"?grant_type=client_credential&appid="+cfg.AppID+"&secret="+cfg.AppSecret, nil); a.ErrCode != wechattest.CodeUseComponentToken {
+	if a := e.do(t, http.MethodGet, wechattest.PathToken+"?grant_type=client_credential&appid="+cfg.AppID+"&secret="+cfg.AppSecret, nil); a.ErrCode != wechat.CodeUseComponentToken {
 		t.Fatalf("/cgi-bin/token: %s", a.raw)
 	}
-	if a := e.do(t, http.MethodPost, wechattest.PathStableToken, `{"grant_type":"client_credential","appid":"`+cfg.AppID+`","secret":"`+cfg.AppSecret+`"}`); a.ErrCode != wechattest.CodeUseComponentToken {
+	if a := e.do(t, http.MethodPost, wechattest.PathStableToken, `{"grant_type":"client_credential","appid":"`+cfg.AppID+`","secret":"`+cfg.AppSecret+`"}`); a.ErrCode != wechat.CodeUseComponentToken {
 		t.Fatalf("stable_token: %s", a.raw)
 	}
 	if a := e.do(t, http.MethodGet, wechattest.PathToken+"?grant_type=client_credential&appid=wx0000000000000000&secret=x", nil); a.ErrCode != wechat.CodeInvalidAppID {
@@ -814,12 +814,12 @@ func TestCgiBinTokenWithTheComponentAppIDAnswers61024(t *testing.T) {
 
 func TestComponentFaultsAndCallLogs(t *testing.T) {
 	e := newCompEnv(t, wechattest.ComponentConfig{})
-	e.c.FailNext(wechattest.PathComponentToken, 1, wechattest.ErrCodeFault(wechattest.CodeTicketExpired))
+	e.c.FailNext(wechattest.PathComponentToken, 1, wechattest.ErrCodeFault(wechat.CodeTicketExpired))
 	e.c.FailNext(wechattest.PathComponentToken, 1, wechattest.StatusFault(http.StatusBadGateway))
 	e.c.PushTicket(t.Context())
 	cfg := e.c.Config()
 	body := map[string]any{"component_appid": cfg.AppID, "component_appsecret": cfg.AppSecret, "component_verify_ticket": e.c.NewestTicket()}
-	if a := e.do(t, http.MethodPost, wechattest.PathComponentToken, body); a.ErrCode != wechattest.CodeTicketExpired || !strings.HasPrefix(a.ErrMsg, "component ticket is expired rid: ") {
+	if a := e.do(t, http.MethodPost, wechattest.PathComponentToken, body); a.ErrCode != wechat.CodeTicketExpired || !strings.HasPrefix(a.ErrMsg, "component ticket is expired rid: ") {
 		t.Fatalf("fault: %s", a.raw)
 	}
 	resp, err := http.Post(e.c.URL()+wechattest.PathComponentToken, "application/json", strings.NewReader("{}"))
@@ -835,7 +835,7 @@ func TestComponentFaultsAndCallLogs(t *testing.T) {
 	}
 	log := e.c.CallLog(wechattest.PathComponentToken)
 	if len(log) != 3 || !log[0].Fault || !log[1].Fault || log[2].Fault ||
-		log[0].ErrCode != wechattest.CodeTicketExpired || log[1].Status != http.StatusBadGateway || log[2].Status != http.StatusOK ||
+		log[0].ErrCode != wechat.CodeTicketExpired || log[1].Status != http.StatusBadGateway || log[2].Status != http.StatusOK ||
 		!log[2].At.Equal(epoch) || !bytes.Contains(log[2].Body, []byte(cfg.AppSecret)) {
 		t.Fatalf("call log %+v", log)
 	}
@@ -933,7 +933,7 @@ func TestComponentReleaseTest(t *testing.T) {
 			if stack.lastPath != "/wechat/"+test.AppID+"/callback" || stack.lastTo != test.UserName {
 				t.Fatalf("pushed to %s, ToUserName %s", stack.lastPath, stack.lastTo)
 			}
-			if r, _ := wechat.ParseMessage(push.Reply()); r.Content != wechattest.ReleaseTestTextReply {
+			if r, _ := wechat.ParseMessage(push.Reply()); r.Content != wechat.ReleaseTestTextReply {
 				t.Fatalf("step 2 reply %q", push.Reply())
 			}
 
@@ -949,7 +949,7 @@ func TestComponentReleaseTest(t *testing.T) {
 			}
 			stack.finish(t) // what the stack does after answering
 			msgs := e.c.ReleaseTestMessages(test.AppID)
-			if len(msgs) != 1 || msgs[0].MsgType != "text" || msgs[0].Content != code+wechattest.ReleaseTestAPISuffix {
+			if len(msgs) != 1 || msgs[0].MsgType != "text" || msgs[0].Content != code+wechat.ReleaseTestAPISuffix {
 				t.Fatalf("messages %v", msgs)
 			}
 		})
@@ -991,16 +991,16 @@ func newReleaseStack(t *testing.T, e *compEnv, ctok string) *releaseStack {
 		m, _ := wechat.ParseMessage(inner)
 		s.lastPath, s.lastTo = r.URL.Path, env.ToUserName
 		switch {
-		case m.Content == wechattest.ReleaseTestText:
-			reply := wechat.AppendText(nil, m.FromUserName, m.ToUserName, m.CreateTime, wechattest.ReleaseTestTextReply)
+		case m.Content == wechat.ReleaseTestText:
+			reply := wechat.AppendText(nil, m.FromUserName, m.ToUserName, m.CreateTime, wechat.ReleaseTestTextReply)
 			sealed, err := v.Seal(nil, served, reply, m.CreateTime, "1320050734")
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
 			w.Write(sealed)
-		case strings.HasPrefix(m.Content, wechattest.ReleaseTestQueryAuthPrefix):
-			s.code, s.from = strings.TrimPrefix(m.Content, wechattest.ReleaseTestQueryAuthPrefix), m.FromUserName
+		case strings.HasPrefix(m.Content, wechat.ReleaseTestQueryAuthPrefix):
+			s.code, s.from = strings.TrimPrefix(m.Content, wechat.ReleaseTestQueryAuthPrefix), m.FromUserName
 			// an empty answer
 		default:
 			io.WriteString(w, "success")
@@ -1016,7 +1016,7 @@ func (s *releaseStack) finish(t *testing.T) {
 	if qa.ErrCode != 0 {
 		t.Fatalf("api_query_auth: %s", qa.raw)
 	}
-	body := `{"touser":"` + s.from + `","msgtype":"text","text":{"content":"` + s.code + wechattest.ReleaseTestAPISuffix + `"}}`
+	body := `{"touser":"` + s.from + `","msgtype":"text","text":{"content":"` + s.code + wechat.ReleaseTestAPISuffix + `"}}`
 	if a := s.e.do(t, http.MethodPost, wechattest.PathCustomSend+"?access_token="+url.QueryEscape(qa.AuthorizationInfo.AuthorizerAccessToken), body); a.ErrCode != 0 {
 		t.Fatalf("custom/send: %s", a.raw)
 	}
