@@ -47,10 +47,21 @@ type Handler struct {
 	store Store
 	log   *slog.Logger
 	now   func() time.Time
+	// platform, set by NewComponent, makes this the authorization-event URL.
+	platform Platform
 }
 
 // New returns a Handler; cfg must carry the AppID and the Token (or Keys).
 func New(cfg Config, store Store, log *slog.Logger) (*Handler, error) {
+	if store == nil {
+		return nil, errors.New("callback: a store is required")
+	}
+	return newHandler(cfg, store, log)
+}
+
+// newHandler is New without a store, for the component URL, which stores
+// through its Platform.
+func newHandler(cfg Config, store Store, log *slog.Logger) (*Handler, error) {
 	if cfg.AppID == "" || cfg.Token == "" && cfg.Keys == nil {
 		return nil, errors.New("callback: AppID and Token are required")
 	}
@@ -61,9 +72,6 @@ func New(cfg Config, store Store, log *slog.Logger) (*Handler, error) {
 			return nil, fmt.Errorf("callback: %w", err)
 		}
 		keys = StaticKeys{v}
-	}
-	if store == nil {
-		return nil, errors.New("callback: a store is required")
 	}
 	if _, err := ParseMessageMode(string(cfg.MessageMode)); err != nil {
 		return nil, fmt.Errorf("callback: MessageMode: %w", err)
@@ -316,11 +324,23 @@ func (h *Handler) handlePush(r *http.Request, q url.Values) (pushResult, error) 
 		if err != nil {
 			return pushResult{}, err
 		}
+		if h.platform != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Deadline)
+			defer cancel()
+			res, err := h.componentEvent(ctx, inner)
+			res.keys, res.served = keys, served
+			return res, err
+		}
 		if msg, err = wechat.ParseMessage(inner); err != nil {
 			return pushResult{}, reject(http.StatusBadRequest, "the decrypted message is not WeChat XML")
 		}
 	}
 
+	if h.cfg.ToUserName != "" && msg.ToUserName != h.cfg.ToUserName {
+		// An authorizer's pushes are all sealed with the platform's keys: the
+		// trailer cannot tell one authorizer from another, the addressee can.
+		return pushResult{}, reject(http.StatusForbidden, "the push is addressed to another account")
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Deadline)
 	defer cancel()
 	res, err := h.dispatch(ctx, &msg, signed)
@@ -390,6 +410,9 @@ func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message, signed *qr.
 	res := pushResult{event: msg.Event, reply: success, outcome: "ignored"}
 	if msg.MsgType != "event" {
 		res.event = msg.MsgType
+		if msg.MsgType == "text" && h.cfg.Texts != nil {
+			return h.text(ctx, msg, signed, res)
+		}
 		return res, nil
 	}
 	if scene, ok := msg.Scene(); ok {

@@ -51,6 +51,13 @@ type Config struct {
 	Default *qr.Reply
 	// Login answers the scans of log-in codes; zero fields take DefaultLoginReplies.
 	Login LoginReplies
+	// ToUserName, when set, is the account's original ID (gh_…): a push
+	// addressed to another is refused. It is set for an authorizer, whose
+	// pushes are sealed with the platform's keys like every other
+	// authorizer's.
+	ToUserName string
+	// Texts answers users' text messages; nil leaves them unanswered.
+	Texts Texts
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -38,6 +38,23 @@ type RouterConfig struct {
 	// reads them again sooner (Keys.Renew), so a rotation is served at once.
 	Reload time.Duration
 	Log    *slog.Logger
+	// Platform serves the third-party platform: nil when the stack is not one
+	// (/wechat/component and every authorizer's URL then get 404).
+	Platform *PlatformRoutes
+}
+
+// PlatformRoutes is what the callback serves for a third-party platform
+// (docs/platform.md).
+type PlatformRoutes struct {
+	// Events serves /wechat/component, the authorization events (NewComponent).
+	Events *Handler
+	// Keys are the platform's Token and EncodingAESKey with the component
+	// AppID as the trailer: every authorizer's pushes are signed and sealed
+	// with them (the router checks each push's addressee, ToUserName).
+	Keys Keys
+	// Texts, when set, answers an authorizer's users' text messages: the
+	// release test's.
+	Texts func(appID string) Texts
 }
 
 // DefaultReload bounds how long a warm instance serves an account after it was
@@ -87,6 +104,9 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	appID, ok := strings.CutPrefix(r.URL.Path, "/wechat/")
 	switch {
+	case appID == "component" && rt.cfg.Platform != nil:
+		rt.cfg.Platform.Events.ServeHTTP(w, r)
+		return
 	case r.URL.Path == "/wechat" || r.URL.Path == "/wechat/" || ok && appID == rt.def:
 		rt.cfg.Default.ServeHTTP(w, r)
 		return
@@ -141,6 +161,19 @@ func (rt *Router) handler(ctx context.Context, appID string) (*Handler, error) {
 	}
 	cfg := rt.cfg.Config
 	cfg.AppID, cfg.Keys, cfg.MessageMode = appID, keys, mode
+	if a.Kind == accounts.Authorizer {
+		p := rt.cfg.Platform
+		if p == nil {
+			return nil, qr.Errorf(qr.EAccountNotFound, "account %s authorized a third-party platform this stack is not configured as", appID)
+		}
+		// The platform's keys, behind the account's status: a revoked
+		// authorizer stops being served as a removed direct account does.
+		keys.platform(p.Keys)
+		cfg.MessageMode, cfg.ToUserName = Safe, a.UserName
+		if p.Texts != nil {
+			cfg.Texts = p.Texts(appID)
+		}
+	}
 	h, err := New(cfg, rt.cfg.Store(appID), rt.cfg.Log.With(slog.String("appid", appID)))
 	if err != nil {
 		return nil, err
@@ -167,6 +200,15 @@ type accountKeys struct {
 	v       *wechat.Verifier
 	version int64 // the account's version v was built from
 	loaded  time.Time
+	// shared, for an authorizer, are the platform's keys, used in place of v.
+	shared Keys
+}
+
+// platform makes k serve the platform's keys p.
+func (k *accountKeys) platform(p Keys) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.shared = p
 }
 
 // load reads the account; its keys are opened again only when it changed.
@@ -210,17 +252,24 @@ func (k *accountKeys) fresh(ctx context.Context) error {
 }
 
 // Get returns the keys as last read.
-func (k *accountKeys) Get(context.Context) (*wechat.Verifier, error) {
+func (k *accountKeys) Get(ctx context.Context) (*wechat.Verifier, error) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.v, nil
+	v, shared := k.v, k.shared
+	k.mu.Unlock()
+	if shared != nil {
+		return shared.Get(ctx)
+	}
+	return v, nil
 }
 
 // Renew reads the keys again if they are older than renewAfter.
 func (k *accountKeys) Renew(ctx context.Context) (*wechat.Verifier, bool) {
 	k.mu.Lock()
-	old, age := k.v, k.now().Sub(k.loaded)
+	old, age, shared := k.v, k.now().Sub(k.loaded), k.shared
 	k.mu.Unlock()
+	if shared != nil {
+		return shared.Renew(ctx)
+	}
 	if age < renewAfter {
 		return nil, false
 	}

@@ -3,7 +3,8 @@
 // secrets, so that each function can read only what it uses (docs/operations.md,
 // "Secrets"): the AppSecret's (WECHAT_SECRET_ID), read by the functions that call
 // WeChat's API, and the callback's Token and EncodingAESKey
-// (WECHAT_CALLBACK_SECRET_ID). A secret is read at cold start and, through Live,
+// (WECHAT_CALLBACK_SECRET_ID); a stack that is also a third-party platform keeps
+// the platform's two the same way. A secret is read at cold start and, through Live,
 // again in the background on warm instances, so that a rotation reaches every
 // instance without a restart.
 package secrets
@@ -48,6 +49,22 @@ var (
 		{"WECHAT_ENCODING_AES_KEY", "encoding_aes_key"},
 		{"WECHAT_TOKEN_PREVIOUS", "previous_token"},
 		{"WECHAT_ENCODING_AES_KEY_PREVIOUS", "previous_encoding_aes_key"},
+	}}
+	// ComponentAppSecret is the third-party platform's component_appsecret
+	// (docs/platform.md), read by tokenrefresh alone: it fetches the
+	// component_access_token and asks for tickets; every other function reads
+	// that token from the tokens table.
+	ComponentAppSecret = Secret{IDVar: "WECHAT_COMPONENT_SECRET_ID", fields: []field{
+		{"WECHAT_COMPONENT_APP_SECRET", "app_secret"},
+	}}
+	// ComponentCallback is the platform's Token and EncodingAESKey (current and
+	// previous), read by the callback alone: they open the authorization events
+	// and every authorizer's pushes.
+	ComponentCallback = Secret{IDVar: "WECHAT_COMPONENT_CALLBACK_SECRET_ID", fields: []field{
+		{"WECHAT_COMPONENT_TOKEN", "token"},
+		{"WECHAT_COMPONENT_ENCODING_AES_KEY", "encoding_aes_key"},
+		{"WECHAT_COMPONENT_TOKEN_PREVIOUS", "previous_token"},
+		{"WECHAT_COMPONENT_ENCODING_AES_KEY_PREVIOUS", "previous_encoding_aes_key"},
 	}}
 )
 
