@@ -86,6 +86,41 @@ type Account struct {
 // HasPermission reports whether an authorizer was granted funcscope set id.
 func (a Account) HasPermission(id int) bool { return slices.Contains(a.Permissions, id) }
 
+// setNames name the permission sets the stack's calls need (docs/wechat.md
+// §13.5), for messages a user acts on.
+var setNames = map[wechat.PermissionSet]string{
+	wechat.PermissionMessages:       "message management",
+	wechat.PermissionUsers:          "user management",
+	wechat.PermissionAccountService: "account service",
+}
+
+// MayCall checks that the account may make the WeChat call path (such as
+// "/cgi-bin/qrcode/create") before WeChat is asked: a revoked authorizer may
+// make none (qr.EAccountRevoked); an authorizer must have granted one of the
+// permission sets the call needs, and WeChat must not have refused it since
+// (qr.EPermissionMissing, naming the set). A direct account may make any.
+func (a Account) MayCall(path string) error {
+	if a.Kind != Authorizer {
+		return nil
+	}
+	if a.Status == Revoked {
+		return qr.Errorf(qr.EAccountRevoked, "account %s withdrew its authorization of this platform: it authorizes again to be served", a.AppID)
+	}
+	sets := wechat.PermissionsFor(path)
+	granted := slices.DeleteFunc(slices.Clone(a.Permissions), func(id int) bool { return slices.Contains(a.MissingPermissions, id) })
+	if sets.GrantedBy(granted) {
+		return nil
+	}
+	need := "one of the permission sets it needs"
+	if len(sets) > 0 {
+		need = fmt.Sprintf("permission set %d", sets[0])
+		if name := setNames[sets[0]]; name != "" {
+			need += " (" + name + ")"
+		}
+	}
+	return qr.Errorf(qr.EPermissionMissing, "account %s has not granted this platform %s, which %s needs: its administrator authorizes again and grants it", a.AppID, need, path)
+}
+
 // CallbackKeys are what the callback verifies and opens an account's pushes
 // with: the callback's blob.
 type CallbackKeys struct {

@@ -23,9 +23,10 @@ var statusOf = map[string]int{
 	qr.EUnavailable: http.StatusServiceUnavailable,
 	qr.EInternal:    http.StatusInternalServerError,
 
-	qr.EAccountNotFound: http.StatusNotFound,
-	qr.EAccountRevoked:  http.StatusConflict,
-	qr.EForbidden:       http.StatusForbidden,
+	qr.EAccountNotFound:   http.StatusNotFound,
+	qr.EAccountRevoked:    http.StatusConflict,
+	qr.EForbidden:         http.StatusForbidden,
+	qr.EPermissionMissing: http.StatusForbidden,
 }
 
 type tooLarge struct{ max int64 }

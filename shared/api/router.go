@@ -45,8 +45,11 @@ type Router struct {
 	open   Opener
 	health Health
 	erase  func(ctx context.Context, appID, cursor string, until time.Time) (int, string, error)
-	log    *slog.Logger
-	mux    *http.ServeMux
+	// platform starts and completes authorizations; nil when the stack is not
+	// a third-party platform.
+	platform Platform
+	log      *slog.Logger
+	mux      *http.ServeMux
 
 	mu    sync.Mutex
 	cache map[string]*Handler
@@ -67,7 +70,10 @@ type RouterConfig struct {
 	// deadline (a *dynamo.Store's EraseAccountData, of the account's Store);
 	// nil refuses DELETE /accounts/{appid}?erase=true.
 	Erase func(ctx context.Context, appID, cursor string, until time.Time) (deleted int, next string, err error)
-	Log   *slog.Logger
+	// Platform serves /platform/authorizations; nil refuses it (the stack is
+	// not a third-party platform).
+	Platform Platform
+	Log      *slog.Logger
 }
 
 // eraseBudget is how long one DELETE /accounts/{appid}?erase=true works before
@@ -82,7 +88,7 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	rt := &Router{reg: cfg.Registry, def: cfg.Default, open: cfg.Open, health: cfg.Health, erase: cfg.Erase, log: cfg.Log, mux: http.NewServeMux(), cache: map[string]*Handler{}}
+	rt := &Router{reg: cfg.Registry, def: cfg.Default, open: cfg.Open, health: cfg.Health, erase: cfg.Erase, platform: cfg.Platform, log: cfg.Log, mux: http.NewServeMux(), cache: map[string]*Handler{}}
 	rt.mux.HandleFunc("GET /accounts", rt.list)
 	rt.mux.HandleFunc("POST /accounts", rt.create)
 	rt.mux.HandleFunc("GET /accounts/{appid}", rt.get)
@@ -90,6 +96,8 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	rt.mux.HandleFunc("DELETE /accounts/{appid}", rt.remove)
 	rt.mux.HandleFunc("/accounts/{appid}/", rt.account)
 	rt.mux.HandleFunc("GET /stats/accounts", rt.accountTotals)
+	rt.mux.HandleFunc("POST /platform/authorizations", rt.startAuthorization)
+	rt.mux.HandleFunc("POST /platform/authorizations/complete", rt.completeAuthorization)
 	rt.mux.HandleFunc("/", rt.defaultAccount)
 	return rt, nil
 }
@@ -317,6 +325,12 @@ func (rt *Router) account(w http.ResponseWriter, r *http.Request) {
 	a, err := rt.visible(r, appID)
 	if err != nil {
 		rt.def.fail(w, r, err)
+		return
+	}
+	if a.Status == accounts.Revoked && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodDelete {
+		// Its data stays readable and erasable until retention takes it; no
+		// change, which could call WeChat with a token it no longer has.
+		rt.def.fail(w, r, qr.Errorf(qr.EAccountRevoked, "account %s withdrew its authorization of this platform: its data can be read and erased, not changed, until it authorizes again", appID))
 		return
 	}
 	h, err := rt.handler(r.Context(), a)

@@ -256,3 +256,18 @@ func authError(err error) error {
 	}
 	return err
 }
+
+// StartAuthorization returns the pages where an administrator authorizes the
+// platform (docs/wechat.md §13.3: the PC page and the mobile link), each with
+// a fresh pre-auth code, and when that code expires. WeChat sends the
+// administrator back to redirectURI with the authorization code.
+func (s *Service) StartAuthorization(ctx context.Context, redirectURI string) (page, mobile string, expires time.Time, err error) {
+	pre, err := withComponentToken(ctx, s.cfg.ComponentToken, func(tok string) (wechat.PreAuthCode, error) {
+		return s.cfg.Component.CreatePreAuthCode(ctx, tok)
+	})
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	expires = s.cfg.Now().Add(time.Duration(pre.ExpiresIn) * time.Second)
+	return s.cfg.Component.LoginPageURL(pre.Code, redirectURI), s.cfg.Component.MobileAuthURL(pre.Code, redirectURI), expires, nil
+}

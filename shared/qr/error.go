@@ -17,6 +17,9 @@ const (
 	EAccountNotFound = "account_not_found" // no such official account in this stack
 	EAccountRevoked  = "account_revoked"   // the account withdrew its authorization
 	EForbidden       = "forbidden"         // the signed-in user may not see or change this
+	// EPermissionMissing: an authorizer has not granted the stack's platform
+	// the permission set a call needs; it re-authorizes to grant it.
+	EPermissionMissing = "permission_missing"
 )
 
 // Error is the domain's error: a code callers branch on and a message a user can act on.
