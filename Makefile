@@ -63,7 +63,7 @@ for t in $(FUZZ_TARGETS); do \
   else echo "$$out"; exit 1; fi; done
 endef
 
-.PHONY: help deps tools vendor browser screenshots test test-unit vet vulncheck lint run scan invoke build sam-build deploy bench coldstart load fuzz clean
+.PHONY: help deps tools vendor browser screenshots test test-unit vet vulncheck lint run scan authorize invoke build sam-build deploy bench coldstart load fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -134,6 +134,9 @@ run: deps tools ## the whole stack offline on ADDR (127.0.0.1:3000); PERSIST=1 k
 
 scan: ## simulate a scan on the running stack, then show the follow-ups: make scan SCENE=riddle-1 OPENID=user-1 [MODE=safe] [APPID=wx…]
 	$(GO) run ./local/cmd/stack scan -addr $(ADDR) -scene '$(SCENE)' -openid '$(OPENID)' -mode $(MODE) -appid '$(APPID)'
+
+authorize: ## connect an account to the running stack's third-party platform, as its administrator's scan would: make authorize [APPID=wx…]
+	$(GO) run ./local/cmd/stack authorize -addr $(ADDR) -appid '$(APPID)'
 
 invoke: deps tools ## one invocation under aws-lambda-rie: make invoke FN=callback EVENT=events/scan.json (FN=scanactions EVENT=events/scan-actions.json)
 	$(GO) run ./local/cmd/stack invoke -fn '$(FN)' -event '$(EVENT)'

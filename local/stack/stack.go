@@ -71,6 +71,11 @@ type Options struct {
 	// (POST /accounts, as a user adds one) once the functions run; the
 	// qrcode function must be among them.
 	Accounts []Account
+	// Component, when set, makes the stack a third-party platform too,
+	// emulated on the same WeChat (LocalComponent for `make run`):
+	// ConnectPlatform then points it at the callback, Authorize connects
+	// accounts.
+	Component *wechattest.ComponentConfig
 	// Env is added to every function's environment, over the template's.
 	Env map[string]string
 	// BuildDir receives the bootstraps; empty means a fresh temporary folder.
@@ -101,7 +106,9 @@ type Stack struct {
 	Dynamo   *dynamodb.Client
 	Platform *wechattest.Platform // the default account's, on Network
 	// Network is the emulated WeChat: every account's Platform behind one address.
-	Network   *wechattest.Network
+	Network *wechattest.Network
+	// Component is the emulated third-party platform, nil unless Options.Component.
+	Component *wechattest.Component
 	Template  *cfn.Template
 	Tables    map[string]string // logical id → table name
 	functions map[string]*function
@@ -171,6 +178,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 
 	if err := s.startPlatform(opts.Platform, opts.Accounts); err != nil {
 		return s, err
+	}
+	if opts.Component != nil {
+		if s.Component, err = s.Network.AddComponent(*opts.Component); err != nil {
+			return s, err
+		}
 	}
 	if s.DB = opts.DB; s.DB == nil {
 		s.ownDB = true
@@ -358,6 +370,7 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 	env["WECHAT_SHOWQRCODE_URL"] = s.PlatformURL() + wechattest.PathShowQRCode
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = s.DB.Endpoint()
 	maps.Copy(env, s.awsEnv())
+	s.componentEnv(env)
 	// The functions run locally, not in Lambda, and say so explicitly: aws-lambda-rie
 	// sets Lambda's own variables too. Only with this flag does the qrcode function
 	// accept CONSOLE_AUTH=none, and requests without API Gateway's IAM context

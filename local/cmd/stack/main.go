@@ -2,9 +2,10 @@
 //
 //	stack run    [-addr 127.0.0.1:3000] [-data DIR]   the whole stack behind one HTTP address
 //	stack scan   -scene S -openid O [-mode safe] [-appid A]  simulate a WeChat user scanning a code
+//	stack authorize [-appid A]  connect an account to the running stack's third-party platform
 //	stack invoke -fn callback -event events/scan.json  one invocation of one function
 //
-// The Makefile's run, scan and invoke targets call it.
+// The Makefile's run, scan, authorize and invoke targets call it.
 package main
 
 import (
@@ -40,6 +41,11 @@ func main() {
 		appID := fs.String("appid", "", "the account whose code it is (empty: the default account)")
 		_ = fs.Parse(os.Args[2:])
 		err = scan(ctx, *addr, *appID, *scene, *openid, *mode)
+	case "authorize":
+		addr := fs.String("addr", "127.0.0.1:3000", "the running front's address")
+		appID := fs.String("appid", "", "the account that authorizes the platform (empty: a new one)")
+		_ = fs.Parse(os.Args[2:])
+		err = authorize(ctx, *addr, *appID)
 	case "invoke":
 		fn := fs.String("fn", "", "callback, qrcode, tokenrefresh or scanactions (or a logical id)")
 		event := fs.String("event", "", "an event file, e.g. events/scan.json")
@@ -55,6 +61,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: stack run|scan|invoke [flags]  (see `go doc ./local/cmd/stack`)")
+	fmt.Fprintln(os.Stderr, "usage: stack run|scan|authorize|invoke [flags]  (see `go doc ./local/cmd/stack`)")
 	os.Exit(2)
 }

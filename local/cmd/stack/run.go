@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +36,8 @@ func run(ctx context.Context, addr, data string, verbose bool) error {
 		logs = os.Stderr
 	}
 	fmt.Println("starting DynamoDB Local, moto_server, the WeChat emulator and the functions…")
-	s, err := stack.Start(ctx, stack.Options{DataDir: data, Logs: logs, Accounts: []stack.Account{stack.SecondAccount}})
+	component := stack.LocalComponent
+	s, err := stack.Start(ctx, stack.Options{DataDir: data, Logs: logs, Accounts: []stack.Account{stack.SecondAccount}, Component: &component})
 	if err != nil {
 		return err
 	}
@@ -46,6 +49,14 @@ func run(ctx context.Context, addr, data string, verbose bool) error {
 	mux.Handle(stack.ControlPath, s.Control(base))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
+	// The platform: its URLs pointed here, a first ticket, one account authorized.
+	if err := s.ConnectPlatform(ctx, base); err != nil {
+		return err
+	}
+	if _, err := s.Authorize(ctx, base, stack.LocalAuthorizer, nil); err != nil {
+		return err
+	}
+	go s.Component.Run(ctx, time.Second) // a ticket every 10 minutes, as WeChat pushes them
 	defer func() {
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -61,7 +72,9 @@ wechat-qr is running at %s  (ready in %.1fs)
     %s
 
   WeChat emulator:  %s  (the default account %s, Token %s;
-                    and %s, a second direct account: /accounts/%s/…, make scan APPID=%s)
+                    and %s, a second direct account: /accounts/%s/…, make scan APPID=%s;
+                    a third-party platform, %s, authorized by %s: make scan APPID=%s;
+                    make authorize connects another account)
   DynamoDB Local:   %s%s
 
   try, in another terminal:
@@ -74,19 +87,16 @@ wechat-qr is running at %s  (ready in %.1fs)
   Ctrl-C stops everything.
 `, base, time.Since(start).Seconds(), base, strings.Join(s.Routes(), "\n    "),
 		s.PlatformURL(), s.Platform.Config().AppID, s.Platform.Config().Token,
-		stack.SecondAccount.Platform.AppID, stack.SecondAccount.Platform.AppID, stack.SecondAccount.Platform.AppID, s.DB.Endpoint(), motoLine(s), base, base, base, actionsTry(s, base))
+		stack.SecondAccount.Platform.AppID, stack.SecondAccount.Platform.AppID, stack.SecondAccount.Platform.AppID,
+		component.AppID, stack.LocalAuthorizer, stack.LocalAuthorizer, s.DB.Endpoint(), motoLine(s), base, base, base, actionsTry(s, base))
 
-	// The template's schedule runs the token refresh every minute; so does this.
+	// The template's schedule runs the token refresh every minute; so does this
+	// (ConnectPlatform ran the first).
 	refresh := func() {
-		payload, _ := os.ReadFile("events/tokenrefresh.json")
-		if len(payload) == 0 {
-			payload = []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
-		}
-		if _, err := s.Invoke(ctx, "TokenRefreshFunction", payload); err != nil && ctx.Err() == nil {
+		if err := s.RefreshTokens(ctx); err != nil && ctx.Err() == nil {
 			fmt.Fprintln(os.Stderr, "scheduled token refresh failed:", err)
 		}
 	}
-	refresh()
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
@@ -158,5 +168,37 @@ func scan(ctx context.Context, addr, appID, scene, openid, mode string) error {
 	if len(r.Tags) > 0 {
 		fmt.Printf("\n%s holds the tags: %s\n", openid, strings.Join(r.Tags, ", "))
 	}
+	return nil
+}
+
+// authorize connects an account to the running stack's platform, as its
+// administrator's scan of the authorization page would.
+func authorize(ctx context.Context, addr, appID string) error {
+	if appID == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		appID = "wx" + hex.EncodeToString(b[:])
+	}
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+stack.ControlPath+"authorize?"+url.Values{"appid": {appID}}.Encode(), nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("no local stack at %s: start it with `make run` first (%v)", addr, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", strings.TrimSpace(string(body)))
+	}
+	var a struct {
+		AppID       string `json:"appid"`
+		Name        string `json:"name"`
+		UserName    string `json:"user_name"`
+		Permissions []int  `json:"permissions"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return err
+	}
+	fmt.Printf("%s (%s, %s) authorized the platform, granting the permission sets %v.\n", a.AppID, a.Name, a.UserName, a.Permissions)
+	fmt.Printf("It shows on the console's Accounts page; its API is under /accounts/%s/…; make scan APPID=%s SCENE=… OPENID=… scans one of its codes.\n", a.AppID, a.AppID)
 	return nil
 }
