@@ -18,10 +18,10 @@ type Permissions interface {
 
 // The paths of the calls the actions make, as wechat.PermissionsFor names them.
 const (
-	pathTagsGet     = "/cgi-bin/tags/get"
-	pathTagsCreate  = "/cgi-bin/tags/create"
-	pathBatchTag    = "/cgi-bin/tags/members/batchtagging"
-	pathCustomSend  = "/cgi-bin/message/custom/send"
+	pathTagsGet      = "/cgi-bin/tags/get"
+	pathTagsCreate   = "/cgi-bin/tags/create"
+	pathBatchTag     = "/cgi-bin/tags/members/batchtagging"
+	pathCustomSend   = "/cgi-bin/message/custom/send"
 	errmsgNotGranted = "api is unauthorized to component (refused here, before WeChat was asked): "
 )
 
