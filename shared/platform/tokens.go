@@ -50,6 +50,25 @@ func ComponentIssuer(c *wechat.Component, state accounts.Platform) token.Issuer 
 	})
 }
 
+// RefreshComponentToken is tokenrefresh's refresh of the
+// component_access_token (token.Source.Refresh: a WeChat call only when it
+// is due), run before the authorizers' so that theirs use a fresh one.
+func (s *Service) RefreshComponentToken(ctx context.Context) (bool, error) {
+	r, ok := s.cfg.ComponentToken.(interface {
+		Refresh(ctx context.Context) (bool, error)
+	})
+	if !ok {
+		return false, errors.New("platform: the component token cannot be refreshed here (not a *token.Source)")
+	}
+	return r.Refresh(ctx)
+}
+
+// ComponentToken returns the component_access_token as every function reads
+// it (memory, else the tokens table; only tokenrefresh's may fetch one).
+func (s *Service) ComponentToken(ctx context.Context) (string, error) {
+	return s.cfg.ComponentToken.Token(ctx)
+}
+
 // AuthorizerIssuer fetches the access token of the authorizer appID
 // (api_authorizer_token) with its stored refresh token; authorizers have no
 // stable_token (docs/wechat.md §13.5). Use it under token.NewSource over the
