@@ -14,7 +14,7 @@ import (
 type Platform struct {
 	mu      sync.Mutex
 	ticket  accounts.Ticket
-	claimed time.Time // the last claim of api_start_push_ticket
+	claimed time.Time         // the last claim of api_start_push_ticket
 	codes   map[string]string // claimed authorization codes and the account each made
 	now     func() time.Time
 }
