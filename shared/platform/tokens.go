@@ -157,26 +157,22 @@ func (s *Service) recoverRefreshToken(ctx context.Context, appID, refused string
 	if current == "" {
 		return fail(s.flag(ctx, appID, "WeChat refused the refresh token (errcode 61023) and has no other for the account"))
 	}
-	// The same token as refused is still tried once more: WeChat says it is
-	// the account's, so the refusal may have been passing.
-	var err2 error
+	// The same token as refused is still tried once more, unstored: WeChat
+	// says it is the account's, so the refusal may have been passing.
 	if current != refused {
-		err2 = s.cfg.Accounts.ReplaceRefreshToken(ctx, appID, current, version)
-	}
-	switch err := err2; qr.ErrorCode(err) {
-	case "":
-		if current != refused {
+		switch err := s.cfg.Accounts.ReplaceRefreshToken(ctx, appID, current, version); qr.ErrorCode(err) {
+		case "":
 			// ReplaceRefreshToken moves the version on by one (accounts.Registry).
 			version++
-		}
-	case qr.EConflict:
-		// Another writer stored a refresh token since ours was read (a new
-		// authorization, or another instance's recovery): newer than both.
-		if current, version, err = s.cfg.Accounts.RefreshToken(ctx, appID); err != nil {
+		case qr.EConflict:
+			// Another writer stored a refresh token since ours was read (a
+			// new authorization, or another instance's recovery): use it.
+			if current, version, err = s.cfg.Accounts.RefreshToken(ctx, appID); err != nil {
+				return fail(err)
+			}
+		default:
 			return fail(err)
 		}
-	default:
-		return fail(err)
 	}
 	at, err := s.callAuthorizerToken(ctx, appID, current)
 	if wechat.IsRefreshTokenInvalid(err) {
