@@ -64,9 +64,14 @@ func build(env *boot.Env) (http.Handler, error) {
 		return nil, err
 	}
 	if reg != nil {
+		// Authorizers' tokens, read from the table tokenrefresh keeps.
+		plat, err := account.Platform(env, reg, tables.Tokens, false)
+		if err != nil {
+			return nil, err
+		}
 		// Every other account's API: its own store namespace, token and WeChat client.
 		open := func(_ context.Context, acct accounts.Account) (*api.Handler, error) {
-			tokens, client, err := account.TokensOf(env, reg, tables.Tokens, acct.AppID)
+			tokens, client, err := account.TokensOf(env, reg, plat, tables.Tokens, acct)
 			if err != nil {
 				return nil, err
 			}

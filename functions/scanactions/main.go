@@ -61,6 +61,11 @@ func build(env *boot.Env) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Authorizers' tokens, read from the table tokenrefresh keeps.
+	plat, err := account.Platform(env, reg, tables.Tokens, false)
+	if err != nil {
+		return nil, err
+	}
 	// The other accounts' actions, built at their first record on this instance.
 	var mu sync.Mutex
 	built := map[string]Actions{}
@@ -72,7 +77,8 @@ func build(env *boot.Env) (*Handler, error) {
 			return nil, qr.Errorf(qr.EAccountNotFound, "no account %s: ACCOUNTS_TABLE is unset", appID)
 		}
 		// Each batch asks the registry, so a removed account's records stop at once.
-		if _, err := reg.Get(ctx, appID); err != nil {
+		acct, err := reg.Get(ctx, appID)
+		if err != nil {
 			return nil, err
 		}
 		mu.Lock()
@@ -80,7 +86,7 @@ func build(env *boot.Env) (*Handler, error) {
 		if a, ok := built[appID]; ok {
 			return a, nil
 		}
-		tokens, client, err := account.TokensOf(env, reg, tables.Tokens, appID)
+		tokens, client, err := account.TokensOf(env, reg, plat, tables.Tokens, acct)
 		if err != nil {
 			return nil, err
 		}
