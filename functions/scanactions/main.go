@@ -13,6 +13,7 @@ import (
 
 	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
+	"wechatqr/shared/accounts"
 	"wechatqr/shared/actions"
 	"wechatqr/shared/bus"
 	"wechatqr/shared/dynamo"
@@ -57,7 +58,9 @@ func build(env *boot.Env) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := account.Registry(env, "")
+	// The tokens table too: an authorizer revoked while its records are in
+	// flight loses its token item with it.
+	reg, err := account.Registry(env, tables.Tokens)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +93,12 @@ func build(env *boot.Env) (*Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		a, err := actions.New(actions.Config{}, store.Account(appID), client, tokens, publisher, env.Log.With(slog.String("appid", appID)))
+		var wx actions.WeChat = client
+		if acct.Kind == accounts.Authorizer {
+			// Its tags and follow-ups need the permission sets it granted.
+			wx = actions.Guard(client, accounts.Grants{Registry: reg, AppID: appID})
+		}
+		a, err := actions.New(actions.Config{}, store.Account(appID), wx, tokens, publisher, env.Log.With(slog.String("appid", appID)))
 		if err != nil {
 			return nil, err
 		}
