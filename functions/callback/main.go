@@ -58,7 +58,8 @@ func build(env *boot.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := account.Registry(env, "")
+	// The tokens table too: a withdrawn authorization deletes the token with the account's revocation.
+	reg, err := account.Registry(env, tables.Tokens)
 	if err != nil || reg == nil {
 		return def, err
 	}

@@ -54,6 +54,11 @@ type Config struct {
 	// AuthorizerTokens is an authorizer's token item, where an authorization
 	// leaves the token api_query_auth issued with it (nil: not kept).
 	AuthorizerTokens func(appID string) (token.Store, error)
+	// ReadOnly keeps this function from fetching an authorizer's token: it
+	// reads them from the tokens table only. Every function but tokenrefresh
+	// is built so, and may not open a refresh token (template.yaml grants
+	// kms:Decrypt for them to tokenrefresh alone).
+	ReadOnly bool
 	// BaseURL is WeChat's API for the authorizers' own calls ("" for WeChat's).
 	BaseURL string
 	// Wait bounds how long a request that lost the claim of an authorization

@@ -37,7 +37,7 @@ type svcFixture struct {
 	saved map[string]qr.AccessToken // the authorizers' token items
 }
 
-func newSvcFixture(t *testing.T) *svcFixture {
+func newSvcFixture(t *testing.T, readOnly ...bool) *svcFixture {
 	t.Helper()
 	comp := wechattest.NewComponent(wechattest.ComponentConfig{})
 	srv := comp.Start()
@@ -65,7 +65,8 @@ func newSvcFixture(t *testing.T) *svcFixture {
 		AuthorizerTokens: func(appID string) (token.Store, error) {
 			return &memTokens{mu: &mu, items: f.saved, appID: appID}, nil
 		},
-		Log: slog.New(slog.NewJSONHandler(f.logs, nil)),
+		ReadOnly: len(readOnly) > 0 && readOnly[0],
+		Log:      slog.New(slog.NewJSONHandler(f.logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -319,5 +320,21 @@ func TestTheReleaseTestsMessageGoesWhenWeChatRefusesTheCodeAgain(t *testing.T) {
 	}
 	if msgs := f.comp.ReleaseTestMessages(test); len(msgs) != 1 || msgs[0].Content != wechat.ReleaseTestAPIText(code) {
 		t.Errorf("the test user received %+v; want %q", msgs, wechat.ReleaseTestAPIText(code))
+	}
+}
+
+// Every function but tokenrefresh reads an authorizer's token and never
+// fetches one: it may not open the refresh token.
+func TestAReadOnlyPlatformNeverFetchesAnAuthorizersToken(t *testing.T) {
+	f := newSvcFixture(t, true)
+	if _, err := f.svc.Complete(t.Context(), f.comp.Authorize(svcAuthorizer, nil)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.svc.AuthorizerIssuer(svcAuthorizer).Issue(t.Context(), false)
+	if qr.ErrorCode(err) != qr.EUnavailable || !strings.Contains(err.Error(), "tokenrefresh") {
+		t.Fatalf("a read-only platform's fetch: %v; want %s naming tokenrefresh", err, qr.EUnavailable)
+	}
+	if n := f.comp.Calls(wechattest.PathAuthorizerToken); n != 0 {
+		t.Errorf("%d api_authorizer_token calls from a read-only platform", n)
 	}
 }

@@ -83,6 +83,9 @@ func (s *Service) ComponentToken(ctx context.Context) (string, error) {
 // then and on every later call, with no WeChat call.
 func (s *Service) AuthorizerIssuer(appID string) token.Issuer {
 	return token.IssuerFunc(func(ctx context.Context, _ bool) (token.Issued, error) {
+		if s.cfg.ReadOnly {
+			return token.Issued{}, qr.Errorf(qr.EUnavailable, "only tokenrefresh fetches the tokens of account %s, which authorized this platform: none valid is in the tokens table (is tokenrefresh running? see its log)", appID)
+		}
 		at, err := s.authorizerToken(ctx, appID)
 		if qr.ErrorCode(err) == qr.EConflict {
 			// token.Source reads a conflict as a lost race to store the

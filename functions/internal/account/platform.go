@@ -22,8 +22,9 @@ import (
 // secret is true for tokenrefresh alone, which holds the component_appsecret
 // (WECHAT_COMPONENT_SECRET_ID's app_secret, or WECHAT_COMPONENT_APP_SECRET
 // locally): it fetches the component_access_token and asks for tickets. The
-// other functions only read that token from the table: a fetch of theirs,
-// which would retire the token every other instance holds, is refused.
+// other functions only read that token, and the authorizers' tokens, from the
+// table: a fetch of theirs, which would retire the token every other instance
+// holds (and, for an authorizer, open its refresh token), is refused.
 func Platform(env *boot.Env, reg *accounts.Registry, tokensTable string, secret bool) (*platform.Service, error) {
 	appID := env.Getenv("WECHAT_COMPONENT_APP_ID")
 	if appID == "" {
@@ -71,8 +72,9 @@ func Platform(env *boot.Env, reg *accounts.Registry, tokensTable string, secret 
 		AuthorizerTokens: func(appID string) (token.Store, error) {
 			return dynamo.NewTokens(env.DynamoDB(), tokensTable, appID)
 		},
-		BaseURL: cfg.BaseURL,
-		Log:     env.Log,
+		BaseURL:  cfg.BaseURL,
+		ReadOnly: !secret,
+		Log:      env.Log,
 	})
 }
 
