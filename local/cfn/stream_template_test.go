@@ -161,7 +161,7 @@ func TestRepoTemplateScanActionsLeastPrivilege(t *testing.T) {
 		"!GetAtt EventsTable.Arn":               {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 		"!GetAtt TokensTable.Arn":               {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		"!Ref WeChatAppSecretSecret":            {"secretsmanager:GetSecretValue"},
-		"!GetAtt AccountsTable.Arn":             {"dynamodb:GetItem"},
+		"!GetAtt AccountsTable.Arn":             {"dynamodb:GetItem", "dynamodb:PutItem"},
 		"!GetAtt AccountsKey.Arn":               {"kms:Decrypt"},
 		"!GetAtt " + ev.OnFailure + ".Arn":      {"sqs:SendMessage"},
 		"!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}": {"events:PutEvents"},
@@ -173,6 +173,9 @@ func TestRepoTemplateScanActionsLeastPrivilege(t *testing.T) {
 		for _, a := range s.actions() {
 			if a == "events:PutEvents" && cond != "PublishScans" {
 				t.Errorf("%s: events:PutEvents outside !If [PublishScans, ...]: an empty EventBusName must grant nothing", s)
+			}
+			if a == "dynamodb:PutItem" && slices.ContainsFunc(items(get(node, "Resource")), func(r *yaml.Node) bool { return describe(r) == "!GetAtt AccountsTable.Arn" }) && cond != "IsPlatform" {
+				t.Errorf("%s: PutItem on the accounts outside !If [IsPlatform, ...]: only an authorizer's missing permission set is noted", s)
 			}
 			for _, res := range items(get(node, "Resource")) {
 				r := describe(res)
