@@ -514,3 +514,29 @@ func TestErasingARemovedAccountDeletesItsDataAndNoOthers(t *testing.T) {
 		t.Errorf("erasing the default account: %d, want 409", w.Code)
 	}
 }
+
+func TestThePlatformRoutesAreRefusedOnAStackThatIsNoPlatformAndToNonAdministrators(t *testing.T) {
+	s := newAccountsStack(t)
+	for _, c := range []struct {
+		name   string
+		who    caller.Caller
+		path   string
+		status int
+		says   string
+	}{
+		{"no platform: start", caller.Caller{}, "/platform/authorizations", 400, "not a third-party platform"},
+		{"no platform: complete", caller.Caller{}, "/platform/authorizations/complete", 400, "not a third-party platform"},
+		{"a console user who is no administrator", caller.Caller{Kind: caller.Console, ID: "ops", Groups: []string{caller.AccountGroup(appB)}}, "/platform/authorizations", 403, caller.GroupAdmins},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := s.count(t, "AccountsTable")
+			w := s.as(t, c.who, "POST", c.path, `{"auth_code":"queryauthcode@@@x"}`, nil)
+			if w.Code != c.status || !strings.Contains(w.Body.String(), c.says) {
+				t.Fatalf("%d %s; want %d saying %q", w.Code, w.Body, c.status, c.says)
+			}
+			if after := s.count(t, "AccountsTable"); after != before {
+				t.Errorf("%d accounts written by a refused request", after-before)
+			}
+		})
+	}
+}
