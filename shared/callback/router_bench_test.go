@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"wechatqr/shared/accounts"
 	"wechatqr/shared/callback"
 	"wechatqr/shared/qr"
+	"wechatqr/shared/wechat"
 	"wechatqr/shared/wechat/wechattest"
 )
 
@@ -15,8 +17,9 @@ import (
 // the same retried SCAN in safe mode (verified, looked up, its stored reply
 // sealed again), served by the default account's Handler directly, as a
 // single-account release served it ("direct"), through the Router at /wechat
-// ("default"), and through the Router at /wechat/<appid> for a stored account
-// whose keys the instance has read already ("account"). The in-memory store,
+// ("default"), through the Router at /wechat/<appid> for a stored account
+// whose keys the instance has read already ("account"), and for an account
+// that authorized the stack's third-party platform ("authorizer"). The in-memory store,
 // as BenchmarkPush: the figures are compute only. Compare the three as ratios.
 //
 //	go test ./shared/callback -run '^$' -bench PushRouted -count 5
@@ -28,11 +31,26 @@ func BenchmarkPushRouted(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
+	if err := rig.store.Account(appC).PutCode(context.Background(), &qr.Code{
+		Scene: benchScene, ActionName: "QR_LIMIT_STR_SCENE", Permanent: true,
+		Reply: qr.TextReply(benchAnswer), CreatedAt: benchNow,
+	}); err != nil {
+		b.Fatal(err)
+	}
+	cipher, err := wechat.NewCipher(platformSigner.EncodingAESKey, platformSigner.AppID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pv, err := wechat.NewVerifier(wechat.Keys{Token: platformSigner.Token, Cipher: cipher})
+	if err != nil {
+		b.Fatal(err)
+	}
 	rt, err := callback.NewRouter(callback.RouterConfig{
-		Default: rig.h, Accounts: &registry{},
-		Store:  func(appID string) callback.Store { return rig.store.Account(appID) },
-		Config: callback.Config{Tolerance: callback.DefaultTolerance, Now: func() time.Time { return benchNow }},
-		Reload: time.Hour, // a warm instance: the account's keys are read once
+		Default: rig.h, Accounts: &platformRegistry{status: accounts.Active},
+		Store:    func(appID string) callback.Store { return rig.store.Account(appID) },
+		Config:   callback.Config{Tolerance: callback.DefaultTolerance, Now: func() time.Time { return benchNow }},
+		Reload:   time.Hour, // a warm instance: the account's keys are read once
+		Platform: &callback.PlatformRoutes{Keys: callback.StaticKeys{V: pv}},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -47,6 +65,9 @@ func BenchmarkPushRouted(b *testing.B) {
 		{"direct", rig.h, "/wechat", wechattest.Signer{Token: benchToken, AppID: benchAppID, EncodingAESKey: benchAESKey}},
 		{"default", rt, "/wechat", wechattest.Signer{Token: benchToken, AppID: benchAppID, EncodingAESKey: benchAESKey}},
 		{"account", rt, "/wechat/" + appB, signerB},
+		// An account that authorized the stack as a third-party platform: the
+		// platform's keys, its addressee checked.
+		{"authorizer", rt, "/wechat/" + appC, platformSigner},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
