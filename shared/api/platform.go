@@ -75,19 +75,10 @@ const ReturnPath = "/console/platform/return"
 // startAuthorization answers POST /platform/authorizations: the pages where an
 // administrator authorizes the platform, with a fresh pre-auth code.
 func (rt *Router) startAuthorization(w http.ResponseWriter, r *http.Request) {
-	if err := rt.manager(r); err != nil {
-		rt.def.fail(w, r, err)
-		return
-	}
-	if rt.platform == nil {
-		rt.def.fail(w, r, qr.Errorf(qr.EInvalid, "this stack is not a third-party platform: deploy it with ComponentAppId set (docs/platform.md)"))
-		return
-	}
 	var in struct {
 		RedirectURI string `json:"redirect_uri"`
 	}
-	if err := rt.def.decode(w, r, &in); err != nil {
-		rt.def.fail(w, r, err)
+	if !rt.platformRequest(w, r, &in) {
 		return
 	}
 	redirect := in.RedirectURI
@@ -113,19 +104,10 @@ func (rt *Router) startAuthorization(w http.ResponseWriter, r *http.Request) {
 // account the redirect's auth_code authorizes, made now or by the push of the
 // same authorization.
 func (rt *Router) completeAuthorization(w http.ResponseWriter, r *http.Request) {
-	if err := rt.manager(r); err != nil {
-		rt.def.fail(w, r, err)
-		return
-	}
-	if rt.platform == nil {
-		rt.def.fail(w, r, qr.Errorf(qr.EInvalid, "this stack is not a third-party platform: deploy it with ComponentAppId set (docs/platform.md)"))
-		return
-	}
 	var in struct {
 		AuthCode string `json:"auth_code"`
 	}
-	if err := rt.def.decode(w, r, &in); err != nil {
-		rt.def.fail(w, r, err)
+	if !rt.platformRequest(w, r, &in) {
 		return
 	}
 	a, err := rt.platform.Complete(r.Context(), in.AuthCode)
@@ -136,4 +118,22 @@ func (rt *Router) completeAuthorization(w http.ResponseWriter, r *http.Request) 
 	rt.forget(a.AppID)
 	rt.def.audit(r, "authorize account", slog.String("appid", a.AppID), slog.Any("permissions", a.Permissions))
 	writeJSON(w, http.StatusCreated, a)
+}
+
+// platformRequest checks that the caller may connect accounts (an
+// administrator) and that the stack is a platform, and decodes the body into
+// in; it answers the failure and returns false otherwise.
+func (rt *Router) platformRequest(w http.ResponseWriter, r *http.Request, in any) bool {
+	err := rt.manager(r)
+	if err == nil && rt.platform == nil {
+		err = qr.Errorf(qr.EInvalid, "this stack is not a third-party platform: deploy it with ComponentAppId set (docs/platform.md)")
+	}
+	if err == nil {
+		err = rt.def.decode(w, r, in)
+	}
+	if err != nil {
+		rt.def.fail(w, r, err)
+		return false
+	}
+	return true
 }

@@ -141,18 +141,8 @@ func scan(ctx context.Context, addr, appID, scene, openid, mode string) error {
 	if appID != "" {
 		q.Set("appid", appID)
 	}
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+stack.ControlPath+"scan?"+q.Encode(), nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("no local stack at %s: start it with `make run` first (%v)", addr, err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s", strings.TrimSpace(string(body)))
-	}
 	var r stack.ScanResult
-	if err := json.Unmarshal(body, &r); err != nil {
+	if err := control(ctx, addr, "scan", q, &r); err != nil {
 		return err
 	}
 	fmt.Printf("WeChat pushed %s (%s mode) for %q by %s; the callback answered %d:\n%s\n", r.Event, r.Mode, scene, openid, r.Status, r.Reply)
@@ -179,7 +169,27 @@ func authorize(ctx context.Context, addr, appID string) error {
 		_, _ = rand.Read(b[:])
 		appID = "wx" + hex.EncodeToString(b[:])
 	}
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+stack.ControlPath+"authorize?"+url.Values{"appid": {appID}}.Encode(), nil)
+	var a struct {
+		AppID       string `json:"appid"`
+		Name        string `json:"name"`
+		UserName    string `json:"user_name"`
+		Permissions []int  `json:"permissions"`
+	}
+	if err := control(ctx, addr, "authorize", url.Values{"appid": {appID}}, &a); err != nil {
+		return err
+	}
+	fmt.Printf("%s (%s, %s) authorized the platform, granting the permission sets %v.\n", a.AppID, a.Name, a.UserName, a.Permissions)
+	fmt.Printf("It shows on the console's Accounts page; its API is under /accounts/%s/…; make scan APPID=%s SCENE=… OPENID=… scans one of its codes.\n", a.AppID, a.AppID)
+	return nil
+}
+
+// control sends a command to the running stack's ControlPath and decodes its
+// answer into out.
+func control(ctx context.Context, addr, command string, q url.Values, out any) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+addr+stack.ControlPath+command+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("no local stack at %s: start it with `make run` first (%v)", addr, err)
@@ -189,16 +199,5 @@ func authorize(ctx context.Context, addr, appID string) error {
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s", strings.TrimSpace(string(body)))
 	}
-	var a struct {
-		AppID       string `json:"appid"`
-		Name        string `json:"name"`
-		UserName    string `json:"user_name"`
-		Permissions []int  `json:"permissions"`
-	}
-	if err := json.Unmarshal(body, &a); err != nil {
-		return err
-	}
-	fmt.Printf("%s (%s, %s) authorized the platform, granting the permission sets %v.\n", a.AppID, a.Name, a.UserName, a.Permissions)
-	fmt.Printf("It shows on the console's Accounts page; its API is under /accounts/%s/…; make scan APPID=%s SCENE=… OPENID=… scans one of its codes.\n", a.AppID, a.AppID)
-	return nil
+	return json.Unmarshal(body, out)
 }
