@@ -17,7 +17,8 @@
 // #account-app-secret, #account-token, #account-aes-key, #account-mode (each
 // with #<id>-error), #account-submit and #account-form-error.
 //
-// On a third-party platform's stack, for administrators (platform.js):
+// On a third-party platform's stack, for administrators (platform.js,
+// authorizer.js):
 // #connect (the section) with #connect-start, #connect-error and
 // #connect-result: #connect-link (WeChat's authorization page, href its URL),
 // #connect-mobile-link and #connect-expires. An authorizer's row shows its
@@ -29,6 +30,7 @@ import {t, num, dateTime, chinaToday, day} from '../i18n.js';
 import {json} from '../api.js';
 import * as accounts from '../accounts.js';
 import * as platform from '../platform.js';
+import * as authorizer from '../authorizer.js';
 
 // kinds and statuses are named with literal keys, so that the catalogs' test sees them.
 const kinds = {direct: () => t('accounts.kindDirect'), authorizer: () => t('accounts.kindAuthorizer')};
@@ -84,12 +86,12 @@ export async function render(root, {title}) {
   function row(a, today) {
     const count = k => (today ? num(today[k] || 0) : '–');
     const status = statuses[a.status] ? statuses[a.status]() : a.status;
-    const authorizer = a.kind === 'authorizer';
-    const warnings = authorizer ? platform.warnings(a) : [];
+    const authorized = a.kind === 'authorizer';
+    const warnings = authorized ? authorizer.warnings(a) : [];
     return h('tr', {dataset: {test: 'account-row', appid: a.appid}},
       h('th', {scope: 'row', dataset: {test: 'name'}},
-        h('span', {class: 'with-avatar'}, authorizer ? platform.avatar(a) : null, h('a', {href: accounts.href('/codes', a.appid)}, a.name || a.appid)),
-        authorizer ? about(a) : null),
+        h('span', {class: 'with-avatar'}, authorized ? authorizer.avatar(a) : null, h('a', {href: accounts.href('/codes', a.appid)}, a.name || a.appid)),
+        authorized ? about(a) : null),
       h('td', {dataset: {test: 'appid'}}, h('code', {}, a.appid)),
       h('td', {dataset: {test: 'kind'}}, kinds[a.kind] ? kinds[a.kind]() : a.kind),
       h('td', {class: a.status === 'active' ? null : 'error'}, h('span', {dataset: {test: 'status'}}, status), warnings,
@@ -147,7 +149,7 @@ export async function render(root, {title}) {
       error.textContent = '';
       fill(result);
       try {
-        const page = await platform.start();
+        const page = await authorizer.start();
         // referrerpolicy: WeChat's authorization page is reported to refuse a
         // visit without a Referer from the platform's authorization domain,
         // and the console sends none (no-referrer) unless told: the origin
@@ -174,8 +176,8 @@ export async function render(root, {title}) {
 function about(a) {
   return h('div', {class: 'about'},
     a.user_name ? h('div', {class: 'muted', dataset: {test: 'user-name'}}, h('code', {}, a.user_name)) : null,
-    h('div', {dataset: {test: 'type'}}, platform.typeLabel(a) || '–'),
-    h('div', {dataset: {test: 'permissions'}}, t('accounts.permissions', {sets: platform.setList(a.permissions) || t('connect.noPermissions')})));
+    h('div', {dataset: {test: 'type'}}, authorizer.typeLabel(a) || '–'),
+    h('div', {dataset: {test: 'permissions'}}, t('accounts.permissions', {sets: authorizer.setList(a.permissions) || t('connect.noPermissions')})));
 }
 
 // health shows a token's last refresh and, standing out, its last failure

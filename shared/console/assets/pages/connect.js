@@ -19,6 +19,7 @@ import {t} from '../i18n.js';
 import {json} from '../api.js';
 import * as accounts from '../accounts.js';
 import * as platform from '../platform.js';
+import * as authorizer from '../authorizer.js';
 
 // How long a 409 waits for the push to make the account, and how often it looks.
 const waitMs = 20000, everyMs = 1000;
@@ -87,13 +88,13 @@ export async function render(root, {params, title}) {
       [t('accounts.appid'), h('code', {id: 'connected-appid'}, a.appid)],
       a.user_name ? [t('connect.userName'), h('code', {id: 'connected-user-name'}, a.user_name)] : null,
       a.principal_name ? [t('connect.principal'), h('span', {}, a.principal_name)] : null,
-      [t('connect.type'), h('span', {id: 'connected-type'}, platform.typeLabel(a) || '–')],
-      [t('connect.permissions'), h('span', {id: 'connected-permissions'}, platform.setList(a.permissions) || t('connect.noPermissions'))],
+      [t('connect.type'), h('span', {id: 'connected-type'}, authorizer.typeLabel(a) || '–')],
+      [t('connect.permissions'), h('span', {id: 'connected-permissions'}, authorizer.setList(a.permissions) || t('connect.noPermissions'))],
     ].filter(Boolean);
     fill(result, h('section', {id: 'connected', class: 'connected', dataset: {appid: a.appid}, 'aria-labelledby': 'connected-name'},
-      h('h2', {id: 'connected-name', class: 'with-avatar'}, platform.avatar(a, 48), h('span', {}, a.name || a.appid)),
+      h('h2', {id: 'connected-name', class: 'with-avatar'}, authorizer.avatar(a, 48), h('span', {}, a.name || a.appid)),
       h('dl', {class: 'facts'}, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-      platform.warnings(a),
+      authorizer.warnings(a),
       h('p', {}, h('a', {id: 'connected-codes', class: 'button', href: accounts.href('/codes', a.appid)}, t('connect.open', {name: a.name || a.appid})))));
   }
 }
