@@ -64,13 +64,22 @@ func build(env *boot.Env) (http.Handler, error) {
 		return nil, err
 	}
 	if reg != nil {
+		// Authorizers' tokens, read from the table tokenrefresh keeps.
+		plat, err := account.Platform(env, reg, tables.Tokens, false)
+		if err != nil {
+			return nil, err
+		}
 		// Every other account's API: its own store namespace, token and WeChat client.
 		open := func(_ context.Context, acct accounts.Account) (*api.Handler, error) {
-			tokens, client, err := account.TokensOf(env, reg, tables.Tokens, acct.AppID)
+			tokens, client, err := account.TokensOf(env, reg, plat, tables.Tokens, acct)
 			if err != nil {
 				return nil, err
 			}
-			return api.New(cfg, store.Account(acct.AppID), client, tokens, env.Log.With(slog.String("appid", acct.AppID)))
+			var wx api.WeChat = client
+			if acct.Kind == accounts.Authorizer {
+				wx = api.Guard(client, acct.AppID, reg)
+			}
+			return api.New(cfg, store.Account(acct.AppID), wx, tokens, env.Log.With(slog.String("appid", acct.AppID)))
 		}
 		health := func(ctx context.Context, appID string) (qr.TokenHealth, error) {
 			t, err := dynamo.NewTokens(env.DynamoDB(), tables.Tokens, appID)
@@ -82,7 +91,11 @@ func build(env *boot.Env) (http.Handler, error) {
 		erase := func(ctx context.Context, appID, cursor string, until time.Time) (int, string, error) {
 			return store.Account(appID).EraseAccountData(ctx, cursor, until)
 		}
-		if a, err = api.NewRouter(api.RouterConfig{Registry: reg, Default: def, Open: open, Health: health, Erase: erase, Log: env.Log}); err != nil {
+		rc := api.RouterConfig{Registry: reg, Default: def, Open: open, Health: health, Erase: erase, Log: env.Log}
+		if plat != nil {
+			rc.Platform = plat
+		}
+		if a, err = api.NewRouter(rc); err != nil {
 			return nil, err
 		}
 	}

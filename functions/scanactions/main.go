@@ -13,6 +13,7 @@ import (
 
 	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
+	"wechatqr/shared/accounts"
 	"wechatqr/shared/actions"
 	"wechatqr/shared/bus"
 	"wechatqr/shared/dynamo"
@@ -57,7 +58,14 @@ func build(env *boot.Env) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := account.Registry(env, "")
+	// The tokens table too: an authorizer revoked while its records are in
+	// flight loses its token item with it.
+	reg, err := account.Registry(env, tables.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	// Authorizers' tokens, read from the table tokenrefresh keeps.
+	plat, err := account.Platform(env, reg, tables.Tokens, false)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +80,8 @@ func build(env *boot.Env) (*Handler, error) {
 			return nil, qr.Errorf(qr.EAccountNotFound, "no account %s: ACCOUNTS_TABLE is unset", appID)
 		}
 		// Each batch asks the registry, so a removed account's records stop at once.
-		if _, err := reg.Get(ctx, appID); err != nil {
+		acct, err := reg.Get(ctx, appID)
+		if err != nil {
 			return nil, err
 		}
 		mu.Lock()
@@ -80,11 +89,16 @@ func build(env *boot.Env) (*Handler, error) {
 		if a, ok := built[appID]; ok {
 			return a, nil
 		}
-		tokens, client, err := account.TokensOf(env, reg, tables.Tokens, appID)
+		tokens, client, err := account.TokensOf(env, reg, plat, tables.Tokens, acct)
 		if err != nil {
 			return nil, err
 		}
-		a, err := actions.New(actions.Config{}, store.Account(appID), client, tokens, publisher, env.Log.With(slog.String("appid", appID)))
+		var wx actions.WeChat = client
+		if acct.Kind == accounts.Authorizer {
+			// Its tags and follow-ups need the permission sets it granted.
+			wx = actions.Guard(client, accounts.Grants{Registry: reg, AppID: appID})
+		}
+		a, err := actions.New(actions.Config{}, store.Account(appID), wx, tokens, publisher, env.Log.With(slog.String("appid", appID)))
 		if err != nil {
 			return nil, err
 		}

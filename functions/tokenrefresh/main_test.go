@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -20,6 +21,10 @@ import (
 	"wechatqr/local/moto"
 	"wechatqr/local/rie"
 	"wechatqr/local/stack"
+	"wechatqr/shared/dynamo"
+	"wechatqr/shared/platform"
+	"wechatqr/shared/token"
+	"wechatqr/shared/wechat"
 	"wechatqr/shared/wechat/wechattest"
 )
 
@@ -274,6 +279,136 @@ func TestEveryAccountIsRefreshedAndOneFailureStopsNoOther(t *testing.T) {
 	for _, secret := range []string{b.Platform.AppSecret, c.Platform.AppSecret, wechattest.DefaultAppSecret} {
 		if strings.Contains(logs, secret) {
 			t.Error("the logs hold an AppSecret")
+		}
+	}
+}
+
+// A stack that is a third-party platform refreshes the component token first
+// and then every authorizer's token, each with one WeChat call, and a run
+// after that finds them all fresh. No secret reaches the function's log.
+func TestAPlatformRunRefreshesTheComponentTokenAndEveryAuthorizer(t *testing.T) {
+	stack.SkipShort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := stack.Start(ctx, stack.Options{Functions: []string{id}, BuildDir: t.TempDir(), Env: map[string]string{
+		"WECHAT_COMPONENT_APP_ID":     wechattest.DefaultComponentAppID,
+		"WECHAT_COMPONENT_APP_SECRET": wechattest.DefaultComponentAppSecret,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	wc, err := s.Network.AddComponent(wechattest.ComponentConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := s.Tables["TokensTable"]
+	state, err := dynamo.NewPlatform(s.Dynamo, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ticket as the callback keeps it (the emulator has no URL to push to).
+	_, _ = wc.PushTicket(ctx)
+	if _, err := state.PutTicket(ctx, wc.NewestTicket(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Three authorizations, redeemed as the callback and the API do.
+	reg, err := s.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := wechat.NewComponent(s.PlatformURL(), wechattest.DefaultComponentAppID, wechat.WithSecret(wechattest.DefaultComponentAppSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compStore, err := dynamo.NewTokens(s.Dynamo, table, wechattest.DefaultComponentAppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := platform.New(platform.Config{Component: client, Accounts: reg, State: state,
+		ComponentToken: token.NewSource(compStore, platform.ComponentIssuer(client, state), token.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorizers := []string{"wxa0a0a0a0a0a0a0a1", "wxa0a0a0a0a0a0a0a2", "wxa0a0a0a0a0a0a0a3"}
+	secrets := []string{wechattest.DefaultComponentAppSecret, wc.NewestTicket()}
+	for _, appID := range authorizers {
+		if err := svc.Authorized(ctx, appID, wc.Authorize(appID, nil)); err != nil {
+			t.Fatal(err)
+		}
+		rt, _, err := reg.RefreshToken(ctx, appID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, rt)
+	}
+	// The run must fetch the component token itself: the one above is dropped.
+	key := func(appID string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "token#" + appID}}
+	}
+	if _, err := s.Dynamo.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: key(wechattest.DefaultComponentAppID)}); err != nil {
+		t.Fatal(err)
+	}
+	wc.Reset()
+	payload, err := os.ReadFile("../../events/tokenrefresh.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, _ := s.Function(id)
+	if _, err := s.Invoke(ctx, id, payload); err != nil {
+		t.Fatalf("the run failed: %v\n%s", err, fn.Logs())
+	}
+	if n := wc.Calls(wechattest.PathComponentToken); n != 1 {
+		t.Errorf("%d api_component_token calls, want 1", n)
+	}
+	byAccount := map[string]int{}
+	for _, c := range wc.CallLog(wechattest.PathAuthorizerToken) {
+		var body struct {
+			AppID string `json:"authorizer_appid"`
+		}
+		_ = json.Unmarshal(c.Body, &body)
+		byAccount[body.AppID]++
+	}
+	stored := func(appID string) string {
+		out, err := s.Dynamo.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, ConsistentRead: aws.Bool(true), Key: key(appID)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := out.Item["token"].(*types.AttributeValueMemberS)
+		if v == nil {
+			return ""
+		}
+		return v.Value
+	}
+	comp, _ := wc.ComponentToken()
+	if got := stored(wechattest.DefaultComponentAppID); got == "" || got != comp {
+		t.Errorf("the stored component token is not the one WeChat issued")
+	}
+	secrets = append(secrets, comp)
+	for _, appID := range authorizers {
+		if byAccount[appID] != 1 {
+			t.Errorf("%s: %d api_authorizer_token calls, want 1", appID, byAccount[appID])
+		}
+		tok := stored(appID)
+		if tok == "" {
+			t.Errorf("%s: no token stored", appID)
+		}
+		secrets = append(secrets, tok)
+	}
+	if len(byAccount) != len(authorizers) {
+		t.Errorf("api_authorizer_token calls by account = %v, want one for each of %v", byAccount, authorizers)
+	}
+	// The next run: everything fresh, no call.
+	if _, err := s.Invoke(ctx, id, payload); err != nil {
+		t.Fatalf("the second run failed: %v\n%s", err, fn.Logs())
+	}
+	if n := wc.Calls(wechattest.PathComponentToken) + wc.Calls(wechattest.PathAuthorizerToken); n != 1+len(authorizers) {
+		t.Errorf("a run with nothing due made %d calls", n-1-len(authorizers))
+	}
+	logs := fn.Logs()
+	for _, secret := range secrets {
+		if secret != "" && strings.Contains(logs, secret) {
+			t.Errorf("the logs hold a secret (%.12s…)", secret)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"wechatqr/local/cfn"
+	"wechatqr/shared/seal"
 	"wechatqr/shared/secrets"
 	"wechatqr/shared/token"
 )
@@ -175,6 +176,9 @@ type statement struct {
 	owner string // the resource whose policy holds it
 	sid   string
 	node  *yaml.Node
+	// cond is the condition of the !If [cond, statement, ...] the statement sits in ("!cond" in
+	// its else branch); "" for a statement granted whatever the parameters.
+	cond string
 }
 
 func (s statement) String() string {
@@ -208,6 +212,19 @@ func statements(owner string, n *yaml.Node) []statement {
 			for _, e := range entries(n) {
 				if e.key == "Statement" {
 					for _, st := range items(e.value) {
+						// A statement inside !If [Cond, statement, !Ref AWS::NoValue] counts as
+						// granted (the condition may hold), and says under which condition.
+						if then, cond, ok := ifTrue(st); ok {
+							out = append(out, statement{owner: owner, sid: scalar(get(then, "Sid")), node: then, cond: cond})
+							args := st
+							if a := get(st, "Fn::If"); a != nil {
+								args = a
+							}
+							if other := args.Content[2]; get(other, "Effect") != nil {
+								out = append(out, statement{owner: owner, sid: scalar(get(other, "Sid")), node: other, cond: "!" + cond})
+							}
+							continue
+						}
 						out = append(out, statement{owner: owner, sid: scalar(get(st, "Sid")), node: st})
 					}
 					continue
@@ -237,18 +254,10 @@ func (r rawTemplate) statements() []statement {
 // !Ref AWS::NoValue] count as granted (the condition may hold).
 func (r rawTemplate) functionStatements(id string) []statement {
 	props := get(r.root, "Resources", id, "Properties")
-	var out []statement
 	if role, ok := getAtt(get(props, "Role")); ok {
-		out = statements(id, get(r.root, "Resources", role, "Properties", "Policies"))
-	} else {
-		out = statements(id, get(props, "Policies"))
+		return statements(id, get(r.root, "Resources", role, "Properties", "Policies"))
 	}
-	for i, st := range out {
-		if n, _, ok := ifTrue(st.node); ok {
-			out[i] = statement{owner: st.owner, sid: scalar(get(n, "Sid")), node: n}
-		}
-	}
-	return out
+	return statements(id, get(props, "Policies"))
 }
 
 // ifTrue reads !If [Cond, then, else] (or {Fn::If: [...]}) and returns then and Cond.
@@ -295,7 +304,9 @@ func TestRepoTemplateManagementRoutesRequireIAM(t *testing.T) {
 	tpl := loadRepoTemplate(t)
 	// The management API creates codes on the account's behalf and shows its statistics:
 	// deployed, every route of it must need a SigV4 signature (docs/operations.md, "IAM").
-	prefixes := []string{"/qrcodes", "/stats", "/logins", "/users"}
+	// /accounts adds and removes accounts; /platform connects one through the third-party
+	// platform (a pre-auth code's pages, and redeeming an authorization code).
+	prefixes := []string{"/qrcodes", "/stats", "/logins", "/users", "/accounts", "/platform"}
 	found := map[string]int{}
 	for _, fn := range tpl.Functions() {
 		for _, r := range fn.Routes {
@@ -316,6 +327,17 @@ func TestRepoTemplateManagementRoutesRequireIAM(t *testing.T) {
 	}
 	if found["/users"] == 0 {
 		t.Error("no HttpApi route under /users: DELETE /users/{openid}, which erases a follower, is not deployed")
+	}
+	routes := map[string]bool{}
+	for _, fn := range tpl.Functions() {
+		for _, r := range fn.Routes {
+			routes[fn.LogicalID+" "+r.Method+" "+r.Path] = true
+		}
+	}
+	for _, want := range []string{"QRCodeFunction POST /platform/authorizations", "QRCodeFunction POST /platform/authorizations/complete"} {
+		if !routes[want] {
+			t.Errorf("no route %s: the platform's authorizations cannot be started or completed through the API", want)
+		}
 	}
 }
 
@@ -359,6 +381,23 @@ func TestRepoTemplateWebhookIsPublic(t *testing.T) {
 		if !methods[m] {
 			t.Errorf("no %s /wechat route: WeChat needs GET for the URL check and POST for pushes", m)
 		}
+	}
+	// The platform's authorization events come to a URL of their own (docs/platform.md), named
+	// so that the /{appid} route does not take them and so that it has its throttle
+	// (TestRepoTemplateWebhookRoutesHaveTheHighestThrottle).
+	component := false
+	for _, fn := range tpl.Functions() {
+		for _, r := range fn.Routes {
+			if r.Method == "POST" && r.Path == "/wechat/component" {
+				component = true
+				if fn.LogicalID != "CallbackFunction" {
+					t.Errorf("POST /wechat/component is served by %s, want CallbackFunction (it alone reads the platform's Token and key)", fn.LogicalID)
+				}
+			}
+		}
+	}
+	if !component {
+		t.Error("no POST /wechat/component route: the platform's tickets and authorizations would never arrive")
 	}
 	// cfn's own reading of the routes must agree (it is what the local front serves).
 	for _, fn := range tpl.Functions() {
@@ -530,10 +569,32 @@ func TestRepoTemplateFunctionsBuildForProvidedAL2023OnArm64(t *testing.T) {
 
 // secretReaders are the stack's secrets as the functions read them (shared/secrets): the
 // variable naming each, and the keys taken from it.
-var secretReaders = []secrets.Secret{secrets.AppSecret, secrets.Callback}
+var secretReaders = []secrets.Secret{secrets.AppSecret, secrets.Callback, secrets.ComponentAppSecret, secrets.ComponentCallback}
+
+// secretRef reads a variable naming a secret: !Ref S, or, for a secret that exists only under a
+// condition, !If [Cond, !Ref S, ""] (an empty variable: no secret to read); cond is "" for the
+// first form.
+func secretRef(v cfn.Value) (id, cond string, ok bool) {
+	if id, ok := v.Ref(); ok {
+		return id, "", true
+	}
+	if v.Fn != "Fn::If" || v.Arg == nil || v.Arg.Kind != yaml.SequenceNode || len(v.Arg.Content) != 3 {
+		return "", "", false
+	}
+	var then cfn.Value
+	if err := v.Arg.Content[1].Decode(&then); err != nil {
+		return "", "", false
+	}
+	id, isRef := then.Ref()
+	if els := v.Arg.Content[2]; !isRef || els.Kind != yaml.ScalarNode || els.Value != "" {
+		return "", "", false
+	}
+	return id, v.Arg.Content[0].Value, true
+}
 
 // secretsNamed lists the secrets fn's environment names, by variable: each must be a !Ref to an
-// AWS::SecretsManager::Secret of the template.
+// AWS::SecretsManager::Secret of the template, or !If [Cond, !Ref S, ""] when S exists under
+// Cond alone.
 func secretsNamed(t *testing.T, raw rawTemplate, fn cfn.Function) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -542,13 +603,18 @@ func secretsNamed(t *testing.T, raw rawTemplate, fn cfn.Function) map[string]str
 		if !ok {
 			continue
 		}
-		id, isRef := v.Ref()
+		id, cond, isRef := secretRef(v)
 		if !isRef {
-			t.Errorf("%s: %s is %s, want !Ref to one of the stack's secrets", fn.LogicalID, s.IDVar, v)
+			t.Errorf("%s: %s is %s, want !Ref to one of the stack's secrets (or !If [Cond, !Ref S, \"\"])", fn.LogicalID, s.IDVar, v)
 			continue
 		}
 		if typ := scalar(get(raw.root, "Resources", id, "Type")); typ != "AWS::SecretsManager::Secret" {
 			t.Errorf("%s: %s refers to %s, a %q, want an AWS::SecretsManager::Secret", fn.LogicalID, s.IDVar, id, typ)
+		}
+		// A !Ref to a secret that may not exist fails the deploy; an !If whose condition is
+		// not the secret's names a secret that is not there, or never names one that is.
+		if want := scalar(get(raw.root, "Resources", id, "Condition")); cond != want {
+			t.Errorf("%s: %s names %s under condition %q, but the secret exists under %q", fn.LogicalID, s.IDVar, id, cond, want)
 		}
 		out[s.IDVar] = id
 	}
@@ -587,6 +653,8 @@ func TestRepoTemplateSecretReadOnlyFromItsOwnSecret(t *testing.T) {
 					t.Errorf("%s: %s: secretsmanager:GetSecretValue on %s, want exactly one !Ref to a secret", fn.LogicalID, st, describe(get(st.node, "Resource")))
 				case !readable[target]:
 					t.Errorf("%s: %s grants secretsmanager:GetSecretValue on %s, which no variable of the function names (it reads %v)", fn.LogicalID, st, target, named)
+				case st.cond != scalar(get(raw.root, "Resources", target, "Condition")):
+					t.Errorf("%s: %s on %s sits under condition %q, the secret exists under %q: the grant must exist exactly when the secret does", fn.LogicalID, st, target, st.cond, scalar(get(raw.root, "Resources", target, "Condition")))
 				default:
 					granted[target] = true
 				}
@@ -616,53 +684,144 @@ func secretKeys(t *testing.T, raw rawTemplate, id string) []string {
 }
 
 // TestRepoTemplateEachFunctionReadsOnlyItsSecret: the callback can read the Token and
-// EncodingAESKey and not the AppSecret; qrcode, scanactions and tokenrefresh the AppSecret and
-// not the Token or key (docs/operations.md, "Secrets"). Each secret holds exactly the keys its
-// reader takes (shared/secrets), so neither role can read what its function never uses.
+// EncodingAESKey (the account's, and the platform's on a platform) and not an AppSecret;
+// tokenrefresh the AppSecret and the platform's component_appsecret; qrcode and scanactions the
+// AppSecret alone (docs/operations.md, "Secrets"). Each secret holds exactly the keys its reader
+// takes (shared/secrets), so no role can read what its function never uses; the platform's two
+// exist only on a platform (IsPlatform).
 func TestRepoTemplateEachFunctionReadsOnlyItsSecret(t *testing.T) {
 	tpl := loadRepoTemplate(t)
 	raw := loadRaw(t)
-	want := map[string]secrets.Secret{
-		"CallbackFunction":     secrets.Callback,
-		"QRCodeFunction":       secrets.AppSecret,
-		"TokenRefreshFunction": secrets.AppSecret,
-		"ScanActionsFunction":  secrets.AppSecret,
+	want := map[string][]secrets.Secret{
+		"CallbackFunction":     {secrets.Callback, secrets.ComponentCallback},
+		"QRCodeFunction":       {secrets.AppSecret},
+		"TokenRefreshFunction": {secrets.AppSecret, secrets.ComponentAppSecret},
+		"ScanActionsFunction":  {secrets.AppSecret},
 	}
 	bySecret := map[string]string{} // the reader's IDVar → the template's secret
 	for _, fn := range tpl.Functions() {
-		reader, ok := want[fn.LogicalID]
+		readers, ok := want[fn.LogicalID]
 		if !ok {
-			t.Errorf("%s: a function this test does not know: say which secret it may read", fn.LogicalID)
+			t.Errorf("%s: a function this test does not know: say which secrets it may read", fn.LogicalID)
 			continue
 		}
 		named := secretsNamed(t, raw, fn)
-		if len(named) != 1 || named[reader.IDVar] == "" {
-			t.Errorf("%s: its environment names the secrets %v, want %s alone", fn.LogicalID, named, reader.IDVar)
+		var wantVars []string
+		for _, r := range readers {
+			wantVars = append(wantVars, r.IDVar)
+		}
+		if got := slices.Sorted(maps.Keys(named)); !slices.Equal(got, slices.Sorted(slices.Values(wantVars))) {
+			t.Errorf("%s: its environment names the secrets %v, want %v", fn.LogicalID, named, wantVars)
 			continue
 		}
-		id := named[reader.IDVar]
-		if other, seen := bySecret[reader.IDVar]; seen && other != id {
-			t.Errorf("%s reads %s from %s, another function from %s", fn.LogicalID, reader.IDVar, id, other)
+		ids := map[string]bool{}
+		for _, reader := range readers {
+			id := named[reader.IDVar]
+			ids[id] = true
+			if other, seen := bySecret[reader.IDVar]; seen && other != id {
+				t.Errorf("%s reads %s from %s, another function from %s", fn.LogicalID, reader.IDVar, id, other)
+			}
+			bySecret[reader.IDVar] = id
+			if got, keys := secretKeys(t, raw, id), slices.Sorted(slices.Values(reader.Keys())); !slices.Equal(got, keys) {
+				t.Errorf("%s (read by %s through %s) holds the keys %v, want exactly %v", id, fn.LogicalID, reader.IDVar, got, keys)
+			}
 		}
-		bySecret[reader.IDVar] = id
-		// The grants name only the function's secret (TestRepoTemplateSecretReadOnlyFromItsOwnSecret
+		// The grants name only the function's secrets (TestRepoTemplateSecretReadOnlyFromItsOwnSecret
 		// holds every grant to a secret the environment names).
 		for _, st := range raw.functionStatements(fn.LogicalID) {
 			for _, a := range st.actions() {
-				if r, _ := ref(get(st.node, "Resource")); strings.HasPrefix(a, "secretsmanager:") && r != id {
-					t.Errorf("%s: %s grants %s on %s; it may read %s only", fn.LogicalID, st, a, r, id)
+				if r, _ := ref(get(st.node, "Resource")); strings.HasPrefix(a, "secretsmanager:") && !ids[r] {
+					t.Errorf("%s: %s grants %s on %s; it may read %v only", fn.LogicalID, st, a, r, slices.Sorted(maps.Keys(ids)))
 				}
 			}
 		}
-		if got, keys := secretKeys(t, raw, id), slices.Sorted(slices.Values(reader.Keys())); !slices.Equal(got, keys) {
-			t.Errorf("%s (read by %s through %s) holds the keys %v, want exactly %v", id, fn.LogicalID, reader.IDVar, got, keys)
+	}
+	// Four secrets, one per reader: none read through two variables.
+	seen := map[string]string{}
+	for v, id := range bySecret {
+		if other, dup := seen[id]; dup {
+			t.Errorf("%s is read as %s and as %s: each reader has a secret of its own", id, v, other)
+		}
+		seen[id] = v
+	}
+	if n := len(raw.resources("AWS::SecretsManager::Secret")); n != 4 {
+		t.Errorf("%d secrets in the template, want 4: the callback's, the AppSecret's and the platform's two", n)
+	}
+	for _, v := range []string{secrets.ComponentCallback.IDVar, secrets.ComponentAppSecret.IDVar} {
+		if id := bySecret[v]; scalar(get(raw.root, "Resources", id, "Condition")) != "IsPlatform" {
+			t.Errorf("%s (%s) is created whatever ComponentAppId says, want Condition: IsPlatform: a stack that is no platform keeps no platform secret", id, v)
 		}
 	}
-	if len(bySecret) == 2 && bySecret["WECHAT_SECRET_ID"] == bySecret["WECHAT_CALLBACK_SECRET_ID"] {
-		t.Errorf("the callback and the other functions read the same secret %s", bySecret["WECHAT_SECRET_ID"])
+	for _, v := range []string{secrets.Callback.IDVar, secrets.AppSecret.IDVar} {
+		if id := bySecret[v]; get(raw.root, "Resources", id, "Condition") != nil {
+			t.Errorf("%s (%s) has a Condition: every stack needs it", id, v)
+		}
 	}
-	if n := len(raw.resources("AWS::SecretsManager::Secret")); n != 2 {
-		t.Errorf("%d secrets in the template, want 2: the callback's and the AppSecret's", n)
+}
+
+// kmsPurposes lists, by KMS action, the purposes (kms:EncryptionContext:purpose) a function may
+// use the accounts' key for. A KMS grant with no purpose condition is an error: it would open
+// every purpose's blobs (shared/seal).
+func kmsPurposes(t *testing.T, raw rawTemplate, fn string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, st := range raw.functionStatements(fn) {
+		if !st.allows() {
+			continue
+		}
+		for _, a := range st.actions() {
+			if !strings.HasPrefix(strings.ToLower(a), "kms:") {
+				continue
+			}
+			if strings.Contains(a, "*") {
+				t.Errorf("%s: %s grants %s: name the KMS operations", fn, st, a)
+			}
+			purposes := items(get(st.node, "Condition", "StringEquals", "kms:EncryptionContext:purpose"))
+			if len(purposes) == 0 {
+				t.Errorf("%s: %s grants %s with no StringEquals on kms:EncryptionContext:purpose: every purpose's blobs", fn, st, a)
+			}
+			for _, p := range purposes {
+				out[a] = append(out[a], scalar(p))
+			}
+		}
+	}
+	return out
+}
+
+// TestRepoTemplateRefreshTokensAreOpenedByTheTokenRefreshAlone: an authorizer's refresh token
+// makes its access tokens for ever, so only tokenrefresh, which calls api_authorizer_token, may
+// open one; the callback and qrcode, which redeem authorizations (the push, and POST
+// /platform/authorizations/complete), and tokenrefresh, which stores the rotated ones, may seal
+// one; scanactions neither (shared/seal, seal.RefreshToken).
+func TestRepoTemplateRefreshTokensAreOpenedByTheTokenRefreshAlone(t *testing.T) {
+	tpl := loadRepoTemplate(t)
+	raw := loadRaw(t)
+	const purpose = string(seal.RefreshToken)
+	mayEncrypt := map[string]bool{"CallbackFunction": true, "QRCodeFunction": true, "TokenRefreshFunction": true}
+	mayDecrypt := map[string]bool{"TokenRefreshFunction": true}
+	for _, fn := range tpl.Functions() {
+		got := kmsPurposes(t, raw, fn.LogicalID)
+		for _, c := range []struct {
+			action string
+			may    map[string]bool
+		}{{"kms:Encrypt", mayEncrypt}, {"kms:Decrypt", mayDecrypt}} {
+			has := slices.Contains(got[c.action], purpose)
+			switch {
+			case has && !c.may[fn.LogicalID]:
+				t.Errorf("%s may %s for purpose %s; only %v may", fn.LogicalID, c.action, purpose, slices.Sorted(maps.Keys(c.may)))
+			case !has && c.may[fn.LogicalID]:
+				t.Errorf("%s may not %s for purpose %s: its part of the platform would fail", fn.LogicalID, c.action, purpose)
+			}
+		}
+		for _, a := range slices.Sorted(maps.Keys(got)) {
+			if a != "kms:Encrypt" && a != "kms:Decrypt" {
+				t.Errorf("%s grants %s: sealing (shared/seal) needs kms:Encrypt and kms:Decrypt only", fn.LogicalID, a)
+			}
+		}
+	}
+	// The callback opens its own keys only: never an AppSecret or a refresh token.
+	if got := kmsPurposes(t, raw, "CallbackFunction")["kms:Decrypt"]; !slices.Equal(got, []string{string(seal.Callback)}) {
+		t.Errorf("CallbackFunction may kms:Decrypt for purposes %v, want [%s] alone", got, seal.Callback)
 	}
 }
 
@@ -717,6 +876,13 @@ Resources:
               Effect: Allow
               Action: [secretsmanager:GetSecretValue]
               Resource: !Ref Other
+            - !If
+              - Cond
+              - Sid: Conditional
+                Effect: Allow
+                Action: kms:Decrypt
+                Resource: "*"
+              - !Ref AWS::NoValue
 `
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(bad), &doc); err != nil {
@@ -724,8 +890,11 @@ Resources:
 	}
 	raw := rawTemplate{doc.Content[0]}
 	sts := raw.statements()
-	if len(sts) != 2 {
-		t.Fatalf("found %d statements, want 2", len(sts))
+	if len(sts) != 3 {
+		t.Fatalf("found %d statements, want 3", len(sts))
+	}
+	if st := sts[2]; st.sid != "Conditional" || st.cond != "Cond" || !st.allows() || !slices.Equal(st.actions(), []string{"kms:Decrypt"}) {
+		t.Errorf("the statement inside !If read as %s cond=%q allow=%v %v", st, st.cond, st.allows(), st.actions())
 	}
 	if got := sts[0].actions(); !slices.Equal(got, []string{"dynamodb:*"}) || !sts[0].allows() || scalar(get(sts[0].node, "Resource")) != "*" {
 		t.Errorf("statement 0 read as %v allow=%v resource=%s", got, sts[0].allows(), describe(get(sts[0].node, "Resource")))

@@ -168,11 +168,8 @@ func TestRepoTemplateScanActionsLeastPrivilege(t *testing.T) {
 	}
 	granted := map[string]bool{}
 	for _, st := range statements(role, get(raw.root, "Resources", role, "Properties", "Policies")) {
-		node, cond, conditional := ifTrue(st.node)
-		if !conditional {
-			node = st.node
-		}
-		s := statement{owner: role, sid: scalar(get(node, "Sid")), node: node}
+		node, cond := st.node, st.cond
+		s := statement{owner: role, sid: st.sid, node: node}
 		for _, a := range s.actions() {
 			if a == "events:PutEvents" && cond != "PublishScans" {
 				t.Errorf("%s: events:PutEvents outside !If [PublishScans, ...]: an empty EventBusName must grant nothing", s)

@@ -15,6 +15,7 @@ import (
 // Template is a parsed template.
 type Template struct {
 	parameters []Parameter
+	conditions map[string]*yaml.Node // the Conditions section, normalized
 	resources  []Resource
 	tables     []Table
 	functions  []Function
@@ -66,6 +67,7 @@ func (t *Template) Functions() []Function { return append([]Function(nil), t.fun
 // order survives and each is decoded by its type.
 type document struct {
 	Parameters yaml.Node `yaml:"Parameters"`
+	Conditions yaml.Node `yaml:"Conditions"`
 	Globals    struct {
 		Function functionProps `yaml:"Function"`
 		HTTPAPI  apiProps      `yaml:"HttpApi"`
@@ -95,7 +97,10 @@ func parse(b []byte) (*Template, error) {
 		return nil, fmt.Errorf("no Resources")
 	}
 
-	t := &Template{}
+	t := &Template{conditions: map[string]*yaml.Node{}}
+	for _, c := range pairs(&doc.Conditions) {
+		t.conditions[c.key] = c.value
+	}
 	var err error
 	if t.parameters, err = parameters(&doc.Parameters); err != nil {
 		return nil, err
@@ -189,4 +194,90 @@ func pairs(n *yaml.Node) []pair {
 		out = append(out, pair{key: n.Content[i].Value, value: n.Content[i+1]})
 	}
 	return out
+}
+
+// Condition evaluates the template's condition name as a deploy would, with lookup giving the
+// parameters' values (and whatever else a !Ref in it names): Fn::Equals of two values, Fn::Not,
+// Fn::And, Fn::Or and Condition. An unknown condition or name, or another function, gives an
+// error that wraps ErrUnresolved.
+func (t *Template) Condition(name string, lookup func(name string) (string, bool)) (bool, error) {
+	return t.condition(name, lookup, 0)
+}
+
+// maxConditionDepth bounds conditions naming conditions: a cycle fails instead of recursing.
+const maxConditionDepth = 32
+
+func (t *Template) condition(name string, lookup func(string) (string, bool), depth int) (bool, error) {
+	n, ok := t.conditions[name]
+	if !ok {
+		return false, fmt.Errorf("cfn: no condition %q: %w", name, ErrUnresolved)
+	}
+	if depth > maxConditionDepth {
+		return false, fmt.Errorf("cfn: condition %q: conditions nested deeper than %d (a cycle?): %w", name, maxConditionDepth, ErrUnresolved)
+	}
+	v, err := t.evalCondition(n, lookup, depth+1)
+	if err != nil {
+		return false, fmt.Errorf("cfn: condition %s: %w", name, err)
+	}
+	return v, nil
+}
+
+func (t *Template) evalCondition(n *yaml.Node, lookup func(string) (string, bool), depth int) (bool, error) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		return false, fmt.Errorf("line %d: want a condition function: %w", n.Line, ErrUnresolved)
+	}
+	fn, arg := n.Content[0].Value, n.Content[1]
+	if fn == "Condition" {
+		if arg.Kind != yaml.ScalarNode {
+			return false, fmt.Errorf("line %d: Condition wants a name: %w", n.Line, ErrUnresolved)
+		}
+		return t.condition(arg.Value, lookup, depth)
+	}
+	if arg.Kind != yaml.SequenceNode {
+		return false, fmt.Errorf("line %d: %s wants a list: %w", n.Line, fn, ErrUnresolved)
+	}
+	args := arg.Content
+	switch fn {
+	case "Fn::Equals":
+		if len(args) != 2 {
+			return false, fmt.Errorf("line %d: Fn::Equals wants two values: %w", n.Line, ErrUnresolved)
+		}
+		var s [2]string
+		for i, a := range args {
+			var v Value
+			if err := v.UnmarshalYAML(a); err != nil {
+				return false, fmt.Errorf("Fn::Equals: %w: %w", err, ErrUnresolved)
+			}
+			var err error
+			if s[i], err = v.ResolveWith(lookup, func(c string) (bool, error) { return t.condition(c, lookup, depth) }); err != nil {
+				return false, err
+			}
+		}
+		return s[0] == s[1], nil
+	case "Fn::Not":
+		if len(args) != 1 {
+			return false, fmt.Errorf("line %d: Fn::Not wants one condition: %w", n.Line, ErrUnresolved)
+		}
+		v, err := t.evalCondition(args[0], lookup, depth)
+		return !v, err
+	case "Fn::And", "Fn::Or":
+		if len(args) < 2 {
+			return false, fmt.Errorf("line %d: %s wants at least two conditions: %w", n.Line, fn, ErrUnresolved)
+		}
+		and := fn == "Fn::And"
+		for _, a := range args {
+			v, err := t.evalCondition(a, lookup, depth)
+			if err != nil {
+				return false, err
+			}
+			if v != and {
+				return v, nil
+			}
+		}
+		return and, nil
+	}
+	return false, fmt.Errorf("line %d: %s is not a condition function: %w", n.Line, fn, ErrUnresolved)
 }

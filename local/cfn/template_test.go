@@ -217,7 +217,7 @@ func TestResolve(t *testing.T) {
 		{env: "WHERE", want: "us-east-1-dev"},
 		{env: "URL", want: "https://amazonaws.com/dev"}, // !Sub's list form
 		{env: "ORDERS_STREAM", unresolved: true},        // a name lookup does not know
-		{env: "MODE", unresolved: true},                 // !If is not evaluated locally
+		{env: "MODE", unresolved: true},                 // !If needs ResolveWith's cond
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
@@ -364,5 +364,75 @@ Resources:
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Load(missing) = %v, want ErrNotExist", err)
+	}
+}
+
+// TestResolveWithConditions: !If resolves as a deploy would, its condition evaluated from the
+// parameters (the forms the repository's template uses: Equals, Not, And, Or, Condition), and
+// !Ref AWS::NoValue to nothing.
+func TestResolveWithConditions(t *testing.T) {
+	tpl, err := parse([]byte(`
+Parameters:
+  AppId: {Type: String, Default: ""}
+  Reserved: {Type: Number, Default: 0}
+Conditions:
+  HasApp: !Not [!Equals [!Ref AppId, ""]]
+  Reserves: !Not [!Equals [!Ref Reserved, 0]]
+  Both: !And [!Condition HasApp, !Condition Reserves]
+  Either: !Or [!Condition HasApp, {"Fn::Equals": [!Ref Reserved, 7]}]
+  Loop: !Not [!Condition Loop]
+  Odd: !Select [0, [a]]
+Resources:
+  Secret:
+    Type: AWS::SecretsManager::Secret
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: x/
+      Environment:
+        Variables:
+          SECRET: !If [HasApp, !Ref Secret, ""]
+          BOTH: !If [Both, yes, no]
+          EITHER: !If [Either, !Sub "${AppId}-${Reserved}", !Ref AWS::NoValue]
+          NESTED: !If [HasApp, !If [Reserves, r, a], n]
+          LOOP: !If [Loop, a, b]
+          ODD: !If [Odd, a, b]
+          MISSING: !If [Nowhere, a, b]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := tpl.Functions()[0].Environment
+	for _, tt := range []struct {
+		params map[string]string
+		want   map[string]string
+	}{
+		{map[string]string{"AppId": "", "Reserved": "0"}, map[string]string{"SECRET": "", "BOTH": "no", "EITHER": "", "NESTED": "n"}},
+		{map[string]string{"AppId": "wx1", "Reserved": "0"}, map[string]string{"SECRET": "arn:secret", "BOTH": "no", "EITHER": "wx1-0", "NESTED": "a"}},
+		{map[string]string{"AppId": "wx1", "Reserved": "5"}, map[string]string{"SECRET": "arn:secret", "BOTH": "yes", "EITHER": "wx1-5", "NESTED": "r"}},
+		{map[string]string{"AppId": "", "Reserved": "7"}, map[string]string{"SECRET": "", "BOTH": "no", "EITHER": "-7", "NESTED": "n"}},
+	} {
+		lookup := func(n string) (string, bool) {
+			if n == "Secret" {
+				return "arn:secret", true
+			}
+			v, ok := tt.params[n]
+			return v, ok
+		}
+		cond := func(n string) (bool, error) { return tpl.Condition(n, lookup) }
+		for name, want := range tt.want {
+			if got, err := env[name].ResolveWith(lookup, cond); err != nil || got != want {
+				t.Errorf("%v: %s = %q, %v; want %q", tt.params, name, got, err, want)
+			}
+		}
+		for _, name := range []string{"LOOP", "ODD", "MISSING"} {
+			if got, err := env[name].ResolveWith(lookup, cond); !errors.Is(err, ErrUnresolved) {
+				t.Errorf("%s = %q, %v; want ErrUnresolved", name, got, err)
+			}
+		}
+		// Without a cond, as before: !If is not evaluated.
+		if got, err := env["SECRET"].Resolve(lookup); !errors.Is(err, ErrUnresolved) {
+			t.Errorf("Resolve(SECRET) = %q, %v; want ErrUnresolved", got, err)
+		}
 	}
 }

@@ -52,22 +52,53 @@ func (v Value) String() string {
 // attribute ("ScenesTable.Arn"). Other functions, and names lookup does not know, give an error
 // that wraps ErrUnresolved.
 func (v Value) Resolve(lookup func(name string) (string, bool)) (string, error) {
+	return v.ResolveWith(lookup, nil)
+}
+
+// ResolveWith is Resolve that also evaluates !If [Condition, then, else], asking cond for the
+// condition's value (Template.Condition does it as a deploy would); the branch taken resolves as
+// any value does, and !Ref AWS::NoValue to "" (the variable is absent). A nil cond leaves !If
+// unresolved.
+func (v Value) ResolveWith(lookup func(name string) (string, bool), cond func(name string) (bool, error)) (string, error) {
 	switch v.Fn {
 	case "":
 		return v.Text, nil
 	case "Ref", "Fn::GetAtt":
+		if v.Fn == "Ref" && v.Text == "AWS::NoValue" {
+			return "", nil
+		}
 		if s, ok := lookup(v.Text); ok {
 			return s, nil
 		}
 		return "", fmt.Errorf("cfn: %s: unknown name %q: %w", v, v.Text, ErrUnresolved)
 	case "Fn::Sub":
-		return v.sub(lookup)
+		return v.sub(lookup, cond)
+	case "Fn::If":
+		if cond == nil {
+			break
+		}
+		if v.Arg == nil || v.Arg.Kind != yaml.SequenceNode || len(v.Arg.Content) != 3 || v.Arg.Content[0].Kind != yaml.ScalarNode {
+			return "", fmt.Errorf("cfn: %s: want [condition, then, else]: %w", v, ErrUnresolved)
+		}
+		holds, err := cond(v.Arg.Content[0].Value)
+		if err != nil {
+			return "", fmt.Errorf("cfn: %s: %w", v, err)
+		}
+		branch := v.Arg.Content[2]
+		if holds {
+			branch = v.Arg.Content[1]
+		}
+		var b Value
+		if err := b.UnmarshalYAML(branch); err != nil {
+			return "", fmt.Errorf("cfn: %s: %w: %w", v, err, ErrUnresolved)
+		}
+		return b.ResolveWith(lookup, cond)
 	}
 	return "", fmt.Errorf("cfn: %s: %w", v, ErrUnresolved)
 }
 
 // sub evaluates both forms of Fn::Sub: a string, or [string, {Name: value}].
-func (v Value) sub(lookup func(string) (string, bool)) (string, error) {
+func (v Value) sub(lookup func(string) (string, bool), cond func(string) (bool, error)) (string, error) {
 	text := v.Text
 	vars := map[string]string{}
 	if v.Arg != nil && v.Arg.Kind == yaml.SequenceNode {
@@ -80,7 +111,7 @@ func (v Value) sub(lookup func(string) (string, bool)) (string, error) {
 			if err := p.value.Decode(&val); err != nil {
 				return "", fmt.Errorf("cfn: %s: variable %s: %w", v, p.key, err)
 			}
-			s, err := val.Resolve(lookup)
+			s, err := val.ResolveWith(lookup, cond)
 			if err != nil {
 				return "", err
 			}

@@ -348,9 +348,13 @@ func (s *Stack) environment(f cfn.Function, extra map[string]string) (map[string
 		}
 		return "", false
 	}
+	// The template's conditions as a deploy with these parameters would find them: with
+	// ComponentAppId at its default (""), IsPlatform is false and the platform's secret
+	// variables resolve to "" (absent), as on a stack that is no platform.
+	cond := func(name string) (bool, error) { return s.Template.Condition(name, lookup) }
 	env := map[string]string{}
 	for k, v := range f.Environment {
-		val, err := v.Resolve(lookup)
+		val, err := v.ResolveWith(lookup, cond)
 		if err != nil {
 			return nil, fmt.Errorf("stack: %s's %s: %w", f.LogicalID, k, err)
 		}

@@ -138,14 +138,31 @@ func (k StaticKeys) Renew(context.Context) (*wechat.Verifier, bool) { return nil
 // WECHAT_ENCODING_AES_KEY_PREVIOUS, for appID. Errors name the variable, never
 // its value.
 func VerifierFromEnv(getenv func(string) string, appID string) (*wechat.Verifier, error) {
-	k := wechat.Keys{Token: getenv("WECHAT_TOKEN"), PreviousToken: getenv("WECHAT_TOKEN_PREVIOUS")}
+	return verifierFromEnv(getenv, "WECHAT_", appID, "the Token from the account's server configuration", false)
+}
+
+// ComponentVerifierFromEnv builds the Verifier of the third-party platform's
+// pushes (docs/platform.md) from WECHAT_COMPONENT_TOKEN,
+// WECHAT_COMPONENT_ENCODING_AES_KEY and, during a rotation,
+// WECHAT_COMPONENT_TOKEN_PREVIOUS and WECHAT_COMPONENT_ENCODING_AES_KEY_PREVIOUS,
+// with the component AppID as the trailer. The key is required: every push to
+// a platform is encrypted.
+func ComponentVerifierFromEnv(getenv func(string) string, componentAppID string) (*wechat.Verifier, error) {
+	return verifierFromEnv(getenv, "WECHAT_COMPONENT_", componentAppID, "the message check Token of the platform's development settings", true)
+}
+
+func verifierFromEnv(getenv func(string) string, prefix, appID, tokenIs string, keyRequired bool) (*wechat.Verifier, error) {
+	k := wechat.Keys{Token: getenv(prefix + "TOKEN"), PreviousToken: getenv(prefix + "TOKEN_PREVIOUS")}
 	if k.Token == "" {
-		return nil, errors.New("WECHAT_TOKEN is required: the Token from the account's server configuration")
+		return nil, fmt.Errorf("%sTOKEN is required: %s", prefix, tokenIs)
+	}
+	if keyRequired && getenv(prefix+"ENCODING_AES_KEY") == "" {
+		return nil, fmt.Errorf("%sENCODING_AES_KEY is required: every push to a third-party platform is encrypted", prefix)
 	}
 	for _, c := range []struct {
 		name string
 		dst  **wechat.Cipher
-	}{{"WECHAT_ENCODING_AES_KEY", &k.Cipher}, {"WECHAT_ENCODING_AES_KEY_PREVIOUS", &k.PreviousCipher}} {
+	}{{prefix + "ENCODING_AES_KEY", &k.Cipher}, {prefix + "ENCODING_AES_KEY_PREVIOUS", &k.PreviousCipher}} {
 		if key := getenv(c.name); key != "" {
 			cipher, err := wechat.NewCipher(key, appID)
 			if err != nil {

@@ -132,18 +132,18 @@ func (m *memTokens) Lease(context.Context, string, int64, time.Time, time.Time) 
 	return false, errors.New("memTokens: no lease here")
 }
 
-const authorizerA = "wx4b4b4b4b4b4b4b4b"
+const svcAuthorizer = "wx4b4b4b4b4b4b4b4b"
 
 func TestAnAuthorizationPushedAndRedirectedAtOnceMakesOneAccountAndOneQueryAuth(t *testing.T) {
 	f := newSvcFixture(t)
-	code := f.comp.Authorize(authorizerA, nil)
+	code := f.comp.Authorize(svcAuthorizer, nil)
 	var (
 		wg      sync.WaitGroup
 		pushErr error
 		got     accounts.Account
 		compErr error
 	)
-	wg.Go(func() { pushErr = f.svc.Authorized(t.Context(), authorizerA, code) })
+	wg.Go(func() { pushErr = f.svc.Authorized(t.Context(), svcAuthorizer, code) })
 	wg.Go(func() { got, compErr = f.svc.Complete(t.Context(), code) })
 	wg.Wait()
 	if pushErr != nil || compErr != nil {
@@ -152,7 +152,7 @@ func TestAnAuthorizationPushedAndRedirectedAtOnceMakesOneAccountAndOneQueryAuth(
 	if n := f.comp.Calls(wechattest.PathQueryAuth); n != 1 {
 		t.Errorf("api_query_auth called %d times for one code; want 1", n)
 	}
-	if got.AppID != authorizerA || got.Kind != accounts.Authorizer || got.Status != accounts.Active {
+	if got.AppID != svcAuthorizer || got.Kind != accounts.Authorizer || got.Status != accounts.Active {
 		t.Fatalf("the redirect's account: %+v", got)
 	}
 	if got.UserName == "" || !slices.Equal(got.Permissions, wechattest.DefaultFuncInfo) {
@@ -163,15 +163,15 @@ func TestAnAuthorizationPushedAndRedirectedAtOnceMakesOneAccountAndOneQueryAuth(
 		t.Fatal(err)
 	}
 	if n := len(all); n != 2 { // the default account and the authorizer
-		t.Errorf("%d accounts after one authorization; want the default one and %s", n, authorizerA)
+		t.Errorf("%d accounts after one authorization; want the default one and %s", n, svcAuthorizer)
 	}
-	if tok := f.saved[authorizerA]; tok.Token == "" {
+	if tok := f.saved[svcAuthorizer]; tok.Token == "" {
 		t.Error("the token api_query_auth issued was not kept as the account's")
 	}
-	if rt, _, err := f.reg.RefreshToken(t.Context(), authorizerA); err != nil || rt == "" {
+	if rt, _, err := f.reg.RefreshToken(t.Context(), svcAuthorizer); err != nil || rt == "" {
 		t.Errorf("the refresh token was not kept: %v", err)
 	}
-	for _, secret := range []string{code, f.saved[authorizerA].Token, f.comp.NewestTicket()} {
+	for _, secret := range []string{code, f.saved[svcAuthorizer].Token, f.comp.NewestTicket()} {
 		if strings.Contains(f.logs.String(), secret) {
 			t.Errorf("a log line holds a credential: %s", f.logs)
 		}
@@ -180,13 +180,13 @@ func TestAnAuthorizationPushedAndRedirectedAtOnceMakesOneAccountAndOneQueryAuth(
 
 func TestTheSameAuthorizationArrivingAgainChangesNothing(t *testing.T) {
 	f := newSvcFixture(t)
-	code := f.comp.Authorize(authorizerA, nil)
+	code := f.comp.Authorize(svcAuthorizer, nil)
 	first, err := f.svc.Complete(t.Context(), code)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, again := range []func() error{
-		func() error { return f.svc.Authorized(t.Context(), authorizerA, code) },
+		func() error { return f.svc.Authorized(t.Context(), svcAuthorizer, code) },
 		func() error { _, err := f.svc.Complete(t.Context(), code); return err },
 	} {
 		if err := again(); err != nil {
@@ -196,7 +196,7 @@ func TestTheSameAuthorizationArrivingAgainChangesNothing(t *testing.T) {
 	if n := f.comp.Calls(wechattest.PathQueryAuth); n != 1 {
 		t.Errorf("api_query_auth called %d times for one code; want 1", n)
 	}
-	got, err := f.reg.Get(t.Context(), authorizerA)
+	got, err := f.reg.Get(t.Context(), svcAuthorizer)
 	if err != nil || got.CreatedAt != first.CreatedAt {
 		t.Errorf("the account after the same code again: %+v, %v", got, err)
 	}
@@ -217,7 +217,7 @@ func TestAnAuthorizationIsRefusedWithoutWritingAnything(t *testing.T) {
 			return err
 		}, []string{qr.EInvalid}},
 		{"a push naming another account than its code", func(f *svcFixture) error {
-			return f.svc.Authorized(context.Background(), "wx5c5c5c5c5c5c5c5c", f.comp.Authorize(authorizerA, nil))
+			return f.svc.Authorized(context.Background(), "wx5c5c5c5c5c5c5c5c", f.comp.Authorize(svcAuthorizer, nil))
 		}, []string{qr.EInvalid}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -236,15 +236,15 @@ func TestAnAuthorizationIsRefusedWithoutWritingAnything(t *testing.T) {
 
 func TestUnauthorizedRevokesTheAccountOnceAndIgnoresStrangers(t *testing.T) {
 	f := newSvcFixture(t)
-	if _, err := f.svc.Complete(t.Context(), f.comp.Authorize(authorizerA, nil)); err != nil {
+	if _, err := f.svc.Complete(t.Context(), f.comp.Authorize(svcAuthorizer, nil)); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := f.svc.Unauthorized(t.Context(), authorizerA); err != nil {
+		if err := f.svc.Unauthorized(t.Context(), svcAuthorizer); err != nil {
 			t.Fatalf("unauthorized: %v", err)
 		}
 	}
-	got, err := f.reg.Get(t.Context(), authorizerA)
+	got, err := f.reg.Get(t.Context(), svcAuthorizer)
 	if err != nil || got.Status != accounts.Revoked {
 		t.Fatalf("after unauthorized: %+v, %v; want revoked", got, err)
 	}
@@ -265,7 +265,7 @@ func TestStartAuthorizationGivesPagesTheEmulatorAccepts(t *testing.T) {
 	if !expires.After(time.Now()) || mobile == "" || mobile == page {
 		t.Errorf("expires %v, mobile link %q", expires, mobile)
 	}
-	redirect, _, err := f.comp.VisitAuthPage(t.Context(), page, authorizerA, []int{1, 3})
+	redirect, _, err := f.comp.VisitAuthPage(t.Context(), page, svcAuthorizer, []int{1, 3})
 	if err != nil && !errors.Is(err, wechattest.ErrNoURL) {
 		t.Fatalf("the administrator's visit: %v", err)
 	}
@@ -297,6 +297,27 @@ func TestTheReleaseTestIsAnswered(t *testing.T) {
 	}
 	msgs := f.comp.ReleaseTestMessages(test)
 	if len(msgs) != 1 || msgs[0].Content != wechat.ReleaseTestAPIText(code) {
+		t.Errorf("the test user received %+v; want %q", msgs, wechat.ReleaseTestAPIText(code))
+	}
+}
+
+// WeChat may refuse a second api_query_auth with the code the authorized push
+// redeemed (docs/wechat.md §13.9): the release test's message still goes, with
+// the token the first redemption kept.
+func TestTheReleaseTestsMessageGoesWhenWeChatRefusesTheCodeAgain(t *testing.T) {
+	f := newSvcFixture(t)
+	test := wechattest.ReleaseTestAccounts[1].AppID
+	code := f.comp.Authorize(test, nil)
+	if _, err := f.svc.Complete(t.Context(), code); err != nil {
+		t.Fatal(err)
+	}
+	f.comp.Authorizer(test).Follow(wechattest.ReleaseTestOpenID)
+	f.comp.FailNext(wechattest.PathQueryAuth, 1, wechattest.Fault{ErrCode: wechat.CodeAuthCodeInvalid})
+	ans := f.svc.ReleaseTest(test, &wechat.Message{MsgType: "text", FromUserName: wechattest.ReleaseTestOpenID, Content: wechat.ReleaseTestQueryAuthPrefix + code})
+	if err := ans.Once(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if msgs := f.comp.ReleaseTestMessages(test); len(msgs) != 1 || msgs[0].Content != wechat.ReleaseTestAPIText(code) {
 		t.Errorf("the test user received %+v; want %q", msgs, wechat.ReleaseTestAPIText(code))
 	}
 }

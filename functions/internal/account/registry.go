@@ -11,6 +11,7 @@ import (
 	"wechatqr/shared/accounts"
 	"wechatqr/shared/consoleauth"
 	"wechatqr/shared/dynamo"
+	"wechatqr/shared/platform"
 	"wechatqr/shared/seal"
 	"wechatqr/shared/token"
 	"wechatqr/shared/wechat"
@@ -66,14 +67,33 @@ func sealer(env *boot.Env) (accounts.Sealer, error) {
 
 // TokensOf builds the WeChat client and token source of a stored account:
 // its own token item in the tokens table (one writer per account, as for the
-// default one) and its AppSecret from the registry, opened at each token call
-// only (most calls take the token from the table), so a changed AppSecret is
-// used at once.
-func TokensOf(env *boot.Env, reg *accounts.Registry, table, appID string) (*token.Source, *wechat.Client, error) {
+// default one). A direct account's token comes from its AppSecret, opened
+// from the registry at each token call only (most calls take the token from
+// the table), so a changed AppSecret is used at once. An authorizer's comes
+// from the platform plat (api_authorizer_token with its refresh token); plat
+// is nil when the stack is not a platform, and an authorizer is then an
+// error.
+func TokensOf(env *boot.Env, reg *accounts.Registry, plat *platform.Service, table string, a accounts.Account) (*token.Source, *wechat.Client, error) {
 	cfg, err := token.ConfigFromEnv(env.Getenv)
 	if err != nil {
 		return nil, nil, err
 	}
+	store, err := dynamo.NewTokens(env.DynamoDB(), table, a.AppID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Kind == accounts.Authorizer {
+		if plat == nil {
+			return nil, nil, fmt.Errorf("account %s is an authorizer, but WECHAT_COMPONENT_APP_ID is unset: the stack is not the platform it authorized", a.AppID)
+		}
+		// No AppSecret: the client only ever calls with the token.
+		client, err := wechat.NewClient(cfg.BaseURL, a.AppID, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		return token.NewSource(store, plat.AuthorizerIssuer(a.AppID), token.Options{}), client, nil
+	}
+	appID := a.AppID
 	client, err := wechat.NewClient(cfg.BaseURL, appID, "", wechat.WithSecretFunc(func(ctx context.Context) (string, error) {
 		return reg.AppSecret(ctx, appID)
 	}))
@@ -81,10 +101,6 @@ func TokensOf(env *boot.Env, reg *accounts.Registry, table, appID string) (*toke
 		return nil, nil, err
 	}
 	issuer, err := token.NewIssuer(client, cfg.Kind)
-	if err != nil {
-		return nil, nil, err
-	}
-	store, err := dynamo.NewTokens(env.DynamoDB(), table, appID)
 	if err != nil {
 		return nil, nil, err
 	}
