@@ -1,10 +1,12 @@
 package browser_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -15,6 +17,10 @@ import (
 // connects: after the local stack's two direct accounts in AppID order, so the
 // other tests' "second account" stays theirs.
 const connectedAppID = "wxd4d4d4d4d4d4d4d4"
+
+// revokedAppID is the account TestReauthorizeARevokedAccount connects, withdraws
+// and re-authorizes.
+const revokedAppID = "wxe5e5e5e5e5e5e5e5"
 
 // TestConnectAnAccountThroughThePlatform: an administrator connects an
 // official account "with a click". The Accounts page starts an authorization
@@ -153,4 +159,78 @@ func TestConnectAnAccountThroughThePlatform(t *testing.T) {
 		t.Errorf("status: %q", got)
 	}
 	audit(t, zh, "accounts page with an authorizer, in Chinese")
+}
+
+// TestReauthorizeARevokedAccount: an authorized account's administrator
+// withdraws the authorization (WeChat's unauthorized push). Its create page
+// shows the API's account_revoked message; its row on the Accounts page says
+// so and offers Re-authorize, which is the Connect flow: granting set 3 this
+// time makes the account active again, and a code is made.
+func TestReauthorizeARevokedAccount(t *testing.T) {
+	console(t)
+	if platformErr != nil {
+		t.Fatal(platformErr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := st.Authorize(ctx, front.URL, revokedAppID, []int{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Component.Unauthorize(revokedAppID); err != nil {
+		t.Fatal(err)
+	}
+	pushes := st.Component.Pushes()
+	if last := pushes[len(pushes)-1]; last.Status() != 200 {
+		var body []byte
+		if len(last.Deliveries) > 0 {
+			body = last.Deliveries[0].Body
+		}
+		t.Fatalf("the callback answered WeChat's unauthorized push %d %q: the account is not revoked", last.Status(), body)
+	}
+
+	create := page(t, "/a/"+revokedAppID+"/create", "")
+	set(t, create, "create-scene", "revoked-1")
+	do(t, create, chromedp.Click(chromedp.ID("create-submit")))
+	waitFor(t, create, `document.getElementById('create-error').textContent || document.getElementById('create-result').textContent`)
+	if got := text(t, create, "#create-error"); !strings.Contains(got, "withdrew its authorization") {
+		t.Errorf("creating a code for a revoked account shows %q, want the API's account_revoked message", got)
+	}
+	audit(t, create, "create page refused for a revoked account")
+
+	tab := page(t, "/accounts", "")
+	row := `[data-test="account-row"][data-appid="` + revokedAppID + `"]`
+	waitFor(t, tab, `document.querySelector('`+row+` [data-test="account-reauthorize"]')`)
+	if got := text(t, tab, row+` [data-test="status"]`); got != "Revoked" {
+		t.Errorf("a revoked account's status: %q", got)
+	}
+	if got := text(t, tab, row+` [data-test="permission-warning"]`); !strings.Contains(got, "withdrew its authorization") {
+		t.Errorf("a revoked account's warning: %q", got)
+	}
+	audit(t, tab, "accounts page with a revoked authorizer")
+	do(t, tab, chromedp.Click(chromedp.CSS(row+` [data-test="account-reauthorize"]`)))
+	waitFor(t, tab, `document.getElementById('connect-link') || document.getElementById('connect-error').textContent`)
+	if msg := text(t, tab, "#connect-error"); msg != "" {
+		t.Fatalf("Re-authorize: the page shows %q", msg)
+	}
+	href := eval[string](t, tab, `document.getElementById('connect-link').href`)
+	redirect, _, err := st.Component.VisitAuthPage(ctx, href, revokedAppID, []int{1, 2, 3})
+	if err != nil {
+		t.Fatalf("WeChat's authorization page, again: %v", err)
+	}
+	do(t, tab, chromedp.Navigate(redirect))
+	waitFor(t, tab, `document.getElementById('connected') || document.getElementById('connect-return-error').textContent`)
+	if got := text(t, tab, "#connected-permissions"); got != "Message management (1), User management (2), Account service (3)" {
+		t.Errorf("re-authorized with set 3: the return page shows %q (error %q)", got, text(t, tab, "#connect-return-error"))
+	}
+	if n := eval[int](t, tab, `document.querySelectorAll('#connected [data-test="permission-warning"]').length`); n != 0 {
+		t.Errorf("the re-authorized account still shows %d warnings", n)
+	}
+	do(t, tab, chromedp.Navigate(front.URL+"/console#/a/"+revokedAppID+"/create"))
+	waitFor(t, tab, `document.getElementById('create-scene')`)
+	set(t, tab, "create-scene", "revoked-2")
+	do(t, tab, chromedp.Click(chromedp.ID("create-submit")))
+	waitFor(t, tab, `document.getElementById('create-error').textContent || document.getElementById('create-result').textContent`)
+	if got := text(t, tab, "#create-error"); got != "" {
+		t.Errorf("creating a code once set 3 is granted: %q", got)
+	}
 }

@@ -31,7 +31,11 @@ export async function render(root, {params, title}) {
   const result = h('div', {});
   const back = h('p', {}, h('a', {id: 'connected-accounts', href: '#/accounts'}, t('connect.toAccounts')));
   fill(root, status, error, result, back);
+  // The reader may leave while the authorization completes (app.js learns of
+  // the cleanup only when render returns): nothing is shown, and the address
+  // not rewritten, once this page is no longer the one on screen.
   let stopped = false;
+  const gone = () => stopped || !root.isConnected;
 
   const code = platform.pendingCode();
   const named = params.get('appid') || '';
@@ -61,15 +65,15 @@ export async function render(root, {params, title}) {
     }
     status.textContent = t('connect.waiting');
     const until = Date.now() + waitMs;
-    while (!stopped && Date.now() < until) {
+    while (!gone() && Date.now() < until) {
       await new Promise(r => setTimeout(r, everyMs));
-      if (stopped) break;
+      if (gone()) break;
       let list;
       try { list = await accounts.load(); } catch (_) { continue; }
       const made = list.find(a => a.kind === 'authorizer' && (!before.has(a.appid) || (a.authorized_at || '') !== before.get(a.appid)));
       if (made) { show(made); return () => { stopped = true; }; }
     }
-    if (!stopped) {
+    if (!gone()) {
       status.textContent = '';
       fill(error, h('span', {}, e.message), ' ', h('span', {}, t('connect.stillWaiting')));
     }
@@ -77,7 +81,7 @@ export async function render(root, {params, title}) {
   return () => { stopped = true; };
 
   function show(a) {
-    if (stopped) return;
+    if (gone()) return;
     title.textContent = t('connect.doneTitle', {name: a.name || a.appid});
     document.title = title.textContent + ' · ' + t('app.title');
     status.textContent = t('connect.done', {name: a.name || a.appid});
