@@ -18,7 +18,7 @@ import (
 // other tests' "second account" stays theirs.
 const connectedAppID = "wxd4d4d4d4d4d4d4d4"
 
-// revokedAppID is the account TestReauthorizeARevokedAccount connects, withdraws
+// revokedAppID is the account TestPlatformReauthorizesARevokedAccount connects, withdraws
 // and re-authorizes.
 const revokedAppID = "wxe5e5e5e5e5e5e5e5"
 
@@ -161,12 +161,12 @@ func TestConnectAnAccountThroughThePlatform(t *testing.T) {
 	audit(t, zh, "accounts page with an authorizer, in Chinese")
 }
 
-// TestReauthorizeARevokedAccount: an authorized account's administrator
+// TestPlatformReauthorizesARevokedAccount: an authorized account's administrator
 // withdraws the authorization (WeChat's unauthorized push). Its create page
 // shows the API's account_revoked message; its row on the Accounts page says
 // so and offers Re-authorize, which is the Connect flow: granting set 3 this
 // time makes the account active again, and a code is made.
-func TestReauthorizeARevokedAccount(t *testing.T) {
+func TestPlatformReauthorizesARevokedAccount(t *testing.T) {
 	console(t)
 	if platformErr != nil {
 		t.Fatal(platformErr)
