@@ -108,6 +108,7 @@ func build(env *boot.Env) (http.Handler, error) {
 	h, err := console.Mount(a, console.Config{
 		SettingsFunc: func(ctx context.Context) any { return auth.ClientSettings(ctx) },
 		ConnectSrc:   auth.ConnectSrc, Guard: auth.Guard,
+		Platform: env.Getenv("WECHAT_COMPONENT_APP_ID") != "",
 	})
 	if err != nil {
 		return nil, err

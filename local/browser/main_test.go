@@ -35,6 +35,10 @@ var (
 
 	consoleOnce sync.Once
 	consoleErr  error
+	// platformErr is why the stack could not be connected as a third-party
+	// platform (ConnectPlatform): the platform's tests fail with it, the
+	// others run.
+	platformErr error
 	stops       []func() // what start started, to stop in reverse order
 )
 
@@ -67,13 +71,19 @@ func start() error {
 		return err
 	}
 	stops = append(stops, func() { os.RemoveAll(build) })
-	// Two accounts: the default one and a second direct one, as `make run` has them.
-	if st, err = stack.Start(ctx, stack.Options{BuildDir: build, Accounts: []stack.Account{stack.SecondAccount}}); err != nil {
+	// Two accounts: the default one and a second direct one, as `make run` has
+	// them; and, as `make run` too, the stack is a third-party platform
+	// (platform_test.go connects accounts through it).
+	if st, err = stack.Start(ctx, stack.Options{BuildDir: build, Accounts: []stack.Account{stack.SecondAccount},
+		Component: &stack.LocalComponent}); err != nil {
 		return fmt.Errorf("starting the local stack: %w", err)
 	}
 	stops = append(stops, st.Close)
 	front = httptest.NewServer(st.Front())
 	stops = append(stops, front.Close)
+	if err := st.ConnectPlatform(ctx, front.URL); err != nil {
+		platformErr = fmt.Errorf("connecting the stack's platform: %w", err)
+	}
 	if chrom, err = browser.Launch(context.Background(), 1280, 1000); err != nil {
 		return err
 	}

@@ -36,6 +36,18 @@ const chartCSS = "vendor/uPlot.min.css"
 // APIPrefix is where the console's scripts reach the QR management API.
 const APIPrefix = "/console/api"
 
+// ReturnPath is the console's page WeChat sends an administrator back to
+// after authorizing the stack's third-party platform (api.ReturnPath, the
+// default redirect_uri): it serves the shell, and app.js completes the
+// authorization from the auth_code in its query.
+const ReturnPath = "/console/platform/return"
+
+// AvatarOrigin is the one origin beyond the console's own that images come
+// from: WeChat's avatars of authorized accounts (head_img), which WeChat gives
+// as http://wx.qlogo.cn/… and the console loads as https://wx.qlogo.cn/…
+// (the same files; http would be mixed content on the console's https page).
+const AvatarOrigin = "https://wx.qlogo.cn"
+
 // Config tunes the console.
 type Config struct {
 	// Settings is what GET /console/config.json answers, for the scripts to read
@@ -51,12 +63,17 @@ type Config struct {
 	// Guard wraps the API under /console/api/ (a sign-in check when deployed);
 	// nil lets every request through (the local stack).
 	Guard func(http.Handler) http.Handler
+	// Platform says the stack is a WeChat third-party platform: config.json
+	// carries "platform": true, and the Accounts page offers to connect an
+	// official account through it.
+	Platform bool
 }
 
 // Handler serves the console's shell, assets and config.json.
 type Handler struct {
 	root     fs.FS
 	settings func(ctx context.Context) any // config.json's settings, asked at each request
+	platform bool
 	csp      string
 
 	once   sync.Once
@@ -77,10 +94,10 @@ func New(cfg Config) (*Handler, error) {
 }
 
 func newHandler(root fs.FS, cfg Config) (*Handler, error) {
-	h := &Handler{root: root, settings: cfg.SettingsFunc}
+	h := &Handler{root: root, settings: cfg.SettingsFunc, platform: cfg.Platform}
 	if h.settings == nil {
 		// Checked now, so that settings that are no JSON object fail the build.
-		if _, err := clientConfig(cfg.Settings, ""); err != nil {
+		if _, err := clientConfig(cfg.Settings, "", false); err != nil {
 			return nil, err
 		}
 		settings := cfg.Settings
@@ -93,7 +110,7 @@ func newHandler(root fs.FS, cfg Config) (*Handler, error) {
 		}
 		connect += " " + o
 	}
-	h.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	h.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: " + AvatarOrigin + "; " +
 		"connect-src " + connect + "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	return h, nil
 }
@@ -152,9 +169,13 @@ func renderShell(appJS, appCSS, chartCSS string) ([]byte, error) {
 // clientConfig is config.json: the settings as a JSON object, plus, when
 // signing in is configured, "auth_module", the fingerprinted URL of auth.js that
 // app.js imports (app.js cannot name it statically: the local console has no
-// sign-in and need not load it).
-func clientConfig(settings any, authModule string) ([]byte, error) {
+// sign-in and need not load it), and "platform": true on a third-party
+// platform's stack.
+func clientConfig(settings any, authModule string, platform bool) ([]byte, error) {
 	if settings == nil {
+		if platform {
+			return []byte(`{"auth":"none","platform":true}`), nil
+		}
 		return []byte(`{"auth":"none"}`), nil
 	}
 	b, err := json.Marshal(settings)
@@ -167,6 +188,9 @@ func clientConfig(settings any, authModule string) ([]byte, error) {
 	}
 	if a, _ := m["auth"].(string); a != "" && a != "none" && authModule != "" {
 		m["auth_module"] = authModule
+	}
+	if platform {
+		m["platform"] = true
 	}
 	return json.Marshal(m)
 }
@@ -204,8 +228,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch p := r.URL.Path; {
-	case p == "/console":
+	case p == "/console", p == ReturnPath:
 		// The shell names the current fingerprints, so it is revalidated on every load.
+		// WeChat sends the administrator who authorized the platform to
+		// ReturnPath?auth_code=…: the same shell, whose script completes it.
 		h.send(w, r, h.shell, "no-cache")
 	case p == "/console/":
 		http.Redirect(w, r, "/console", http.StatusMovedPermanently)
@@ -214,7 +240,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if a := h.entry["auth.js"]; a != nil {
 			authModule = a.url
 		}
-		config, err := clientConfig(h.settings(r.Context()), authModule)
+		config, err := clientConfig(h.settings(r.Context()), authModule, h.platform)
 		if err != nil {
 			h.plain(w, http.StatusInternalServerError, err.Error())
 			return

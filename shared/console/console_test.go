@@ -17,9 +17,11 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"wechatqr/shared/api"
 )
 
-const wantCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+const wantCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https://wx.qlogo.cn; " +
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 func newConsole(t *testing.T, cfg Config) *Handler {
@@ -47,7 +49,8 @@ func get(t *testing.T, h http.Handler, target string, header ...string) *httptes
 
 func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 	h := newConsole(t, Config{})
-	for _, target := range []string{"/console", "/console/config.json", h.AssetURL("app.js"), "/console/assets/nope.js", "/console/elsewhere"} {
+	for _, target := range []string{"/console", "/console/config.json", h.AssetURL("app.js"), "/console/assets/nope.js", "/console/elsewhere",
+		ReturnPath + "?auth_code=x&expires_in=600"} {
 		w := get(t, h, target)
 		for name, want := range map[string]string{
 			"Content-Security-Policy": wantCSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
@@ -232,7 +235,8 @@ func TestUnknownAssetsAndMethodsAreRefused(t *testing.T) {
 	h := newConsole(t, Config{})
 	good := h.AssetURL("app.js")
 	stale := fingerprinted.ReplaceAllString(good, "/console/assets/$1.000000000000$3")
-	for _, target := range []string{stale, "/console/assets/app.js", "/console/assets/", "/console/assets/../shell.html", "/console/codes"} {
+	for _, target := range []string{stale, "/console/assets/app.js", "/console/assets/", "/console/assets/../shell.html", "/console/codes",
+		"/console/platform", ReturnPath + "/x"} {
 		if w := get(t, h, target); w.Code != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", target, w.Code)
 		}
@@ -269,6 +273,43 @@ func TestConfigTellsTheScriptsHowToSignIn(t *testing.T) {
 	}
 	if _, err := newHandler(files, Config{ConnectSrc: []string{"https://x; script-src *"}}); err == nil {
 		t.Error("a connect-src origin carrying a directive was accepted")
+	}
+}
+
+func TestConfigSaysWhetherTheStackIsAPlatform(t *testing.T) {
+	if w := get(t, newConsole(t, Config{Platform: true}), "/console/config.json"); w.Body.String() != `{"auth":"none","platform":true}` {
+		t.Errorf("a local platform's config.json = %s", w.Body)
+	}
+	h := newConsole(t, Config{Platform: true, Settings: map[string]string{"auth": "cognito", "client_id": "abc"}})
+	if w := get(t, h, "/console/config.json"); !strings.Contains(w.Body.String(), `"platform":true`) || !strings.Contains(w.Body.String(), `"client_id":"abc"`) {
+		t.Errorf("a deployed platform's config.json = %s", w.Body)
+	}
+	if w := get(t, newConsole(t, Config{Settings: map[string]string{"auth": "cognito"}}), "/console/config.json"); strings.Contains(w.Body.String(), "platform") {
+		t.Errorf("a stack that is no platform: config.json = %s", w.Body)
+	}
+}
+
+// TestTheReturnPageIsTheShell: WeChat sends the administrator to
+// ReturnPath?auth_code=…, the default redirect_uri the API names; the shell
+// answers there (no-cache, its scripts by absolute URL), and the query is
+// the script's to read, never echoed into the page.
+func TestTheReturnPageIsTheShell(t *testing.T) {
+	if ReturnPath != api.ReturnPath {
+		t.Fatalf("console.ReturnPath %q, api.ReturnPath %q: the API's default redirect_uri is not the page that completes it", ReturnPath, api.ReturnPath)
+	}
+	h := newConsole(t, Config{})
+	shell := get(t, h, "/console").Body.String()
+	w := get(t, h, ReturnPath+"?auth_code=queryauthcode%40%40%40%3Cscript%3E&expires_in=600")
+	if w.Code != 200 || w.Header().Get("Cache-Control") != "no-cache" || w.Body.String() != shell {
+		t.Fatalf("GET %s: %d %v, want the shell", ReturnPath, w.Code, w.Header())
+	}
+	if strings.Contains(w.Body.String(), "queryauthcode") || strings.Contains(w.Body.String(), "<script>") {
+		t.Error("the return page echoes its query")
+	}
+	for _, u := range h.ShellAssets() {
+		if !strings.HasPrefix(u, "/console/assets/") {
+			t.Errorf("the shell links %s, which would not resolve under %s", u, ReturnPath)
+		}
 	}
 }
 

@@ -12,6 +12,10 @@
 // before there were accounts) means the default account, or the first listed
 // when the user may not see the default, and is rewritten in place to name it.
 // #/accounts and #/all-sources are about every account the user may see.
+// #/platform/return completes an authorization of the stack's third-party
+// platform: WeChat sends the administrator to /console/platform/return?auth_code=…,
+// which serves this shell; platform.js moves the code out of the address
+// before anything else (sign-in included) and the route picks it up.
 //
 // Stable ids (for the browser tests): #nav, #nav-codes, #nav-create, #nav-batch,
 // #nav-sources, #nav-accounts, #nav-all-sources, #account (the switcher, in
@@ -21,6 +25,7 @@ import {h, fill} from './dom.js';
 import {t, pickLocale, setLocale, currentLocale} from './i18n.js';
 import {useSession} from './api.js';
 import * as accounts from './accounts.js';
+import * as platform from './platform.js';
 import * as codes from './pages/codes.js';
 import * as code from './pages/code.js';
 import * as create from './pages/create.js';
@@ -37,6 +42,7 @@ const pages = [
   {id: 'sources', path: /^\/sources$/, mod: sources, scoped: true, nav: () => t('nav.sources')},
   {id: 'accounts', path: /^\/accounts$/, load: () => import('./pages/accounts.js'), nav: () => t('nav.accounts')},
   {id: 'all-sources', path: /^\/all-sources$/, load: () => import('./pages/allsources.js'), nav: () => t('nav.allSources')},
+  {id: 'platform-return', path: /^\/platform\/return$/, load: () => import('./pages/connect.js'), navAs: 'accounts'},
 ];
 
 const accountPath = /^\/a\/([^/?]+)(\/[^?]*)?$/;
@@ -143,7 +149,7 @@ async function render() {
   } else if (!accounts.find(accounts.currentAccount())) {
     accounts.use(accounts.fallback());
   }
-  renderNav(page.id === 'code' ? 'codes' : page.id);
+  renderNav(page.id === 'code' ? 'codes' : page.navAs || page.id);
   const title = h('h1', {id: 'page-title'});
   const body = h('div', {id: 'page', dataset: {page: page.id}});
   fill(main, title, body);
@@ -157,6 +163,7 @@ async function render() {
 }
 
 async function boot() {
+  platform.takeReturn();
   pickLocale();
   const lang = document.getElementById('lang');
   lang.value = currentLocale();
@@ -173,6 +180,7 @@ async function boot() {
     session = await auth.start(config);
     useSession(session);
   }
+  platform.configure(config, session);
   await accounts.load();
   // The Accounts page adds and removes accounts: the header follows, and a
   // page about every account drops a choice that was just removed.

@@ -5,7 +5,8 @@
 // config.json names in "auth_module" and calls `await start(config)`. It either
 // navigates to the sign-in page (and never resolves) or returns the session
 // api.js's useSession() takes: {authorize(headers), onUnauthorized(), user,
-// signOut()}. Every data request must go through api.js's send(), which calls
+// admin (the access token names the group admins), signOut()}. Every data
+// request must go through api.js's send(), which calls
 // `await session.authorize(headers)` (adds `Authorization: Bearer <access
 // token>`, refreshing it first when it is about to expire) and, on a 401,
 // `await session.onUnauthorized()` (true: retry once with a refreshed token;
@@ -157,8 +158,12 @@ export async function start(config) {
   if (!t || !t.access) return signIn(config);
 
   const user = claims(t.id).email || claims(t.access).username || '';
+  // For what to offer (platform.js: connecting accounts), not for what is
+  // allowed: the function checks the groups of the token on every request.
+  const groups = claims(t.access)['cognito:groups'];
   return {
     user,
+    admin: Array.isArray(groups) && groups.includes('admins'),
     async authorize(headers) {
       let cur = load(KEY);
       if (cur && cur.expires - SKEW_MS <= Date.now()) cur = await refresh(config, cur);

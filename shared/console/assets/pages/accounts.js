@@ -16,10 +16,21 @@
 // removed); the form #account-form with #account-appid, #account-name,
 // #account-app-secret, #account-token, #account-aes-key, #account-mode (each
 // with #<id>-error), #account-submit and #account-form-error.
+//
+// On a third-party platform's stack, for administrators (platform.js,
+// authorizer.js):
+// #connect (the section) with #connect-start, #connect-error and
+// #connect-result: #connect-link (WeChat's authorization page, href its URL),
+// #connect-mobile-link and #connect-expires. An authorizer's row shows its
+// avatar [data-test="avatar"], [data-test="user-name"], [data-test="type"],
+// [data-test="permissions"] in the name cell, and in the status cell its
+// warnings [data-test="permission-warning"] with [data-test="account-reauthorize"].
 import {h, fill, field, setError} from '../dom.js';
 import {t, num, dateTime, chinaToday, day} from '../i18n.js';
 import {json} from '../api.js';
 import * as accounts from '../accounts.js';
+import * as platform from '../platform.js';
+import * as authorizer from '../authorizer.js';
 
 // kinds and statuses are named with literal keys, so that the catalogs' test sees them.
 const kinds = {direct: () => t('accounts.kindDirect'), authorizer: () => t('accounts.kindAuthorizer')};
@@ -50,7 +61,8 @@ export async function render(root, {title}) {
     done.textContent = t('accounts.added', {name: added.name, appid: added.appid});
     await load();
   });
-  fill(root, err, done, h('div', {class: 'scroll'}, table),
+  const connect = platform.available() ? connectSection() : null;
+  fill(root, err, done, h('div', {class: 'scroll'}, table), connect && connect.el,
     h('section', {'aria-labelledby': 'account-add-h'}, h('h2', {id: 'account-add-h'}, t('accounts.addTitle')), form));
 
   async function load() {
@@ -74,11 +86,17 @@ export async function render(root, {title}) {
   function row(a, today) {
     const count = k => (today ? num(today[k] || 0) : '–');
     const status = statuses[a.status] ? statuses[a.status]() : a.status;
+    const authorized = a.kind === 'authorizer';
+    const warnings = authorized ? authorizer.warnings(a) : [];
     return h('tr', {dataset: {test: 'account-row', appid: a.appid}},
-      h('th', {scope: 'row', dataset: {test: 'name'}}, h('a', {href: accounts.href('/codes', a.appid)}, a.name || a.appid)),
+      h('th', {scope: 'row', dataset: {test: 'name'}},
+        h('span', {class: 'with-avatar'}, authorized ? authorizer.avatar(a) : null, h('a', {href: accounts.href('/codes', a.appid)}, a.name || a.appid)),
+        authorized ? about(a) : null),
       h('td', {dataset: {test: 'appid'}}, h('code', {}, a.appid)),
       h('td', {dataset: {test: 'kind'}}, kinds[a.kind] ? kinds[a.kind]() : a.kind),
-      h('td', {dataset: {test: 'status'}, class: a.status === 'active' ? null : 'error'}, status),
+      h('td', {class: a.status === 'active' ? null : 'error'}, h('span', {dataset: {test: 'status'}}, status), warnings,
+        warnings.length && connect ? h('button', {type: 'button', class: 'secondary', dataset: {test: 'account-reauthorize', appid: a.appid},
+          'aria-label': t('accounts.reauthorizeNamed', {name: a.name || a.appid}), on: {click: () => connect.start()}}, t('accounts.reauthorize')) : null),
       h('td', {dataset: {test: 'default'}}, a.default ? t('accounts.isDefault') : ''),
       h('td', {class: 'num', dataset: {test: 'scans-today'}}, count('scans')),
       h('td', {class: 'num', dataset: {test: 'subs-today'}}, count('subscribes')),
@@ -117,7 +135,49 @@ export async function render(root, {title}) {
     return cell;
   }
 
+  // connectSection starts an authorization of the platform: WeChat's pages
+  // where the account's administrator grants it (once, for a few minutes).
+  // Re-authorizing an account is the same authorization, granted again.
+  function connectSection() {
+    const error = h('p', {id: 'connect-error', class: 'error', role: 'alert'});
+    const result = h('div', {id: 'connect-result', role: 'status'});
+    const button = h('button', {type: 'button', id: 'connect-start', on: {click: () => start()}}, t('connect.start'));
+    const el = h('section', {id: 'connect', 'aria-labelledby': 'connect-h'}, h('h2', {id: 'connect-h'}, t('connect.heading')),
+      h('p', {}, t('connect.intro')), h('div', {class: 'row'}, button), error, result);
+    async function start() {
+      button.disabled = true;
+      error.textContent = '';
+      fill(result);
+      try {
+        const page = await authorizer.start();
+        // referrerpolicy: WeChat's authorization page is reported to refuse a
+        // visit without a Referer from the platform's authorization domain,
+        // and the console sends none (no-referrer) unless told: the origin
+        // alone, never the path or the hash.
+        fill(result,
+          h('p', {}, t('connect.linkIntro')),
+          h('p', {}, h('a', {id: 'connect-link', class: 'button', href: page.url, referrerpolicy: 'origin'}, t('connect.link'))),
+          h('p', {}, t('connect.mobileIntro'), ' ',
+            h('a', {id: 'connect-mobile-link', href: page.mobile_url, referrerpolicy: 'origin'}, t('connect.mobileLink'))),
+          h('p', {id: 'connect-expires', class: 'hint'}, t('connect.expires', {at: dateTime(page.expires_at)})));
+        el.scrollIntoView({block: 'nearest'});
+        document.getElementById('connect-link').focus();
+      } catch (e) {
+        error.textContent = e.message;
+      } finally { button.disabled = false; }
+    }
+    return {el, start};
+  }
+
   await load();
+}
+
+// about is an authorizer's original ID, type and permission sets, under its name.
+function about(a) {
+  return h('div', {class: 'about'},
+    a.user_name ? h('div', {class: 'muted', dataset: {test: 'user-name'}}, h('code', {}, a.user_name)) : null,
+    h('div', {dataset: {test: 'type'}}, authorizer.typeLabel(a) || '–'),
+    h('div', {dataset: {test: 'permissions'}}, t('accounts.permissions', {sets: authorizer.setList(a.permissions) || t('connect.noPermissions')})));
 }
 
 // health shows a token's last refresh and, standing out, its last failure

@@ -6,7 +6,8 @@
 // #create-reply-content, …), #create-actions (tag and follow-ups:
 // #create-actions-tag, #create-actions-add, #create-actions-followup-<i>-…;
 // actionsform.js), #create-submit, #create-error, #create-result,
-// #create-result-link; each control's error is #<id>-error.
+// #create-result-link; each control's error is #<id>-error. An authorizer's
+// refusal (permission_missing, account_revoked) links #create-error-accounts.
 import {h, fill, field, setError, bytes} from '../dom.js';
 import {t} from '../i18n.js';
 import {json} from '../api.js';
@@ -80,7 +81,14 @@ export async function render(root, {title}) {
       const m = e2.message;
       if (m.startsWith('scene')) setError(scene, m);
       else if (m.startsWith('expire_seconds')) setError(expire, m);
-      else if (!editor.showError(m) && !actions.showError(m)) error.textContent = m;
+      else if (!editor.showError(m) && !actions.showError(m)) {
+        error.textContent = m;
+        // An authorizer that has not granted codes, or withdrew: its
+        // administrator authorizes the platform again, from the Accounts page.
+        if (e2.code === 'permission_missing' || e2.code === 'account_revoked') {
+          error.append(' ', h('a', {id: 'create-error-accounts', href: '#/accounts'}, t('create.toAccounts')));
+        }
+      }
     } finally { submit.disabled = false; }
   }}},
   h('fieldset', {}, h('legend', {}, t('create.codeLegend')),
