@@ -42,4 +42,8 @@ type Platform interface {
 	// AuthCodeAccount returns the account code made; "" while its redeemer
 	// has not finished (or failed).
 	AuthCodeAccount(ctx context.Context, code string) (string, error)
+	// ReleaseAuthCode gives up the claim of a code whose redemption failed,
+	// unless it was redeemed: WeChat's retry of the push, or the redirect,
+	// may then claim it again. Releasing an absent claim is not an error.
+	ReleaseAuthCode(ctx context.Context, code string) error
 }

@@ -192,3 +192,21 @@ func (p *Platform) AuthCodeAccount(ctx context.Context, code string) (string, er
 	}
 	return "", nil
 }
+
+// ReleaseAuthCode deletes the code's claim unless an account is noted on it.
+func (p *Platform) ReleaseAuthCode(ctx context.Context, code string) error {
+	_, err := p.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                &p.table,
+		Key:                      platformKey(authCodePK(code)),
+		ConditionExpression:      aws.String("attribute_not_exists(#a)"),
+		ExpressionAttributeNames: map[string]string{"#a": attrRedeemedFor},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return nil // redeemed meanwhile: the claim stays
+	case err != nil:
+		return unavailable("release authorization code", err)
+	}
+	return nil
+}

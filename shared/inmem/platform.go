@@ -91,3 +91,13 @@ func (p *Platform) AuthCodeAccount(_ context.Context, code string) (string, erro
 	defer p.mu.Unlock()
 	return p.codes[code], nil
 }
+
+// ReleaseAuthCode forgets code's claim unless it was redeemed.
+func (p *Platform) ReleaseAuthCode(_ context.Context, code string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if appID, ok := p.codes[code]; ok && appID == "" {
+		delete(p.codes, code)
+	}
+	return nil
+}

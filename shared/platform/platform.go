@@ -156,6 +156,26 @@ func (s *Service) redeem(ctx context.Context, code, appID string, wait bool) (ac
 		}
 		return s.awaitRedeemed(ctx, code)
 	}
+	a, err := s.redeemClaimed(ctx, code, appID)
+	if err != nil {
+		// Given up, so that WeChat's retry of the push, or the redirect, can
+		// redeem it: a failure here must not lose the authorization.
+		if rerr := s.cfg.State.ReleaseAuthCode(context.WithoutCancel(ctx), code); rerr != nil {
+			s.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "authorization code not released", slog.String("error", rerr.Error()))
+		}
+		return accounts.Account{}, err
+	}
+	if err := s.cfg.State.AuthCodeRedeemed(ctx, code, a.AppID); err != nil {
+		// The account is made; only a concurrent redirect waits in vain.
+		s.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "authorization", slog.String("authorizer", a.AppID), slog.String("error", err.Error()))
+	}
+	s.cfg.Log.LogAttrs(ctx, slog.LevelInfo, "authorization", slog.String("authorizer", a.AppID), slog.Any("permissions", a.Permissions))
+	return a, nil
+}
+
+// redeemClaimed redeems a code this caller claimed: api_query_auth, the
+// account's details, the account stored, the token it issued kept.
+func (s *Service) redeemClaimed(ctx context.Context, code, appID string) (accounts.Account, error) {
 	auth, err := withComponentToken(ctx, s.cfg.ComponentToken, func(tok string) (wechat.Authorization, error) {
 		return s.cfg.Component.QueryAuth(ctx, tok, code)
 	})
@@ -180,11 +200,6 @@ func (s *Service) redeem(ctx context.Context, code, appID string, wait bool) (ac
 		return accounts.Account{}, err
 	}
 	s.keepToken(ctx, auth)
-	if err := s.cfg.State.AuthCodeRedeemed(ctx, code, a.AppID); err != nil {
-		// The account is made; only a concurrent redirect waits in vain.
-		s.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "authorization", slog.String("authorizer", a.AppID), slog.String("error", err.Error()))
-	}
-	s.cfg.Log.LogAttrs(ctx, slog.LevelInfo, "authorization", slog.String("authorizer", a.AppID), slog.Any("permissions", a.Permissions))
 	return a, nil
 }
 

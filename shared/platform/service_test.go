@@ -338,3 +338,23 @@ func TestAReadOnlyPlatformNeverFetchesAnAuthorizersToken(t *testing.T) {
 		t.Errorf("%d api_authorizer_token calls from a read-only platform", n)
 	}
 }
+
+// A redemption that fails gives up its claim: WeChat's retry of the push (or
+// the redirect) makes the account, so a failure loses no authorization.
+func TestAFailedRedemptionLeavesTheCodeToTheRetry(t *testing.T) {
+	f := newSvcFixture(t)
+	code := f.comp.Authorize(svcAuthorizer, nil)
+	f.comp.FailNext(wechattest.PathAuthorizerInfo, 3, wechattest.Fault{Status: 502})
+	if err := f.svc.Authorized(t.Context(), svcAuthorizer, code); err == nil {
+		t.Fatal("the push's redemption succeeded though WeChat answered 502")
+	}
+	if _, err := f.reg.Get(t.Context(), svcAuthorizer); qr.ErrorCode(err) != qr.EAccountNotFound {
+		t.Fatalf("after a failed redemption the account is %v; want none yet", err)
+	}
+	if err := f.svc.Authorized(t.Context(), svcAuthorizer, code); err != nil {
+		t.Fatalf("WeChat's retry of the push: %v", err)
+	}
+	if got, err := f.reg.Get(t.Context(), svcAuthorizer); err != nil || got.Status != accounts.Active {
+		t.Errorf("after the retry: %+v, %v; want the account", got, err)
+	}
+}

@@ -37,6 +37,34 @@ var platformCases = []struct {
 	{"concurrent_claims_of_start_push_ticket_one_wins", concurrentClaimsOneWins},
 	{"an_authorization_code_is_claimed_once_and_the_losers_read_its_account", authCodeClaimedOnce},
 	{"concurrent_claims_of_an_authorization_code_one_wins", concurrentAuthCodeClaimsOneWins},
+	{"a released claim can be taken again, a redeemed one cannot be released", authCodeReleased},
+}
+
+func authCodeReleased(t *testing.T, p accounts.Platform) {
+	ctx, until := t.Context(), time.Now().Add(time.Hour)
+	failed, done := authCode(t), authCode(t)
+	for _, code := range []string{failed, done} {
+		if ok, err := p.ClaimAuthCode(ctx, code, until); err != nil || !ok {
+			t.Fatalf("claim: %v, %v", ok, err)
+		}
+	}
+	if err := p.AuthCodeRedeemed(ctx, done, "wx1111111111111111"); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{failed, done, authCode(t)} { // the last was never claimed
+		if err := p.ReleaseAuthCode(ctx, code); err != nil {
+			t.Fatalf("release: %v", err)
+		}
+	}
+	if ok, err := p.ClaimAuthCode(ctx, failed, until); err != nil || !ok {
+		t.Errorf("a released code's claim = %v, %v; want it taken again", ok, err)
+	}
+	if ok, err := p.ClaimAuthCode(ctx, done, until); err != nil || ok {
+		t.Errorf("a redeemed code's claim after a release = %v, %v; want it kept", ok, err)
+	}
+	if got, err := p.AuthCodeAccount(ctx, done); err != nil || got != "wx1111111111111111" {
+		t.Errorf("the redeemed code's account after a release = %q, %v", got, err)
+	}
 }
 
 // authCode is a code no other case (nor another run on the same table) uses.
