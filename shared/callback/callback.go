@@ -413,7 +413,7 @@ func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message, signed *qr.
 		if msg.MsgType == "text" && h.cfg.Texts != nil {
 			return h.text(ctx, msg, signed, res)
 		}
-		return res, nil
+		return h.ignore(ctx, msg, signed, res)
 	}
 	if scene, ok := msg.Scene(); ok {
 		if id, login := strings.CutPrefix(scene, qr.LoginPrefix); login {
@@ -435,7 +435,24 @@ func (h *Handler) dispatch(ctx context.Context, msg *wechat.Message, signed *qr.
 	case qr.EventUnsubscribe:
 		return h.record(ctx, msg, signed, "", res, nil)
 	}
-	return res, nil
+	return h.ignore(ctx, msg, signed, res)
+}
+
+// ignore answers "success" to a push the stack does nothing with (a user's
+// message, a menu click, an event it does not handle). A plain one is claimed
+// all the same, with its query signature: unrecorded, the signature of a
+// genuine message would serve any other body, a forged subscribe among them,
+// inside the timestamp window. An encrypted one needs no record: its
+// msg_signature covers its body.
+func (h *Handler) ignore(ctx context.Context, msg *wechat.Message, signed *qr.SignedBody, res pushResult) (pushResult, error) {
+	if signed == nil {
+		return res, nil
+	}
+	_, first, err := h.store.Record(ctx, qr.Claim{Key: msg.DedupeKey(), OpenID: msg.FromUserName, At: time.Unix(msg.CreateTime, 0).UTC(), Signed: signed}, nil)
+	if err == nil && !first {
+		res.outcome = "duplicate"
+	}
+	return res, err
 }
 
 // scan answers a scene's scan once per push: the first delivery renders the reply

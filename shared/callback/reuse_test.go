@@ -16,7 +16,7 @@ import (
 // query (timestamp, nonce, signature) already served with one body is refused
 // with any other body inside the window, and nothing is written, while WeChat's
 // retry of the same body gets the same reply. A forged body that would claim
-// nothing is answered "success" and writes nothing either.
+// nothing (a text message) is refused the same way.
 func TestASignatureServesOneBody(t *testing.T) {
 	f := newFixture(t) // plaintext mode
 	f.putCode(t, "riddle-1", qr.TextReply("Answer: a map"))
@@ -53,7 +53,7 @@ func TestASignatureServesOneBody(t *testing.T) {
 		{"a forged follow through no code", signer.SubscribeXML("oForged-4", "", now.Unix(), ""), 403},
 		{"a forged leaving", signer.UnsubscribeXML(openID, now.Unix()), 403},
 		{"a forged log-in", signer.ScanXML("oForged-5", qr.LoginPrefix+id, now.Unix(), "T"), 403},
-		{"a forged text message, which claims nothing", signer.TextXML(openID, "hi", now.Unix(), 42), 200},
+		{"a forged text message", signer.TextXML(openID, "hi", now.Unix(), 42), 403},
 	}
 	// The genuine push itself, its bytes altered (the same dedupe key: the claim
 	// is found, and still the body is not the one the signature served).

@@ -39,7 +39,9 @@ func (h *Handler) text(ctx context.Context, msg *wechat.Message, signed *qr.Sign
 	if ans.Reply != nil {
 		reply = h.render(msg, ans.Reply)
 	}
-	if ans.Once == nil {
+	if ans.Once == nil && signed == nil {
+		// Nothing to run once, and an encrypted push's msg_signature covers its
+		// body: no claim needed.
 		res.reply, res.outcome = reply, "answered"
 		return res, nil
 	}
@@ -50,6 +52,10 @@ func (h *Handler) text(ctx context.Context, msg *wechat.Message, signed *qr.Sign
 	}
 	if !first {
 		res.reply, res.outcome = answerFrom(msg, winner.Reply), "duplicate"
+		return res, nil
+	}
+	if ans.Once == nil {
+		res.reply, res.outcome = reply, "answered"
 		return res, nil
 	}
 	if err := ans.Once(ctx); err != nil {

@@ -88,6 +88,13 @@ func Start(t testing.TB, opts dynamolocal.Options) *dynamolocal.Server {
 // Tables creates the tables of the repository's template.yaml (only those named,
 // when ids are given) on srv (Server(t) when nil) under a prefix no other test
 // uses, and returns a client and each table's name by logical id.
+//
+// The tables have no TTL: DynamoDB Local deletes an item whose TTL attribute
+// has passed within seconds, and most tests run on a fixed clock in the past
+// (pushes signed in November 2024), so their claims and signature records
+// would vanish at random in the middle of a test. What TTL each item gets is
+// tested by reading the attribute; the local stack, on the real clock, keeps
+// the template's TTL (cfn.CreateTables).
 func Tables(t testing.TB, srv *dynamolocal.Server, ids ...string) (*dynamodb.Client, map[string]string) {
 	t.Helper()
 	if srv == nil {
@@ -111,6 +118,7 @@ func Tables(t testing.TB, srv *dynamolocal.Server, ids ...string) (*dynamodb.Cli
 	var tables []cfn.Table
 	for _, tb := range tpl.Tables() {
 		if len(ids) == 0 || slices.Contains(ids, tb.LogicalID) {
+			tb.TTLAttribute = ""
 			tables = append(tables, tb)
 			names[tb.LogicalID] = prefix + tb.LogicalID
 		}
