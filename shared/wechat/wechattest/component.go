@@ -465,53 +465,7 @@ func (c *Component) Reset() { c.rec.Reset() }
 // serve records and answers r as Platform.serve does (the Component's
 // records are c.rec's), with the component API's routes.
 func (c *Component) serve(w http.ResponseWriter, r *http.Request, body []byte, err error, logged func(*Call)) {
-	p := c.rec
-	tooLarge := len(body) > maxRequestBody
-	if tooLarge {
-		body = body[:maxRequestBody]
-	}
-	call := &Call{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Query: r.URL.Query(), Body: body}
-	p.mu.Lock()
-	call.At = p.cfg.Now()
-	p.calls[r.URL.Path] = append(p.calls[r.URL.Path], call)
-	f, faulted := p.popFault(r.URL.Path)
-	call.Fault = faulted
-	p.mu.Unlock()
-	if logged != nil {
-		logged(call)
-	}
-	if err != nil {
-		return
-	}
-	outcome := faultServe
-	var res response
-	if faulted {
-		res, outcome = p.applyFault(r, f)
-	}
-	switch outcome {
-	case faultGone:
-		return
-	case faultClosed:
-		dropConnection(w)
-		return
-	case faultServe:
-		if tooLarge {
-			res = errcodeResponse(wechat.CodeDataFormat)
-		} else {
-			res = c.route(r, body)
-		}
-	}
-	p.mu.Lock()
-	call.Status, call.ErrCode = res.status, res.errcode
-	p.mu.Unlock()
-	if res.contentType != "" {
-		w.Header().Set("Content-Type", res.contentType)
-	}
-	for k, v := range res.header {
-		w.Header().Set(k, v)
-	}
-	w.WriteHeader(res.status)
-	w.Write(res.body)
+	c.rec.serveWith(w, r, body, err, logged, c.route)
 }
 
 func (c *Component) route(r *http.Request, body []byte) response {

@@ -347,6 +347,13 @@ func readRequestBody(r *http.Request) ([]byte, error) {
 // the log, before the answer (a Network logs it too); its Status and
 // ErrCode are later written under p.mu.
 func (p *Platform) serve(w http.ResponseWriter, r *http.Request, body []byte, err error, logged func(*Call)) {
+	p.serveWith(w, r, body, err, logged, p.route)
+}
+
+// serveWith is serve with route answering the requests no fault answers: a
+// Component records its calls in a Platform of its own and routes them to the
+// component API.
+func (p *Platform) serveWith(w http.ResponseWriter, r *http.Request, body []byte, err error, logged func(*Call), route func(*http.Request, []byte) response) {
 	tooLarge := len(body) > maxRequestBody
 	if tooLarge {
 		body = body[:maxRequestBody]
@@ -384,7 +391,7 @@ func (p *Platform) serve(w http.ResponseWriter, r *http.Request, body []byte, er
 		if tooLarge {
 			res = errcodeResponse(wechat.CodeDataFormat)
 		} else {
-			res = p.route(r, body)
+			res = route(r, body)
 		}
 	}
 
