@@ -63,14 +63,7 @@ func (p *Platform) PutTicket(ctx context.Context, ticket string, created time.Ti
 		ExpressionAttributeNames:  map[string]string{"#c": attrTicketCreated},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": number(created.Unix())},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &ccf):
-		return false, nil
-	case err != nil:
-		return false, unavailable("put ticket", err)
-	}
-	return true, nil
+	return written(err, "put ticket")
 }
 
 // Ticket reads the ticket, strongly consistent: a token fetched with a ticket
@@ -112,14 +105,7 @@ func (p *Platform) ClaimStartPushTicket(ctx context.Context, now time.Time, ever
 		ExpressionAttributeNames:  map[string]string{"#at": attrClaimedAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": number(now.UnixMilli()), ":cutoff": number(now.Add(-every).UnixMilli())},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &ccf):
-		return false, nil
-	case err != nil:
-		return false, unavailable("claim start_push_ticket", err)
-	}
-	return true, nil
+	return written(err, "claim start_push_ticket")
 }
 
 // unixAttr reads an integer attribute.
@@ -150,14 +136,7 @@ func (p *Platform) ClaimAuthCode(ctx context.Context, code string, until time.Ti
 		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
 		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &ccf):
-		return false, nil
-	case err != nil:
-		return false, unavailable("claim authorization code", err)
-	}
-	return true, nil
+	return written(err, "claim authorization code")
 }
 
 // AuthCodeRedeemed sets the account on the code's claim, which must exist.
@@ -209,4 +188,18 @@ func (p *Platform) ReleaseAuthCode(ctx context.Context, code string) error {
 		return unavailable("release authorization code", err)
 	}
 	return nil
+}
+
+// written reads a conditional write's error: true when the item was written,
+// false when its condition failed (another writer came first), and op's
+// unavailable error for anything else.
+func written(err error, op string) (bool, error) {
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ccf):
+		return false, nil
+	}
+	return false, unavailable(op, err)
 }

@@ -116,14 +116,7 @@ func (t *Tokens) Lease(ctx context.Context, holder string, version int64, now, u
 			":v":   number(version),
 		},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &ccf):
-		return false, nil
-	case err != nil:
-		return false, unavailable("lease token", err)
-	}
-	return true, nil
+	return written(err, "lease token")
 }
 
 func number(n int64) types.AttributeValue {
