@@ -150,13 +150,10 @@ func (s *Service) recoverRefreshToken(ctx context.Context, appID, refused string
 	fail := func(err error) (wechat.AuthorizerToken, string, int64, error) {
 		return wechat.AuthorizerToken{}, "", 0, err
 	}
-	info, err := withComponentToken(ctx, s.cfg.ComponentToken, func(tok string) (wechat.AuthorizerInfo, error) {
-		return s.cfg.Component.AuthorizerInfo(ctx, tok, appID)
-	})
+	current, err := s.currentRefreshToken(ctx, appID)
 	if err != nil {
-		return fail(fmt.Errorf("platform: recovering the refresh token of %s (api_get_authorizer_info): %w", appID, err))
+		return fail(fmt.Errorf("platform: recovering the refresh token of %s: %w", appID, err))
 	}
-	current := info.RefreshToken
 	if current == "" {
 		return fail(s.flag(ctx, appID, "WeChat refused the refresh token (errcode 61023) and has no other for the account"))
 	}
@@ -179,7 +176,7 @@ func (s *Service) recoverRefreshToken(ctx context.Context, appID, refused string
 	}
 	at, err := s.callAuthorizerToken(ctx, appID, current)
 	if wechat.IsRefreshTokenInvalid(err) {
-		return fail(s.flag(ctx, appID, "WeChat refused the refresh token (errcode 61023), and the one api_get_authorizer_info gave too"))
+		return fail(s.flag(ctx, appID, "WeChat refused the refresh token (errcode 61023), and the one it gave back too"))
 	}
 	if err != nil {
 		return fail(err)
@@ -282,4 +279,34 @@ func (s *Service) WatchTicket(ctx context.Context, componentErr error) (bool, er
 		return true, fmt.Errorf("platform: api_start_push_ticket: %w", err)
 	}
 	return true, nil
+}
+
+// currentRefreshToken asks WeChat for appID's current refresh token:
+// api_get_authorizer_info, one call for the account; when that gives none,
+// api_get_authorizer_list, which lists every authorizer's, page by page (a
+// walk of 500 a call, too costly to be the first resort when many accounts
+// recover at once). "" when WeChat has none.
+func (s *Service) currentRefreshToken(ctx context.Context, appID string) (string, error) {
+	info, ierr := withComponentToken(ctx, s.cfg.ComponentToken, func(tok string) (wechat.AuthorizerInfo, error) {
+		return s.cfg.Component.AuthorizerInfo(ctx, tok, appID)
+	})
+	if ierr == nil && info.RefreshToken != "" {
+		return info.RefreshToken, nil
+	}
+	for offset := 0; ; offset += wechat.MaxAuthorizerListCount {
+		page, err := withComponentToken(ctx, s.cfg.ComponentToken, func(tok string) (wechat.AuthorizerList, error) {
+			return s.cfg.Component.AuthorizerList(ctx, tok, offset, wechat.MaxAuthorizerListCount)
+		})
+		if err != nil {
+			return "", errors.Join(ierr, fmt.Errorf("api_get_authorizer_list: %w", err))
+		}
+		for _, a := range page.Authorizers {
+			if a.AppID == appID {
+				return a.RefreshToken, nil
+			}
+		}
+		if len(page.Authorizers) == 0 || offset+len(page.Authorizers) >= page.TotalCount {
+			return "", ierr
+		}
+	}
 }

@@ -272,6 +272,10 @@ func TestRacingInstancesFetchAnAuthorizerTokenOnceAndKeepTheRotatedRefreshToken(
 	}
 }
 
+// infoAttempts is how often the client tries api_get_authorizer_info, a read,
+// before it gives up on a 5xx: once and wechat's default retries.
+const infoAttempts = 1 + wechat.DefaultMaxRetries
+
 func TestARefusedRefreshTokenIsRecoveredOnceOrTheAccountIsFlagged(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -281,8 +285,9 @@ func TestARefusedRefreshTokenIsRecoveredOnceOrTheAccountIsFlagged(t *testing.T) 
 		faults      func(r *rig)
 		wantToken   bool
 		wantFlagged bool
-		// wantCalls are api_authorizer_token and api_get_authorizer_info calls.
-		wantTokenCalls, wantInfoCalls int
+		// wantCalls are api_authorizer_token, api_get_authorizer_info and
+		// api_get_authorizer_list calls.
+		wantTokenCalls, wantInfoCalls, wantListCalls int
 	}{
 		{
 			name: "a stale refresh token stored: the current one is recovered",
@@ -303,7 +308,15 @@ func TestARefusedRefreshTokenIsRecoveredOnceOrTheAccountIsFlagged(t *testing.T) 
 			// shows none until its code is redeemed (§13.3): here it never was.
 			name:        "re-authorized, its code never redeemed: flagged",
 			refuse:      func(r *rig) { r.wc.Authorize(authorizerA, nil); r.advance(6 * time.Minute) },
-			wantFlagged: true, wantTokenCalls: 1, wantInfoCalls: 1,
+			wantFlagged: true, wantTokenCalls: 1, wantInfoCalls: 1, wantListCalls: 1,
+		},
+		{
+			name: "61023 while api_get_authorizer_info fails: the list gives it",
+			faults: func(r *rig) {
+				r.wc.FailNext(wechattest.PathAuthorizerToken, 1, wechattest.ErrCodeFault(wechat.CodeRefreshTokenInvalid))
+				r.wc.FailNext(wechattest.PathAuthorizerInfo, 10, wechattest.Fault{Status: 502})
+			},
+			wantToken: true, wantTokenCalls: 2, wantInfoCalls: infoAttempts, wantListCalls: 1,
 		},
 		{
 			name: "61023 once: the refresh token is recovered",
@@ -346,6 +359,9 @@ func TestARefusedRefreshTokenIsRecoveredOnceOrTheAccountIsFlagged(t *testing.T) 
 			}
 			if n := r.wc.Calls(wechattest.PathAuthorizerInfo); n != tc.wantInfoCalls {
 				t.Errorf("%d api_get_authorizer_info calls, want %d", n, tc.wantInfoCalls)
+			}
+			if n := r.wc.Calls(wechattest.PathAuthorizerList); n != tc.wantListCalls {
+				t.Errorf("%d api_get_authorizer_list calls, want %d", n, tc.wantListCalls)
 			}
 			a, gerr := r.reg.Get(context.Background(), authorizerA)
 			if gerr != nil {
