@@ -152,8 +152,16 @@ func TestConnectAnAccountThroughThePlatform(t *testing.T) {
 	if got := eval[string](t, zh, fmt.Sprintf(`(document.querySelector('%s img[data-test="avatar"]') || {}).src || ''`, row)); got != wantAvatar {
 		t.Errorf("the row's avatar: %q, want %q", got, wantAvatar)
 	}
-	if n := eval[int](t, zh, `document.querySelectorAll('`+row+` [data-test="permission-warning"], `+row+` [data-test="account-reauthorize"]').length`); n != 0 {
-		t.Errorf("the authorizer's row shows %d warnings or re-authorize buttons", n)
+	if n := eval[int](t, zh, `document.querySelectorAll('`+row+` [data-test="permission-warning"]').length`); n != 0 {
+		t.Errorf("the authorizer's row shows %d warnings: nothing was refused yet", n)
+	}
+	// Set 3 was never granted: a note says new codes need it, before any is
+	// refused, and re-authorizing is offered.
+	if got := text(t, zh, row+` [data-test="permission-note"]`); !strings.Contains(got, "新建二维码") || !strings.Contains(got, "帐号服务") {
+		t.Errorf("the note on the set never granted: %q", got)
+	}
+	if n := eval[int](t, zh, `document.querySelectorAll('`+row+` [data-test="account-reauthorize"]').length`); n != 1 {
+		t.Errorf("the authorizer's row offers %d re-authorize buttons, want 1", n)
 	}
 	if got := cell("status"); got != "正常" {
 		t.Errorf("status: %q", got)

@@ -72,3 +72,21 @@ export function warnings(a) {
   }
   return out.map(s => h('p', {class: 'warning', dataset: {test: 'permission-warning'}}, s));
 }
+
+// features are what the stack does for an account and the permission sets
+// each needs (any one of them), as the API checks them (docs/platform.md).
+const features = [
+  {key: 'platform.featureCodes', sets: [3]},
+  {key: 'platform.featureTags', sets: [2, 100]},
+  {key: 'platform.featureMessages', sets: [1, 6, 19, 100, 101]},
+];
+
+// notes say, before anything is refused, which of the stack's features an
+// active authorizer has not granted the sets for: its administrator may
+// re-authorize and grant them.
+export function notes(a) {
+  if (a.status !== 'active') return [];
+  const granted = a.permissions || [];
+  return features.filter(f => !f.sets.some(s => granted.includes(s)))
+    .map(f => h('p', {class: 'note', dataset: {test: 'permission-note'}}, t('platform.notGranted', {feature: t(f.key), set: setName(f.sets[0])})));
+}

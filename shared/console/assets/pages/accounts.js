@@ -88,14 +88,15 @@ export async function render(root, {title}) {
     const status = statuses[a.status] ? statuses[a.status]() : a.status;
     const authorized = a.kind === 'authorizer';
     const warnings = authorized ? authorizer.warnings(a) : [];
+    const notes = authorized ? authorizer.notes(a) : [];
     return h('tr', {dataset: {test: 'account-row', appid: a.appid}},
       h('th', {scope: 'row', dataset: {test: 'name'}},
         h('span', {class: 'with-avatar'}, authorized ? authorizer.avatar(a) : null, h('a', {href: accounts.href('/codes', a.appid)}, a.name || a.appid)),
         authorized ? about(a) : null),
       h('td', {dataset: {test: 'appid'}}, h('code', {}, a.appid)),
       h('td', {dataset: {test: 'kind'}}, kinds[a.kind] ? kinds[a.kind]() : a.kind),
-      h('td', {class: a.status === 'active' ? null : 'error'}, h('span', {dataset: {test: 'status'}}, status), warnings,
-        warnings.length && connect ? h('button', {type: 'button', class: 'secondary', dataset: {test: 'account-reauthorize', appid: a.appid},
+      h('td', {class: a.status === 'active' ? null : 'error'}, h('span', {dataset: {test: 'status'}}, status), warnings, notes,
+        (warnings.length || notes.length) && connect ? h('button', {type: 'button', class: 'secondary', dataset: {test: 'account-reauthorize', appid: a.appid},
           'aria-label': t('accounts.reauthorizeNamed', {name: a.name || a.appid}), on: {click: () => connect.start()}}, t('accounts.reauthorize')) : null),
       h('td', {dataset: {test: 'default'}}, a.default ? t('accounts.isDefault') : ''),
       h('td', {class: 'num', dataset: {test: 'scans-today'}}, count('scans')),

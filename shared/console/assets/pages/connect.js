@@ -98,7 +98,7 @@ export async function render(root, {params, title}) {
     fill(result, h('section', {id: 'connected', class: 'connected', dataset: {appid: a.appid}, 'aria-labelledby': 'connected-name'},
       h('h2', {id: 'connected-name', class: 'with-avatar'}, authorizer.avatar(a, 48), h('span', {}, a.name || a.appid)),
       h('dl', {class: 'facts'}, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-      authorizer.warnings(a),
+      authorizer.warnings(a), authorizer.notes(a),
       h('p', {}, h('a', {id: 'connected-codes', class: 'button', href: accounts.href('/codes', a.appid)}, t('connect.open', {name: a.name || a.appid})))));
   }
 }
