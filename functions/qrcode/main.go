@@ -6,21 +6,17 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"wechatqr/functions/apigw"
 	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
-	"wechatqr/shared/accounts"
 	"wechatqr/shared/api"
 	"wechatqr/shared/console"
 	"wechatqr/shared/dynamo"
-	"wechatqr/shared/qr"
 )
 
 func main() {
@@ -58,46 +54,9 @@ func build(env *boot.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	var a http.Handler = def
-	reg, err := account.Registry(env, tables.Tokens)
+	a, err := accountsAPI(env, cfg, store, def, tables.Tokens)
 	if err != nil {
 		return nil, err
-	}
-	if reg != nil {
-		// Authorizers' tokens, read from the table tokenrefresh keeps.
-		plat, err := account.Platform(env, reg, tables.Tokens, false)
-		if err != nil {
-			return nil, err
-		}
-		// Every other account's API: its own store namespace, token and WeChat client.
-		open := func(_ context.Context, acct accounts.Account) (*api.Handler, error) {
-			tokens, client, err := account.TokensOf(env, reg, plat, tables.Tokens, acct)
-			if err != nil {
-				return nil, err
-			}
-			var wx api.WeChat = client
-			if acct.Kind == accounts.Authorizer {
-				wx = api.Guard(client, acct.AppID, reg)
-			}
-			return api.New(cfg, store.Account(acct.AppID), wx, tokens, env.Log.With(slog.String("appid", acct.AppID)))
-		}
-		health := func(ctx context.Context, appID string) (qr.TokenHealth, error) {
-			t, err := dynamo.NewTokens(env.DynamoDB(), tables.Tokens, appID)
-			if err != nil {
-				return qr.TokenHealth{}, err
-			}
-			return t.Health(ctx)
-		}
-		erase := func(ctx context.Context, appID, cursor string, until time.Time) (int, string, error) {
-			return store.Account(appID).EraseAccountData(ctx, cursor, until)
-		}
-		rc := api.RouterConfig{Registry: reg, Default: def, Open: open, Health: health, Erase: erase, Log: env.Log}
-		if plat != nil {
-			rc.Platform = plat
-		}
-		if a, err = api.NewRouter(rc); err != nil {
-			return nil, err
-		}
 	}
 	// Neither the console's assets nor its sign-in's app client id (SSM) are
 	// prepared here: the first console request that needs them does it.

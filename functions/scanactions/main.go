@@ -5,19 +5,15 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"wechatqr/functions/internal/account"
 	"wechatqr/functions/internal/boot"
-	"wechatqr/shared/accounts"
 	"wechatqr/shared/actions"
 	"wechatqr/shared/bus"
 	"wechatqr/shared/dynamo"
-	"wechatqr/shared/qr"
 )
 
 func main() {
@@ -69,41 +65,7 @@ func build(env *boot.Env) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The other accounts' actions, built at their first record on this instance.
-	var mu sync.Mutex
-	built := map[string]Actions{}
-	actionsOf := func(ctx context.Context, appID string) (Actions, error) {
-		if appID == defAppID {
-			return def, nil
-		}
-		if reg == nil {
-			return nil, qr.Errorf(qr.EAccountNotFound, "no account %s: ACCOUNTS_TABLE is unset", appID)
-		}
-		// Each batch asks the registry, so a removed account's records stop at once.
-		acct, err := reg.Get(ctx, appID)
-		if err != nil {
-			return nil, err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if a, ok := built[appID]; ok {
-			return a, nil
-		}
-		tokens, client, err := account.TokensOf(env, reg, plat, tables.Tokens, acct)
-		if err != nil {
-			return nil, err
-		}
-		var wx actions.WeChat = client
-		if acct.Kind == accounts.Authorizer {
-			// Its tags and follow-ups need the permission sets it granted.
-			wx = actions.Guard(client, accounts.Grants{Registry: reg, AppID: appID})
-		}
-		a, err := actions.New(actions.Config{}, store.Account(appID), wx, tokens, publisher, env.Log.With(slog.String("appid", appID)))
-		if err != nil {
-			return nil, err
-		}
-		built[appID] = a
-		return a, nil
-	}
-	return &Handler{actions: actionsOf, defaultAppID: defAppID, log: env.Log}, nil
+	byAccount := &accountActions{env: env, reg: reg, plat: plat, tokens: tables.Tokens, store: store, publisher: publisher,
+		defAppID: defAppID, def: def, built: map[string]Actions{}}
+	return &Handler{actions: byAccount.of, defaultAppID: defAppID, log: env.Log}, nil
 }
