@@ -53,7 +53,7 @@ const (
 // Account is an account as every route shows it: never a credential.
 //
 // The fields after CreatedAt are an authorizer's, as the platform reports them
-// (wechat-protocol.md §13.3, authorizer_info and func_info) and as the stack
+// (docs/wechat.md §13.3, authorizer_info and func_info) and as the stack
 // learns of missing permission sets; a direct account has none of them.
 // ServiceType and VerifyType are pointers because their zero is a value
 // (0 is a subscription account, and WeChat-verified).

@@ -13,7 +13,7 @@ import (
 )
 
 // Authorized is an authorization of the platform by an official account, as
-// api_query_auth and api_get_authorizer_info report it (wechat-protocol.md
+// api_query_auth and api_get_authorizer_info report it (docs/wechat.md
 // §13.3), whether it arrived as an authorized or updateauthorized push or
 // through the redirect.
 type Authorized struct {

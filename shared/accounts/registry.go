@@ -286,7 +286,7 @@ func (r *Registry) Delete(ctx context.Context, appID string) error {
 // is an error.
 //
 // An authorizer has no keys of its own: its pushes are signed and sealed with
-// the platform's (wechat-protocol.md §13.2), which are the callback's secret
+// the platform's (docs/wechat.md §13.2), which are the callback's secret
 // like the default account's. For one the keys are always nil and the
 // account's Kind, Authorizer, tells the caller to verify with the platform's.
 func (r *Registry) Callback(ctx context.Context, appID string, known int64) (Account, *CallbackKeys, int64, error) {

@@ -32,7 +32,7 @@ type Purpose string
 const (
 	Callback  Purpose = "callback"   // Token, EncodingAESKey and previous ones: the callback's
 	AppSecret Purpose = "app-secret" // the AppSecret: the functions that call WeChat's API
-	// An authorizer's refresh token (wechat-protocol.md §13.3): what its access
+	// An authorizer's refresh token (docs/wechat.md §13.3): what its access
 	// tokens are fetched with, for as long as the authorization stands. Its own
 	// purpose so that the callback, which may open Callback blobs, never can.
 	RefreshToken Purpose = "refresh-token"
